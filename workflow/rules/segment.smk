@@ -1,0 +1,11 @@
+rule segment:
+    """Cut de-identified turns into sentence segments with stable IDs and text fingerprints."""
+    input:
+        transcript="results/deidentified/{transcript}.jsonl",
+        code=stage_code("segment"),
+    output:
+        "results/segments/{transcript}.tsv",
+    log:
+        "results/logs/segment/{transcript}.log",
+    run:
+        jobs.segment(input.transcript, output[0], log[0])
