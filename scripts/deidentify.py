@@ -195,6 +195,7 @@ _RELATION_WORDS = (
 )
 _NAME = r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?"
 
+_NUMERIC_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})\b")
 # (label, pattern, group whose span is replaced)
 PATTERNS: list[tuple[str, re.Pattern, int]] = [
     ("EMAIL", re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?<!\.)"), 0),
@@ -218,7 +219,7 @@ PATTERNS: list[tuple[str, re.Pattern, int]] = [
         1,
     ),
     ("ID", re.compile(r"\b[A-Z]{2,6}[-/]\d[\dA-Z/-]{2,}\b|\b\d{6,}\b"), 0),
-    ("DATE", re.compile(rf"\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b\d{{1,2}}[/.-]\d{{1,2}}[/.-](?:\d{{4}}|\d{{2}})\b"), 0),
+    ("DATE", _NUMERIC_DATE, 0),
     ("DATE", re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?\b"), 0),
     ("DATE", re.compile(rf"\b{_MONTH}\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?\b(?!:)"), 0),
     ("DATE", re.compile(rf"\b{_MONTH},?\s+{_YEAR}\b"), 0),
@@ -255,7 +256,7 @@ def find_pattern_spans(text: str) -> list[Span]:
             if start < 0 or start == end:
                 continue
             value = text[start:end]
-            if label == "PHONE" and not 7 <= sum(character.isdigit() for character in value) <= 15:
+            if label == "PHONE" and (not 7 <= sum(character.isdigit() for character in value) <= 15 or _NUMERIC_DATE.fullmatch(value)):
                 continue
             if label == "PERSON" and value.split()[0] in _NOT_NAMES:
                 continue
@@ -385,9 +386,12 @@ def merge_overlaps(spans: Iterable[Span]) -> list[Span]:
         start, end = min(s.start for s in group), max(s.end for s in group)
         # A span covering the whole group says what it is (an email around a listed name is an
         # email); otherwise the most trusted layer does.
-        covering = [s for s in group if (s.start, s.end) == (start, end)] or group
-        best = min(covering, key=lambda s: (LAYER_PRECEDENCE[s.layer], -(s.end - s.start), s.start))
-        placeholder = best.placeholder if (best.start, best.end) == (start, end) or best.layer == "identifiers" else ""
+        trusted = min(group, key=lambda s: (LAYER_PRECEDENCE[s.layer], -(s.end - s.start), s.start))
+        covering = [s for s in group if (s.start, s.end) == (start, end)]
+        best = trusted
+        if covering and trusted.label not in {s.label for s in covering}:
+            best = min(covering, key=lambda s: LAYER_PRECEDENCE[s.layer])
+        placeholder = best.placeholder if best.layer == "identifiers" else ""
         result.append(Span(start, end, best.label, best.layer, placeholder))
     return result
 

@@ -84,9 +84,11 @@ def validate_document(document: Any, node: yaml.Node | None, schema_name: str, p
     if errors:
         error = errors[0]
         where = describe_path(list(error.absolute_path))
+        location = list(error.absolute_path)
         if error.validator == "additionalProperties":
             extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
             problem = f"unknown setting(s) {', '.join(map(str, extra))} under {where}"
+            location.append(extra[0])
         elif error.validator == "required":
             missing = [name for name in error.validator_value if name not in error.instance]
             problem = f"{where} is missing {', '.join(missing)}"
@@ -97,7 +99,7 @@ def validate_document(document: Any, node: yaml.Node | None, schema_name: str, p
         else:
             problem = f"{where} fails the '{error.validator}' rule ({error.validator_value})"
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise ConfigurationError(path, problem + more, fix, line=_line_of(node, list(error.absolute_path)))
+        raise ConfigurationError(path, problem + more, fix, line=_line_of(node, location))
     return document
 
 
