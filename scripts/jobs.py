@@ -24,6 +24,9 @@ from scripts.contracts import read_jsonl, read_tsv, write_jsonl, write_text, wri
 from scripts.errors import QualflowError
 
 LOGGER = logging.getLogger("qualflow")
+# Set once: jobs running as concurrent threads must not save and restore a shared level.
+LOGGER.setLevel(logging.INFO)
+LOGGER.propagate = False  # each job attaches its own file and console handlers
 PRIVATE_README = """PRIVATE: this folder holds raw transcript text and the re-identification keys.
 
 Only the owner can read it (folders 0700, files 0600). Never copy, share, upload or commit it.
@@ -56,8 +59,6 @@ def job_log(log_path: str | Path) -> Iterator[logging.Logger]:
     for handler in (to_file, to_console):
         handler.addFilter(this_thread)
         LOGGER.addHandler(handler)
-    previous_level = LOGGER.level
-    LOGGER.setLevel(logging.INFO)
     try:
         yield LOGGER
     except QualflowError as error:
@@ -67,7 +68,6 @@ def job_log(log_path: str | Path) -> Iterator[logging.Logger]:
         for handler in (to_file, to_console):
             LOGGER.removeHandler(handler)
             handler.close()
-        LOGGER.setLevel(previous_level)
 
 
 def _identifier_list(config: dict, path: str | Path) -> deidentification.IdentifierList:

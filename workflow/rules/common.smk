@@ -1,19 +1,14 @@
 # Setup shared by all rules: config validation, the list of transcripts, input functions.
-import sys
-
-sys.path.insert(0, workflow.basedir)
-
-from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from scripts import jobs, settings
-from scripts.errors import QualflowError
+from scripts import deidentify, jobs
 
 
 validate(config, "../schemas/config.schema.yaml")
 
 try:
     TRANSCRIPTS = settings.discover_transcripts(config["paths"]["raw"])
+    deidentify.load_identifier_list(config["paths"]["identifiers"])
     settings.check_participant_attributes(config["paths"]["participants"], config["participants"]["attributes"])
 except QualflowError as error:
     raise WorkflowError(str(error)) from None

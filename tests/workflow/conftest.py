@@ -1,0 +1,68 @@
+"""Run the real workflow (Snakemake CLI, the repository's Snakefile) on small data in a temporary folder."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+MINI = REPO / "tests" / "data" / "mini"
+
+
+def make_docx(path: Path, paragraphs: list[tuple[str, str]]) -> Path:
+    """A Word transcript with bold speaker labels, as transcribers write them."""
+    import docx
+
+    document = docx.Document()
+    for label, text in paragraphs:
+        paragraph = document.add_paragraph()
+        paragraph.add_run(label).bold = True
+        paragraph.add_run(f": {text}")
+    document.save(str(path))
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A study folder: the mini data (txt, vtt, srt, docx) and the repository's config.yaml."""
+    shutil.copytree(MINI / "data", tmp_path / "data")
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    make_docx(
+        tmp_path / "data" / "raw" / "B02.docx",
+        [("Interviewer", "Where do you get your HIV care?"),
+         ("Participant", "At Jua Kali, but mental health is across town."),
+         ("Interviewer", "Is that hard?"),
+         ("Participant", "Three places, three sets of forms.")],
+    )
+    return tmp_path
+
+
+def run_workflow(project: Path, *arguments: str) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable, "-m", "snakemake",
+        "--snakefile", str(REPO / "Snakefile"),
+        "--directory", str(project),
+        "--configfile", str(project / "config.yaml"),
+        "--workflow-profile", str(REPO / "workflow" / "profiles" / "default"),
+        "--cores", "2",
+        *arguments,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
+def job_counts(dry_run_output: str) -> dict[str, int]:
+    """Rule → number of jobs, from the 'Job stats' table of a dry run."""
+    counts: dict[str, int] = {}
+    lines = dry_run_output.splitlines()
+    if "Job stats:" not in lines:
+        return counts
+    for line in lines[lines.index("Job stats:") + 3:]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit() or parts[0] == "total":
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts

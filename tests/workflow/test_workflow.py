@@ -1,0 +1,100 @@
+"""The whole workflow, end to end: outputs, incremental reruns, determinism, privacy."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from .conftest import job_counts, run_workflow
+
+pytestmark = pytest.mark.workflow
+TRANSCRIPTS = ["A01", "A02", "B01", "B02"]
+
+
+def digest_tree(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*")) if path.is_file()
+    }
+
+
+def test_run_rerun_add_one_and_reproduce(project: Path) -> None:
+    first = run_workflow(project)
+    assert first.returncode == 0, first.stderr[-3000:]
+    results = project / "results"
+    for transcript in TRANSCRIPTS:
+        segments = list(csv.DictReader(open(results / "segments" / f"{transcript}.tsv", encoding="utf-8"), delimiter="\t"))
+        assert segments and all(row["segment_id"].startswith(f"{transcript}-") for row in segments)
+        assert (results / "deidentified" / f"{transcript}.jsonl").exists()
+    corpus = {row["transcript_id"]: row for row in csv.DictReader(open(results / "corpus" / "transcripts.tsv", encoding="utf-8"), delimiter="\t")}
+    assert sorted(corpus) == TRANSCRIPTS
+    assert corpus["B01"]["site"] == "missing" and corpus["A01"]["site"] == "A"
+    assert "no row for transcript B01" in first.stderr
+    assert [row["leaks"] for row in csv.DictReader(open(results / "deidentified" / "leak_check.tsv", encoding="utf-8"), delimiter="\t")] == ["0"] * (3 * len(TRANSCRIPTS) + 2)
+
+    # Nothing new: nothing to do.
+    again = run_workflow(project)
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+
+    # A new interview schedules only its own jobs and the corpus-level ones.
+    (project / "data" / "raw" / "A03.txt").write_text("I: How are you?\nP: Better since the clinic.\n", encoding="utf-8")
+    planned = run_workflow(project, "--dry-run")
+    assert job_counts(planned.stdout) == {
+        "all": 1, "audit_summary": 1, "corpus_summary": 1, "deidentify": 1, "ingest": 1, "leak_check": 1, "segment": 1,
+    }, planned.stdout[-2000:]
+    (project / "data" / "raw" / "A03.txt").unlink()
+
+    # From a clean results/, the same inputs give byte-identical outputs.
+    before = digest_tree(results)
+    for path in sorted(results.rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    results.rmdir()
+    assert run_workflow(project, "--forceall").returncode == 0
+    assert digest_tree(results) == before
+
+
+def test_private_folder_is_owner_only_and_marked(project: Path) -> None:
+    assert run_workflow(project).returncode == 0
+    private = project / "results" / "private"
+    assert "PRIVATE" in (private / "README.txt").read_text(encoding="utf-8")
+    for path in [private, *private.rglob("*")]:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
+    key = json.loads((private / "keys" / "A01.json").read_text(encoding="utf-8"))
+    assert "Baraka" in key["placeholders"]["[PERSON_1]"]
+
+
+def test_planted_name_never_leaves_the_private_folder(project: Path) -> None:
+    """A unique name, as a speaker label and in the text, appears nowhere but results/private/."""
+    token = "Quorvalindasz"
+    identifiers = project / "data" / "identifiers.yaml"
+    identifiers.write_text(
+        identifiers.read_text(encoding="utf-8").replace("people:\n", f"people:\n  - name: {token} Mbwilo\n    role: participant\n"),
+        encoding="utf-8",
+    )
+    (project / "data" / "raw" / "C01.txt").write_text(
+        f"Interviewer: Hello {token}.\n{token} Mbwilo: Hello. People call me {token.lower()}, "
+        f"{token}'s my name. Write to {token.lower()}@example.com.\nInterviewer: And Dr. Xantheriople?\n"
+        f"{token} Mbwilo: Dr. Xantheriople is kind.\n",
+        encoding="utf-8",
+    )
+    completed = run_workflow(project)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    private = project / "results" / "private"
+    assert token in (private / "ingested" / "C01.jsonl").read_text(encoding="utf-8")  # the plant took
+    leaks = []
+    for path in [*(project / "results").rglob("*"), *(project / ".snakemake").rglob("*")]:
+        if path.is_file() and private not in path.parents:
+            content = path.read_bytes().lower()
+            for planted in (token, "Xantheriople"):
+                if planted.lower().encode() in content or planted.lower() in str(path).lower():
+                    leaks.append((planted, str(path)))
+    assert leaks == []
+    console = (completed.stdout + completed.stderr).lower()
+    assert token.lower() not in console and "xantheriople" not in console
