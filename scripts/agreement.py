@@ -228,100 +228,141 @@ def _chance_corrected(pa: float | None, pe: float | None) -> float | None:
     return float((pa - pe) / (1.0 - pe))
 
 
-def _gwet_pa(counts: np.ndarray, w: np.ndarray | None) -> float | None:
-    """Gwet's (weighted) percent agreement over units with two or more ratings."""
-    r = counts.sum(axis=1)
-    pairable = r >= 2
-    if not pairable.any():
-        return None
-    c = counts[pairable].astype(float)
-    rp = r[pairable].astype(float)
-    if _is_identity(w):
-        agree = (c * (c - 1.0)).sum(axis=1)
-    else:
-        agree = (c * (c @ w.T - 1.0)).sum(axis=1)
-    return float(np.mean(agree / (rp * (rp - 1.0))))
+class _Tally:
+    """Intermediate sums of a units x categories count matrix, shared between coefficients."""
+
+    def __init__(self, counts: np.ndarray):
+        counts = np.asarray(counts)
+        self.q = int(counts.shape[1])
+        r = counts.sum(axis=1)
+        pairable = r >= 2
+        self.n_pairable = int(np.count_nonzero(pairable))
+        if self.n_pairable == r.shape[0]:
+            self.c = counts.astype(float)
+            self.r = r.astype(float)
+        else:
+            self.c = counts[pairable].astype(float)
+            self.r = r[pairable].astype(float)
+        rated = r > 0
+        if rated.all():
+            self.pi = (counts / r[:, None].astype(float)).mean(axis=0)
+        elif rated.any():
+            self.pi = (counts[rated] / r[rated, None].astype(float)).mean(axis=0)
+        else:
+            self.pi = None
+        self._same: np.ndarray | None = None
+
+    def same_pairs(self) -> np.ndarray:
+        """Per pairable unit: sum_k n_uk (n_uk - 1), the ordered agreeing pairs."""
+        if self._same is None:
+            self._same = (self.c * (self.c - 1.0)).sum(axis=1)
+        return self._same
+
+    def pa(self, w: np.ndarray | None = None) -> float | None:
+        """Gwet's (weighted) percent agreement over the units with two or more ratings."""
+        if self.n_pairable == 0:
+            return None
+        if _is_identity(w):
+            agree = self.same_pairs()
+        else:
+            agree = (self.c * (self.c @ w.T - 1.0)).sum(axis=1)
+        return float(np.mean(agree / (self.r * (self.r - 1.0))))
+
+    def pa_pairable(self) -> float | None:
+        """Krippendorff's percent agreement: trace of the coincidence matrix / pairable values."""
+        if self.n_pairable == 0:
+            return None
+        return float((self.same_pairs() / (self.r - 1.0)).sum() / self.r.sum())
+
+    def coincidences(self) -> np.ndarray:
+        """Krippendorff's coincidence matrix o_kl."""
+        cw = self.c / (self.r - 1.0)[:, None]
+        return cw.T @ self.c - np.diag(cw.sum(axis=0))
 
 
-def _gwet_pi(counts: np.ndarray) -> np.ndarray | None:
-    """pi_k: mean over the rated units of the share of each unit's ratings in category k."""
-    r = counts.sum(axis=1)
-    rated = r > 0
-    if not rated.any():
-        return None
-    return (counts[rated] / r[rated, None]).mean(axis=0)
+def _identity_if_none(w: np.ndarray | None, q: int) -> np.ndarray:
+    return np.eye(q) if w is None else np.asarray(w, dtype=float)
 
 
 def percent_agreement(counts: np.ndarray, w: np.ndarray | None = None) -> float | None:
-    """Gwet's percent agreement (irrCAC ``pa.coeff.raw``) from a units x categories count matrix."""
-    return _gwet_pa(np.asarray(counts), w)
+    """Gwet's percent agreement (irrCAC ``pa.coeff.raw``) from a units x categories count matrix.
+
+    For each unit with r >= 2 ratings: sum_k n_k (n_k* - 1) / (r (r - 1)) with n_k* = sum_l w_kl n_l
+    (n_k* = n_k unweighted), averaged over those units.
+    """
+    return _Tally(counts).pa(w)
 
 
 def percent_agreement_pairable(counts: np.ndarray) -> float | None:
     """Krippendorff's percent agreement: trace of the coincidence matrix / pairable values."""
-    counts = np.asarray(counts)
-    m = counts.sum(axis=1)
-    pairable = m >= 2
-    if not pairable.any():
+    return _Tally(counts).pa_pairable()
+
+
+def _fleiss(t: _Tally, w: np.ndarray | None) -> float | None:
+    if t.pi is None:
         return None
-    c = counts[pairable].astype(float)
-    mp = m[pairable].astype(float)
-    diagonal = ((c * (c - 1.0)).sum(axis=1) / (mp - 1.0)).sum()
-    return float(diagonal / mp.sum())
+    pe = float(t.pi @ _identity_if_none(w, t.q) @ t.pi)
+    return _chance_corrected(t.pa(w), pe)
 
 
-def fleiss_kappa(counts: np.ndarray, w: np.ndarray | None = None) -> float | None:
-    """Fleiss' kappa with a varying number of raters per unit (irrCAC ``fleiss.kappa.raw``)."""
-    counts = np.asarray(counts)
-    pa, pi = _gwet_pa(counts, w), _gwet_pi(counts)
-    if pi is None:
+def _ac1(t: _Tally, w: np.ndarray | None) -> float | None:
+    if t.pi is None or t.q < 2:
         return None
-    w = np.eye(len(pi)) if w is None else w
-    return _chance_corrected(pa, float(pi @ w @ pi))
+    w_sum = float(t.q if w is None else np.sum(w))
+    pe = w_sum * float((t.pi * (1.0 - t.pi)).sum()) / (t.q * (t.q - 1))
+    return _chance_corrected(t.pa(w), pe)
 
 
-def gwet_ac1(counts: np.ndarray, w: np.ndarray | None = None) -> float | None:
-    """Gwet's AC1 (AC2 with weights) (irrCAC ``gwet.ac1.raw``). Undefined when q < 2."""
-    counts = np.asarray(counts)
-    q = counts.shape[1]
-    pa, pi = _gwet_pa(counts, w), _gwet_pi(counts)
-    if pi is None or q < 2:
+def _bp(t: _Tally, w: np.ndarray | None) -> float | None:
+    if t.q < 2:
         return None
-    w_sum = float(q if w is None else w.sum())
-    pe = w_sum * float((pi * (1.0 - pi)).sum()) / (q * (q - 1))
-    return _chance_corrected(pa, pe)
+    w_sum = float(t.q if w is None else np.sum(w))
+    return _chance_corrected(t.pa(w), w_sum / t.q**2)
 
 
-def brennan_prediger(counts: np.ndarray, w: np.ndarray | None = None) -> float | None:
-    """Brennan-Prediger coefficient (irrCAC ``bp.coeff.raw``): chance agreement sum(w)/q^2."""
-    counts = np.asarray(counts)
-    q = counts.shape[1]
-    if q < 2:
-        return None
-    w_sum = float(q if w is None else w.sum())
-    return _chance_corrected(_gwet_pa(counts, w), w_sum / q**2)
-
-
-def conger_kappa(
-    codes: np.ndarray, n_categories: int, w: np.ndarray | None = None, counts: np.ndarray | None = None
-) -> float | None:
-    """Conger's kappa (irrCAC ``conger.kappa.raw``) from a coders x units code matrix."""
-    codes = np.asarray(codes)
-    n_coders = codes.shape[0]
-    if n_coders < 2:
-        return None
-    counts = category_counts(codes, n_categories) if counts is None else counts
-    pa = _gwet_pa(counts, w)
-    classif = coder_category_counts(codes, n_categories).astype(float)
+def _conger(t: _Tally, classif: np.ndarray, w: np.ndarray | None) -> float | None:
+    classif = np.asarray(classif, dtype=float)
+    n_coders = classif.shape[0]
     ng = classif.sum(axis=1)
-    if (ng == 0).any():
+    if n_coders < 2 or (ng == 0).any():
         return None
     p = classif / ng[:, None]
     p_mean = p.mean(axis=0)
     s2 = (p.T @ p - n_coders * np.outer(p_mean, p_mean)) / (n_coders - 1)
-    w = np.eye(n_categories) if w is None else w
-    pe = float((w * (np.outer(p_mean, p_mean) - s2 / n_coders)).sum())
-    return _chance_corrected(pa, pe)
+    pe = float((_identity_if_none(w, t.q) * (np.outer(p_mean, p_mean) - s2 / n_coders)).sum())
+    return _chance_corrected(t.pa(w), pe)
+
+
+def fleiss_kappa(counts: np.ndarray, w: np.ndarray | None = None) -> float | None:
+    """Fleiss' kappa with a varying number of raters per unit (irrCAC ``fleiss.kappa.raw``).
+
+    p_e = sum_kl w_kl pi_k pi_l, pi_k = mean over the rated units of n_uk / r_u.
+    """
+    return _fleiss(_Tally(counts), w)
+
+
+def gwet_ac1(counts: np.ndarray, w: np.ndarray | None = None) -> float | None:
+    """Gwet's AC1, or AC2 with weights (irrCAC ``gwet.ac1.raw``). Undefined when q < 2.
+
+    p_e = sum(w) / (q (q - 1)) * sum_k pi_k (1 - pi_k).
+    """
+    return _ac1(_Tally(counts), w)
+
+
+def brennan_prediger(counts: np.ndarray, w: np.ndarray | None = None) -> float | None:
+    """Brennan-Prediger coefficient (irrCAC ``bp.coeff.raw``): p_e = sum(w) / q^2."""
+    return _bp(_Tally(counts), w)
+
+
+def conger_kappa(codes: np.ndarray, n_categories: int, w: np.ndarray | None = None) -> float | None:
+    """Conger's kappa (irrCAC ``conger.kappa.raw``) from a coders x units code matrix.
+
+    p_e = sum_kl w_kl (pbar_k pbar_l - s2_kl / r), p_gk = share of coder g's ratings in k,
+    pbar_k = mean_g p_gk, s2_kl = sample covariance of p_gk and p_gl over the r coders.
+    """
+    codes = np.asarray(codes)
+    t = _Tally(category_counts(codes, n_categories))
+    return _conger(t, coder_category_counts(codes, n_categories), w)
 
 
 def cohen_table(codes: np.ndarray, n_categories: int) -> np.ndarray:
@@ -339,7 +380,7 @@ def cohen_kappa_from_table(table: np.ndarray, w: np.ndarray | None = None) -> fl
     if n == 0:
         return None
     p = table / n
-    w = np.eye(table.shape[0]) if w is None else w
+    w = _identity_if_none(w, table.shape[0])
     pa = float((w * p).sum())
     pe = float((w * np.outer(p.sum(axis=1), p.sum(axis=0))).sum())
     return _chance_corrected(pa, pe)
@@ -367,6 +408,7 @@ def alpha_distances(level: str, n_v: np.ndarray, values: np.ndarray | None = Non
     ``n_v`` are the pairable values per category (category order = the order of the scale);
     ``values`` the numeric category values (needed for interval and ratio).
     """
+    n_v = np.asarray(n_v, dtype=float)
     q = len(n_v)
     if level == "nominal":
         return 1.0 - np.eye(q)
@@ -374,48 +416,53 @@ def alpha_distances(level: str, n_v: np.ndarray, values: np.ndarray | None = Non
         idx = np.arange(q)
         lo = np.minimum(idx[:, None], idx[None, :])
         hi = np.maximum(idx[:, None], idx[None, :])
-        cum = np.concatenate([[0.0], np.cumsum(n_v, dtype=float)])
+        cum = np.concatenate([[0.0], np.cumsum(n_v)])
         between = cum[hi + 1] - cum[lo]
         return (between - (n_v[lo] + n_v[hi]) / 2.0) ** 2
+    if level not in LEVELS:
+        raise ConfigurationError(
+            None, f"unknown level '{level}'", f"Use one of: {', '.join(LEVELS)}"
+        )
     if values is None:
         raise ConfigurationError(
             None, f"level '{level}' needs numeric category values", "Pass the values array"
         )
     v = np.asarray(values, dtype=float)
+    diff = v[:, None] - v[None, :]
     if level == "interval":
-        return (v[:, None] - v[None, :]) ** 2
-    if level == "ratio":
-        total = v[:, None] + v[None, :]
-        diff = v[:, None] - v[None, :]
-        return np.divide(diff, total, out=np.zeros_like(diff), where=total != 0) ** 2
-    raise ConfigurationError(None, f"unknown level '{level}'", f"Use one of: {', '.join(LEVELS)}")
+        return diff**2
+    total = v[:, None] + v[None, :]
+    return np.divide(diff, total, out=np.zeros_like(diff), where=total != 0) ** 2
 
 
 def coincidence_matrix(counts: np.ndarray) -> np.ndarray:
     """Krippendorff's coincidence matrix o_kl from a units x categories count matrix."""
-    counts = np.asarray(counts)
-    m = counts.sum(axis=1)
-    pairable = m >= 2
-    c = counts[pairable].astype(float)
-    cw = c / (m[pairable] - 1.0)[:, None]
-    return cw.T @ c - np.diag(cw.sum(axis=0))
+    return _Tally(counts).coincidences()
 
 
-def krippendorff_alpha_from_counts(
-    counts: np.ndarray, level: str = "nominal", values: np.ndarray | None = None
-) -> float | None:
-    """Krippendorff's alpha in numpy (same formula as the krippendorff package)."""
-    o = coincidence_matrix(counts)
+def _alpha(t: _Tally, level: str, values: np.ndarray | None) -> float | None:
+    if t.n_pairable == 0:
+        return None
+    o = t.coincidences()
     n_v = o.sum(axis=0)
     n = n_v.sum()
-    if n <= 1:
-        return None
     e = (np.outer(n_v, n_v) - np.diag(n_v)) / (n - 1.0)
     d = alpha_distances(level, n_v, values)
     expected = float((e * d).sum())
     if expected <= _UNDEFINED_TOL * max(1.0, float(d.max(initial=0.0))):
         return None
     return float(1.0 - (o * d).sum() / expected)
+
+
+def krippendorff_alpha_from_counts(
+    counts: np.ndarray, level: str = "nominal", values: np.ndarray | None = None
+) -> float | None:
+    """Krippendorff's alpha in numpy (same formula as the krippendorff package).
+
+    ``counts`` is units x categories with the categories in scale order; ``values`` are the
+    numeric category values (interval/ratio only).
+    """
+    return _alpha(_Tally(counts), level, values)
 
 
 def krippendorff_alpha_package(
@@ -427,8 +474,8 @@ def krippendorff_alpha_package(
     * the value domain is passed explicitly in scale order: category codes 0..q-1 for nominal and
       ordinal (ordinal distances only use the order and the counts), the numeric values for
       interval and ratio;
-    * value counts (units x categories) are passed instead of reliability data, so the
-      coders x units orientation of ``reliability_data`` cannot be confused;
+    * value counts (units x categories) are passed instead of ``reliability_data``, so the
+      package's coders x units orientation cannot be confused;
     * the package raises when fewer than two values or no pairable unit exist: ``None``.
     """
     import krippendorff
@@ -450,6 +497,17 @@ def krippendorff_alpha_package(
     return result if math.isfinite(result) else None
 
 
+_WEIGHTED_KEYS = (
+    "percent_agreement_weighted",
+    "cohen_kappa_weighted",
+    "scott_pi_weighted",
+    "fleiss_kappa_weighted",
+    "conger_kappa_weighted",
+    "gwet_ac2",
+    "brennan_prediger_weighted",
+)
+
+
 def coefficients(
     codes: np.ndarray,
     n_categories: int,
@@ -463,66 +521,45 @@ def coefficients(
 
     ``values`` are the numeric category values (required for interval/ratio); for nominal and
     ordinal the category ranks are used. This is the function to call when bootstrapping
-    (resample the columns of ``codes``); ``alpha_backend="numpy"`` avoids the package overhead.
+    (resample the columns of ``codes``); ``alpha_backend="numpy"`` skips the package's overhead.
+    Keys: see :class:`AgreementResult` (the coefficient fields).
     """
     codes = np.asarray(codes)
     n_coders = codes.shape[0]
     counts = category_counts(codes, n_categories)
+    t = _Tally(counts)
     scores = _scores(level, n_categories, values)
-    if alpha_backend == "krippendorff" and _package_alpha_fits(counts):
+    if alpha_backend == "krippendorff" and t.n_pairable * n_categories**2 <= _PACKAGE_ALPHA_MAX_CELLS:
         alpha = krippendorff_alpha_package(counts, level, scores)
     else:
-        alpha = krippendorff_alpha_from_counts(counts, level, scores)
+        alpha = _alpha(t, level, scores)
+    classif = coder_category_counts(codes, n_categories) if n_coders >= 2 else None
+    table = cohen_table(codes, n_categories) if n_coders == 2 else None
+
+    def family(w: np.ndarray | None) -> dict[str, float | None]:
+        fleiss = _fleiss(t, w)
+        return {
+            "percent_agreement": t.pa(w),
+            "cohen_kappa": cohen_kappa_from_table(table, w) if table is not None else None,
+            "scott_pi": fleiss if n_coders == 2 else None,
+            "fleiss_kappa": fleiss if n_coders >= 2 else None,
+            "conger_kappa": _conger(t, classif, w) if classif is not None else None,
+            "gwet_ac1": _ac1(t, w),
+            "brennan_prediger": _bp(t, w),
+        }
+
     out: dict[str, float | None] = {
-        "percent_agreement": percent_agreement(counts),
-        "percent_agreement_pairable": percent_agreement_pairable(counts),
+        "percent_agreement_pairable": t.pa_pairable(),
         "krippendorff_alpha": alpha,
     }
-    out.update(_chance_family(codes, counts, n_categories, None, n_coders, suffix=""))
+    out.update(family(None))
     if weights is None:
         out.update({key: None for key in _WEIGHTED_KEYS})
     else:
-        w = weight_matrix(n_categories, weights, scores)
-        weighted = _chance_family(codes, counts, n_categories, w, n_coders, suffix="_weighted")
-        weighted["gwet_ac2"] = weighted.pop("gwet_ac1_weighted")
-        weighted["percent_agreement_weighted"] = percent_agreement(counts, w)
-        out.update(weighted)
+        weighted = family(weight_matrix(n_categories, weights, scores))
+        out.update({f"{key}_weighted": value for key, value in weighted.items()})
+        out["gwet_ac2"] = out.pop("gwet_ac1_weighted")
     return out
-
-
-_WEIGHTED_KEYS = (
-    "percent_agreement_weighted",
-    "cohen_kappa_weighted",
-    "scott_pi_weighted",
-    "fleiss_kappa_weighted",
-    "conger_kappa_weighted",
-    "gwet_ac2",
-    "brennan_prediger_weighted",
-)
-
-
-def _chance_family(
-    codes: np.ndarray,
-    counts: np.ndarray,
-    q: int,
-    w: np.ndarray | None,
-    n_coders: int,
-    suffix: str,
-) -> dict[str, float | None]:
-    fleiss = fleiss_kappa(counts, w)
-    return {
-        "cohen_kappa" + suffix: cohen_kappa(codes, q, w) if n_coders == 2 else None,
-        "scott_pi" + suffix: fleiss if n_coders == 2 else None,
-        "fleiss_kappa" + suffix: fleiss if n_coders >= 2 else None,
-        "conger_kappa" + suffix: conger_kappa(codes, q, w, counts) if n_coders >= 2 else None,
-        "gwet_ac1" + suffix: gwet_ac1(counts, w),
-        "brennan_prediger" + suffix: brennan_prediger(counts, w),
-    }
-
-
-def _package_alpha_fits(counts: np.ndarray) -> bool:
-    n_pairable = int(np.count_nonzero(counts.sum(axis=1) >= 2))
-    return n_pairable * counts.shape[1] ** 2 <= _PACKAGE_ALPHA_MAX_CELLS
 
 
 def _scores(level: str, q: int, values: np.ndarray | None) -> np.ndarray | None:
@@ -589,6 +626,16 @@ def _join(items: Sequence[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _relabel(codes: np.ndarray, remap: np.ndarray) -> np.ndarray:
+    """``remap[codes]`` with code -1 (blank) kept as -1, in the smallest integer dtype."""
+    remap = np.asarray(remap)
+    low = min(int(remap.min(initial=0)), -1)
+    high = int(remap.max(initial=0))
+    dtype = np.int8 if (low >= -128 and high <= 127) else np.int64
+    extended = np.append(remap, -1).astype(dtype)  # index -1 -> the appended -1
+    return extended[np.asarray(codes)]
 
 
 def _clean_ids(labels: Sequence[Any]) -> tuple[np.ndarray, list[str]]:
@@ -766,18 +813,17 @@ def build_ratings(
     value_codes = np.asarray(value_codes)
 
     coder_remap, coder_names = _clean_ids(coder_labels)
-    if coder_codes.size:
-        coder_codes = np.where(coder_codes >= 0, coder_remap[np.maximum(coder_codes, 0)], -1)
+    coder_codes = _relabel(coder_codes, coder_remap)
     for name, column in (("unit", unit_codes), ("coder", coder_codes)):
-        blank = np.flatnonzero(column < 0)
-        if blank.size:
-            where, line = rows.describe(blank[:1])
+        if column.size and column.min() < 0:
+            where, line = rows.describe(np.flatnonzero(column < 0)[:1])
             raise InputFormatError(
                 source, f"{where} has an empty {name}", f"Fill in the {name} or delete the row", line
             )
 
     remap, categories, values = _categorize(value_labels, level, order)
-    category = np.where(value_codes >= 0, remap[np.maximum(value_codes, 0)], _MISSING)
+    category = _relabel(value_codes, remap)
+    has_markers = bool(category.size) and int(category.min()) < _MISSING
 
     for marker, problem, fix in (
         (
@@ -796,27 +842,30 @@ def build_ratings(
             "Give the order with --order, e.g. --order low,medium,high",
         ),
     ):
-        bad = np.flatnonzero(category == marker)
-        if bad.size:
+        bad = np.flatnonzero(category == marker) if has_markers else ()
+        if len(bad):
             where, line = rows.describe(bad[:1])
             raise InputFormatError(source, f"the value in {where} {problem}", fix, line)
 
-    rated = category >= 0
     n_categories = len(categories)
     dtype = np.int8 if n_categories < 127 else (np.int16 if n_categories < 32767 else np.int32)
     n_units_all = int(unit_codes.max()) + 1 if unit_codes.size else 0
     n_coders_all = len(coder_names)
-    u = unit_codes[rated]
-    c = coder_codes[rated]
-    v = category[rated].astype(dtype)
+    rated = category >= 0
+    all_rated = bool(rated.all())
+    u = unit_codes if all_rated else unit_codes[rated]
+    c = coder_codes if all_rated else coder_codes[rated]
+    v = (category if all_rated else category[rated]).astype(dtype, copy=False)
+    flat = c.astype(np.int64) * n_units_all + u
     matrix = np.full((n_coders_all, n_units_all), -1, dtype=dtype)
-    matrix[c, u] = v
+    matrix.reshape(-1)[flat] = v
     filled = int(np.count_nonzero(matrix >= 0))
     if filled != v.size:  # the same coder rated the same unit more than once
-        conflict = np.flatnonzero(matrix[c, u] != v)
+        conflict = np.flatnonzero(matrix.reshape(-1)[flat] != v)
         if conflict.size:
             first = conflict[0]
-            same = np.flatnonzero(rated)[(c == c[first]) & (u == u[first])]
+            positions = np.arange(category.size) if all_rated else np.flatnonzero(rated)
+            same = positions[flat == flat[first]]
             where, line = rows.describe(same[:5])
             raise InputFormatError(
                 source,
@@ -934,7 +983,7 @@ def _locate_bad_row(path: Path, width: int) -> int | None:
     return None
 
 
-def _arrow_indices(indices: Any) -> np.ndarray:
+def _arrow_ints(indices: Any) -> np.ndarray:
     """int64 numpy copy of an Arrow integer array, nulls as -1.
 
     Reads the buffers directly: pyarrow's ``to_numpy``/``fill_null`` import pandas (0.4 s).
@@ -987,24 +1036,71 @@ def _read_columns_arrow(path: Path, names: list[str]):
             "Save it as UTF-8 CSV with the header unit,coder,value",
         ) from None
 
-    def encode(name: str) -> tuple[np.ndarray, Any]:
-        column = table[wanted[name]]
-        array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-        encoded = array.dictionary_encode()
-        return _arrow_indices(encoded.indices), encoded.dictionary
+    def column(name: str) -> Any:
+        data = table[wanted[name]]
+        return data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
 
-    unit_codes, unit_dictionary = encode("unit")
-    coder_codes, coder_dictionary = encode("coder")
-    value_codes, value_dictionary = encode("value")
-    # unit identifiers: strip surrounding whitespace only when some need it (cheap check)
+    def encode(name: str) -> tuple[np.ndarray, list[Any]]:
+        encoded = column(name).dictionary_encode()
+        return _arrow_ints(encoded.indices), encoded.dictionary.to_pylist()
+
+    unit_codes = _encode_units_arrow(column("unit"))
+    coder_codes, coder_labels = encode("coder")
+    value_codes, value_labels = encode("value")
+    return unit_codes, coder_codes, coder_labels, value_codes, value_labels
+
+
+_POWERS_OF_TEN = 10 ** np.arange(1, 19, dtype=np.int64)
+
+
+def _factorize_ints(x: np.ndarray) -> np.ndarray:
+    """Dense codes 0..k-1 for an int64 array (direct addressing when the range is small)."""
+    if x.size == 0:
+        return x.astype(np.int64)
+    low, high = int(x.min()), int(x.max())
+    span = high - low + 1
+    if span <= max(4 * x.size, 1 << 20):
+        offset = x - low
+        present = np.zeros(span, dtype=bool)
+        present[offset] = True
+        rank = np.cumsum(present, dtype=np.int64) - 1
+        return rank[offset]
+    return np.unique(x, return_inverse=True)[1].reshape(-1)
+
+
+def _encode_units_arrow(array: Any) -> np.ndarray:
+    """Unit codes from an Arrow string array (-1 = blank).
+
+    Fast path: when every identifier is a canonical decimal integer (no sign '+', no leading
+    zeros, no spaces; checked by comparing string lengths with the digits of the parsed
+    number, so "007" and "7" stay different units), factorize the integers in numpy.
+    Otherwise Arrow's dictionary encoding, with identifiers stripped of surrounding spaces.
+    """
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    if len(unit_dictionary) and pc.any(
-        pc.not_equal(pc.utf8_trim_whitespace(unit_dictionary), unit_dictionary)
+    n = len(array)
+    if n and array.null_count == 0:
+        head = array.slice(0, min(n, 256))
+        if pc.all(pc.match_substring_regex(head, r"^-?[0-9]{1,18}$")).as_py():
+            try:
+                ints = pc.cast(array, pa.int64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                ints = None
+            if ints is not None:
+                x = _arrow_ints(ints)
+                width = 1 + np.searchsorted(_POWERS_OF_TEN, np.abs(x), side="right") + (x < 0)
+                if np.array_equal(_arrow_ints(pc.binary_length(array)), width):
+                    return _factorize_ints(x)
+    encoded = array.dictionary_encode()
+    codes = _arrow_ints(encoded.indices)
+    dictionary = encoded.dictionary
+    if len(dictionary) and pc.any(
+        pc.not_equal(pc.utf8_trim_whitespace(dictionary), dictionary)
     ).as_py():
-        remap, _ = _clean_ids(unit_dictionary.to_pylist())
-        unit_codes = np.where(unit_codes >= 0, remap[np.maximum(unit_codes, 0)], -1)
-    return unit_codes, coder_codes, coder_dictionary.to_pylist(), value_codes, value_dictionary.to_pylist()
+        remap, _ = _clean_ids(dictionary.to_pylist())
+        codes = _relabel(codes, remap).astype(np.int64)
+    return codes
 
 
 def _read_columns_pandas(path: Path, names: list[str]):

@@ -356,6 +356,9 @@ def _bold_prefix(paragraph) -> tuple[str | None, str]:
 _CUE_TIMING = re.compile(
     rf"^\s*(?P<start>{_TIMESTAMP})\s+-->\s+(?P<end>{_TIMESTAMP})(?:\s+.*)?$"
 )
+# A line that was meant as a cue timing ("00:00:03.000 -> 00:00:04.000"): the parsers read it
+# as caption text without a word, so it is checked here.
+_TIMING_LIKE = re.compile(r"^\s*\d{1,2}:\d{2}[\d:.,]*\s*(?:-+>?|=+>|–|—)\s*\d")
 _VOICE_SPAN = re.compile(r"<v(?:\.[\w.-]+)*\s+(?P<voice>[^>]+)>(?P<text>.*?)(?:</v>|(?=<v[\s.])|$)", re.S)
 _CUE_TAG = re.compile(r"</?[a-zA-Z][^>]*>|<\d[\d:.]*>")
 
@@ -363,7 +366,7 @@ _CUE_TAG = re.compile(r"</?[a-zA-Z][^>]*>|<\d[\d:.]*>")
 def check_cue_timings(path: Path, text: str) -> None:
     """Name the first caption timing line that is broken: the caption parser does not say where."""
     for number, line in enumerate(text.split("\n"), start=1):
-        if "-->" not in line:
+        if "-->" not in line and not _TIMING_LIKE.match(line):
             continue
         match = _CUE_TIMING.match(line)
         if not match:

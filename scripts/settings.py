@@ -41,10 +41,13 @@ def load_yaml(path: Path, what_to_do: str) -> tuple[Any, yaml.Node | None]:
     try:
         return yaml.safe_load(text), yaml.compose(text)
     except yaml.MarkedYAMLError as error:
+        # problem and context only: str(error) would quote the offending line, which may hold a name
         mark = error.problem_mark or error.context_mark
-        # error.problem only: str(error) would quote the offending line, which may hold a name
+        problem = error.problem or "syntax error"
+        if error.context and error.context_mark and mark and error.context_mark.line != mark.line:
+            problem += f", {error.context} started on line {error.context_mark.line + 1}"
         raise ConfigurationError(
-            path, f"is not valid YAML ({error.problem})", what_to_do, line=mark.line + 1 if mark else None
+            path, f"is not valid YAML ({problem})", what_to_do, line=mark.line + 1 if mark else None
         ) from None
     except yaml.YAMLError as error:
         raise ConfigurationError(path, f"is not valid YAML ({type(error).__name__})", what_to_do) from None

@@ -46,7 +46,6 @@ def run_workflow(project: Path, *arguments: str) -> subprocess.CompletedProcess:
         sys.executable, "-m", "snakemake",
         "--snakefile", str(REPO / "Snakefile"),
         "--directory", str(project),
-        "--configfile", str(project / "config.yaml"),
         "--workflow-profile", str(REPO / "workflow" / "profiles" / "default"),
         "--cores", "2",
         *arguments,
