@@ -12,6 +12,16 @@ configfile: "config.yaml"
 
 
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    transcript="[A-Za-z0-9][A-Za-z0-9_-]*",
+
+
+onstart:
+    jobs.ensure_private_folder("results")
+
+
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/deidentify.smk"
 include: "workflow/rules/segment.smk"

@@ -9,22 +9,23 @@ validate(config, "../schemas/config.schema.yaml")
 try:
     TRANSCRIPTS = settings.discover_transcripts(config["paths"]["raw"])
     deidentify.load_identifier_list(config["paths"]["identifiers"])
-    settings.check_participant_attributes(config["paths"]["participants"], config["participants"]["attributes"])
+    settings.check_participant_attributes(
+        config["paths"]["participants"], config["participants"]["attributes"]
+    )
 except QualflowError as error:
     raise WorkflowError(str(error)) from None
-
-
-wildcard_constraints:
-    transcript="[A-Za-z0-9][A-Za-z0-9_-]*",
 
 
 IDENTIFIERS = config["paths"]["identifiers"]
 
 
 def stage_code(*modules):
-    """The scripts a rule runs: declared as inputs so that a change to them reruns the rule."""
+    """Scripts behind a stage, declared as inputs so that editing them reruns its jobs."""
     shared = ("errors", "settings", "contracts", "jobs")
-    return [f"{workflow.basedir}/scripts/{name}.py" for name in sorted(set(shared + modules))]
+    return [
+        f"{workflow.basedir}/scripts/{name}.py"
+        for name in sorted(set(shared + modules))
+    ]
 
 
 def raw_transcript(wildcards):
@@ -42,7 +43,3 @@ def final_outputs():
         "results/deidentified/audit_summary.tsv",
         "results/deidentified/leak_check.tsv",
     ]
-
-
-onstart:
-    jobs.ensure_private_folder("results")

@@ -11,4 +11,11 @@ rule ingest:
     log:
         "results/logs/ingest/{transcript}.log",
     run:
-        jobs.ingest(input.transcript, output[0], config, input.identifiers, log[0], wildcards.transcript)
+        jobs.ingest(
+            input.transcript,
+            output[0],
+            config,
+            input.identifiers,
+            log[0],
+            wildcards.transcript,
+        )
