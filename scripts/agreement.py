@@ -455,7 +455,7 @@ def _alpha(t: _Tally, level: str, values: np.ndarray | None) -> float | None:
 
 
 def krippendorff_alpha_from_counts(
-    counts: np.ndarray, level: str = "nominal", values: np.ndarray | None = None
+    counts: np.ndarray, level: Level = "nominal", values: np.ndarray | None = None
 ) -> float | None:
     """Krippendorff's alpha in numpy (same formula as the krippendorff package).
 
@@ -512,9 +512,9 @@ def coefficients(
     codes: np.ndarray,
     n_categories: int,
     *,
-    level: str = "nominal",
+    level: Level = "nominal",
     values: np.ndarray | None = None,
-    weights: str | None = None,
+    weights: Weights | None = None,
     alpha_backend: Literal["numpy", "krippendorff"] = "numpy",
 ) -> dict[str, float | None]:
     """Every coefficient from a coders x units code matrix (-1 = missing), vectorised.
@@ -673,24 +673,26 @@ def _json_number(value: float) -> int | float:
     return int(value) if float(value).is_integer() and abs(value) < 2**53 else float(value)
 
 
-def parse_order(order: str | Sequence[str] | None) -> list[str] | None:
+def parse_order(
+    order: str | Sequence[str] | None, source: str | Path | None = None
+) -> list[str] | None:
     """``"a, b,c"`` -> ``["a", "b", "c"]``; validates that labels are non-empty and unique."""
     if order is None:
         return None
     items = [str(s).strip() for s in (order.split(",") if isinstance(order, str) else order)]
     if any(s == "" for s in items):
         raise ConfigurationError(
-            None, "--order contains an empty label", "List the labels separated by commas, e.g. --order low,mid,high"
+            source, "--order contains an empty label", "List the labels separated by commas, e.g. --order low,mid,high"
         )
     if len(set(items)) != len(items):
         raise ConfigurationError(
-            None, "--order lists a label more than once", "List every category exactly once"
+            source, "--order lists a label more than once", "List every category exactly once"
         )
     return items
 
 
 def _categorize(
-    labels: Sequence[Any], level: str, order: list[str] | None
+    labels: Sequence[Any], level: str, order: list[str] | None, source: str | Path | None = None
 ) -> tuple[np.ndarray, tuple[Any, ...], np.ndarray | None]:
     """Map the distinct raw value labels to category codes (or to the markers above)."""
     cleaned: list[Any] = []
@@ -708,7 +710,7 @@ def _categorize(
 
     if order is not None and level in ("interval", "ratio"):
         raise ConfigurationError(
-            None,
+            source,
             f"--order cannot be used with --level {level}: distances come from the numeric values",
             "Drop --order, or use --level ordinal",
         )
@@ -718,14 +720,14 @@ def _categorize(
         if all_numeric and present:
             if any(n is None for n in order_numbers):
                 raise ConfigurationError(
-                    None,
+                    source,
                     "the values are numbers but --order lists labels that are not numbers",
                     "List the numeric values in --order, e.g. --order 3,2,1",
                 )
             position = {n: i for i, n in enumerate(order_numbers)}
             if len(position) != len(order_numbers):
                 raise ConfigurationError(
-                    None, "--order lists the same number twice", "List every category exactly once"
+                    source, "--order lists the same number twice", "List every category exactly once"
                 )
             for i, c in enumerate(cleaned):
                 if c is not None:
@@ -752,14 +754,13 @@ def _categorize(
     if level in ("interval", "ratio"):
         for i, c in enumerate(cleaned):
             if c is not None:
-                number = _number(c)
-                remap[i] = _NOT_NUMERIC if number is None else 0
-        return remap, (), None
+                remap[i] = _NOT_NUMERIC if _number(c) is None else _MISSING
+        return remap, (), None  # always rejected: some value is not a number
     if level == "ordinal":
         for i, c in enumerate(cleaned):
             if c is not None:
-                remap[i] = _NEEDS_ORDER
-        return remap, (), None
+                remap[i] = _NEEDS_ORDER if _number(c) is None else _MISSING
+        return remap, (), None  # always rejected: text labels without --order
     distinct_text = sorted(set(str(c) for c in present))
     position = {s: i for i, s in enumerate(distinct_text)}
     for i, c in enumerate(cleaned):
@@ -768,18 +769,18 @@ def _categorize(
     return remap, tuple(distinct_text), None
 
 
-def _check_level(level: str, weights: str | None) -> None:
+def _check_level(level: str, weights: str | None, source: str | Path | None = None) -> None:
     if level not in LEVELS:
         raise ConfigurationError(
-            None, f"unknown level of measurement '{level}'", f"Use --level {'|'.join(LEVELS)}"
+            source, f"unknown level of measurement '{level}'", f"Use --level {'|'.join(LEVELS)}"
         )
     if weights is not None and weights not in WEIGHTS:
         raise ConfigurationError(
-            None, f"unknown weights '{weights}'", f"Use --weights {'|'.join(WEIGHTS)}"
+            source, f"unknown weights '{weights}'", f"Use --weights {'|'.join(WEIGHTS)}"
         )
     if weights is not None and level == "nominal":
         raise ConfigurationError(
-            None,
+            source,
             "--weights needs ordered categories but --level is nominal",
             "Use --level ordinal (with --order for text labels) or drop --weights",
         )
@@ -821,7 +822,7 @@ def build_ratings(
                 source, f"{where} has an empty {name}", f"Fill in the {name} or delete the row", line
             )
 
-    remap, categories, values = _categorize(value_labels, level, order)
+    remap, categories, values = _categorize(value_labels, level, order, source)
     category = _relabel(value_codes, remap)
     has_markers = bool(category.size) and int(category.min()) < _MISSING
 
@@ -893,14 +894,14 @@ def build_ratings(
 
 def ratings_from_frame(
     frame: "pd.DataFrame",
-    level: str = "nominal",
+    level: Level = "nominal",
     order: str | Sequence[str] | None = None,
     source: str | Path | None = None,
 ) -> Ratings:
     """A :class:`Ratings` matrix from a long DataFrame with columns unit, coder, value."""
     import pandas as pd
 
-    _check_level(level, None)
+    _check_level(level, None, source)
     missing = [name for name in REQUIRED_COLUMNS if name not in frame.columns]
     if missing:
         raise InputFormatError(
@@ -921,7 +922,7 @@ def ratings_from_frame(
         value_codes,
         list(value_labels),
         level=level,
-        order=parse_order(order),
+        order=parse_order(order, source),
         source=source,
     )
 
@@ -1006,8 +1007,12 @@ def _read_columns_arrow(path: Path, names: list[str]):
 
     column_names = [f"c{i}" for i in range(len(names))]
     wanted = {name: column_names[names.index(name)] for name in REQUIRED_COLUMNS}
+    # coder and value have few distinct labels: let the (multi-threaded) parser dictionary-encode
+    # them per block; unit identifiers are read as text and encoded below
+    small = pa.dictionary(pa.int32(), pa.string())
+    types = {"unit": pa.string(), "coder": small, "value": small}
     convert = pcsv.ConvertOptions(
-        column_types={wanted[name]: pa.string() for name in REQUIRED_COLUMNS},
+        column_types={wanted[name]: types[name] for name in REQUIRED_COLUMNS},
         include_columns=[wanted[name] for name in REQUIRED_COLUMNS],
         null_values=[""],
         strings_can_be_null=True,
@@ -1036,12 +1041,16 @@ def _read_columns_arrow(path: Path, names: list[str]):
             "Save it as UTF-8 CSV with the header unit,coder,value",
         ) from None
 
+    table = table.unify_dictionaries()
+
     def column(name: str) -> Any:
         data = table[wanted[name]]
         return data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
 
     def encode(name: str) -> tuple[np.ndarray, list[Any]]:
-        encoded = column(name).dictionary_encode()
+        encoded = column(name)
+        if not pa.types.is_dictionary(encoded.type):
+            encoded = encoded.dictionary_encode()
         return _arrow_ints(encoded.indices), encoded.dictionary.to_pylist()
 
     unit_codes = _encode_units_arrow(column("unit"))
@@ -1068,12 +1077,45 @@ def _factorize_ints(x: np.ndarray) -> np.ndarray:
     return np.unique(x, return_inverse=True)[1].reshape(-1)
 
 
+def _encode_fixed_width(array: Any) -> np.ndarray | None:
+    """Unit codes for identifiers of equal byte length whose varying positions are all digits.
+
+    E.g. "seg0000001", "int03_s0042", "0017". The positions that are the same in every
+    identifier are dropped and the remaining digits read as one integer: equal strings give
+    equal integers and different strings different integers, so the grouping is exact.
+    Returns None when the identifiers do not have this shape.
+    """
+    n = len(array)
+    validity, offsets_buffer, data_buffer = array.buffers()[:3]
+    if n == 0 or data_buffer is None:
+        return None
+    offsets = np.frombuffer(offsets_buffer, dtype="<i4", count=n + 1, offset=array.offset * 4)
+    width = int(offsets[1] - offsets[0])
+    if width == 0 or int(offsets[-1] - offsets[0]) != n * width:
+        return None
+    if not np.all(np.diff(offsets) == width):
+        return None
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    matrix = data[offsets[0] : offsets[0] + n * width].reshape(n, width)
+    varying = np.flatnonzero(~(matrix == matrix[0]).all(axis=0))
+    if varying.size > 18:
+        return None
+    number = np.zeros(n, dtype=np.int64)
+    for column in varying:  # loop over character positions, not units
+        digit = matrix[:, column].astype(np.int64) - 48
+        if digit.min() < 0 or digit.max() > 9:
+            return None
+        number = number * 10 + digit
+    return _factorize_ints(number)
+
+
 def _encode_units_arrow(array: Any) -> np.ndarray:
     """Unit codes from an Arrow string array (-1 = blank).
 
-    Fast path: when every identifier is a canonical decimal integer (no sign '+', no leading
-    zeros, no spaces; checked by comparing string lengths with the digits of the parsed
-    number, so "007" and "7" stay different units), factorize the integers in numpy.
+    Fast paths, both exact: identifiers of equal length whose varying characters are digits
+    (:func:`_encode_fixed_width`), and canonical decimal integers ("7", "-3", "120"; no '+',
+    no leading zeros, no spaces, checked by comparing string lengths with the digits of the
+    parsed number, so "007" and "7" stay different units), factorized in numpy.
     Otherwise Arrow's dictionary encoding, with identifiers stripped of surrounding spaces.
     """
     import pyarrow as pa
@@ -1081,6 +1123,9 @@ def _encode_units_arrow(array: Any) -> np.ndarray:
 
     n = len(array)
     if n and array.null_count == 0:
+        fixed = _encode_fixed_width(array)
+        if fixed is not None:
+            return fixed
         head = array.slice(0, min(n, 256))
         if pc.all(pc.match_substring_regex(head, r"^-?[0-9]{1,18}$")).as_py():
             try:
@@ -1126,7 +1171,7 @@ def _read_columns_pandas(path: Path, names: list[str]):
 
 
 def read_ratings(
-    path: str | Path, level: str = "nominal", order: str | Sequence[str] | None = None
+    path: str | Path, level: Level = "nominal", order: str | Sequence[str] | None = None
 ) -> Ratings:
     """Read a long CSV (header unit,coder,value; extra columns ignored) into :class:`Ratings`.
 
@@ -1135,7 +1180,7 @@ def read_ratings(
     to pandas' C parser when pyarrow is not installed.
     """
     path = Path(path)
-    _check_level(level, None)
+    _check_level(level, None, path)
     names = _read_header(path)
     try:
         import pyarrow  # noqa: F401
@@ -1151,7 +1196,7 @@ def read_ratings(
         value_codes,
         value_labels,
         level=level,
-        order=parse_order(order),
+        order=parse_order(order, path),
         source=path,
         source_is_csv=True,
     )
@@ -1162,7 +1207,7 @@ def read_ratings(
 # ---------------------------------------------------------------------------------------------
 
 
-def agreement(ratings: Ratings, weights: str | None = None) -> AgreementResult:
+def agreement(ratings: Ratings, weights: Weights | None = None) -> AgreementResult:
     """All coefficients for a :class:`Ratings` matrix (alpha via the krippendorff package)."""
     _check_level(ratings.level, weights)
     codes = ratings.codes
@@ -1192,20 +1237,20 @@ def agreement(ratings: Ratings, weights: str | None = None) -> AgreementResult:
 
 def agreement_from_frame(
     frame: "pd.DataFrame",
-    level: str = "nominal",
-    weights: str | None = None,
+    level: Level = "nominal",
+    weights: Weights | None = None,
     order: str | Sequence[str] | None = None,
     source: str | Path | None = None,
 ) -> AgreementResult:
     """All coefficients for a long DataFrame with columns unit, coder, value."""
-    _check_level(level, weights)
+    _check_level(level, weights, source)
     return agreement(ratings_from_frame(frame, level, order, source), weights)
 
 
 def agreement_from_matrix(
     matrix: Sequence[Sequence[Any]] | np.ndarray,
-    level: str = "nominal",
-    weights: str | None = None,
+    level: Level = "nominal",
+    weights: Weights | None = None,
     order: str | Sequence[str] | None = None,
 ) -> AgreementResult:
     """All coefficients for a coders x units matrix (rows are coders; None/NaN = missing)."""
@@ -1230,12 +1275,12 @@ def agreement_from_matrix(
 
 def agreement_from_csv(
     path: str | Path,
-    level: str = "nominal",
-    weights: str | None = None,
+    level: Level = "nominal",
+    weights: Weights | None = None,
     order: str | Sequence[str] | None = None,
 ) -> AgreementResult:
     """All coefficients for a long CSV file (header unit,coder,value)."""
-    _check_level(level, weights)
+    _check_level(level, weights, path)
     return agreement(read_ratings(path, level, order), weights)
 
 

@@ -194,19 +194,28 @@ _RELATION_WORDS = (
     r"case ?manager|navigator|sponsor|landlord|boss)"
 )
 _NAME = r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?"
+_TENS = r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
+_NUMBER_WORD_AGE = (
+    rf"(?:{_TENS}(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?|"
+    r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)"
+)
+_AGE_SUBJECT = r"(?:I|he|she|they|we|you|my (?:son|daughter|boy|girl|baby|kid|child|brother|sister|mother|father|mom|mum|dad))"
+_BUSINESS = r"(?:Bar|Barbershop|Salon|Shop|Store|Pub|Grocery|Spirits|Restaurant|Cafe|Hotel|Lodge|Kiosk|Bodega|Deli|Liquors?|Wines|Lounge|Club|Carwash)"
 
 _NUMERIC_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})\b")
 # (label, pattern, group whose span is replaced)
 PATTERNS: list[tuple[str, re.Pattern, int]] = [
     ("EMAIL", re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?<!\.)"), 0),
     ("URL", re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"']+(?<![.,;:!?)])"), 0),
-    ("OTHER", re.compile(r"(?<![\w@])@[A-Za-z0-9_]{3,}\b"), 0),
+    ("OTHER", re.compile(r"(?<![\w@])@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_]){2,}"), 0),
+    ("OTHER", re.compile(r"\b[A-Z]\s?\d{3}\s?[A-Z]{3}\b"), 0),  # vehicle plates (T 482 DKM)
+    ("OTHER", re.compile(rf"\b(?:{_NAME}\s+){{1,3}}(?:(?:and|&)\s+{_NAME}\s+)?{_BUSINESS}\b"), 0),
     ("ID", re.compile(r"\b\d{3}-\d{2}-\d{4}\b"), 0),
     (
         "PHONE",
         re.compile(
-            r"(?<![\w+])(\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,4}[\s.-])\d{2,4}[\s.-]\d{2,4}(?:[\s.-]\d{2,4})?(?![\w-])"
-            r"|(?<![\w+])(?:\+\d{9,13}|0\d{9})(?!\w)"
+            r"(?<![\w+])(\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,5}[\s.-])\d{2,6}(?:[\s.-]\d{2,4}){0,2}(?![\w-])"
+            r"|(?<![\w+])(?:\+\d{9,13}|0\d{9})(?!\w)|(?<![\w-])\d{3}-\d{4}(?![\w-])"
         ),
         0,
     ),
@@ -218,7 +227,14 @@ PATTERNS: list[tuple[str, re.Pattern, int]] = [
         ),
         1,
     ),
-    ("ID", re.compile(r"\b[A-Z]{2,6}[-/]\d[\dA-Z/-]{2,}\b|\b\d{6,}\b"), 0),
+    (
+        "ID",
+        re.compile(
+            r"\b[A-Z]{1,6}(?:[-/][A-Z]{1,6})*[-/]\d[\dA-Z/-]{2,}\b|\b\d{6,}\b|\b[A-Z]{1,4}\d{6,}\b"
+            r"|\b\d{2,4}-\d{4}-\d{4,6}\b|\b\d{4}-[A-Z]{1,4}-\d{3,}\b"
+        ),
+        0,
+    ),
     ("DATE", _NUMERIC_DATE, 0),
     ("DATE", re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?\b"), 0),
     ("DATE", re.compile(rf"\b{_MONTH}\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?\b(?!:)"), 0),
@@ -234,6 +250,18 @@ PATTERNS: list[tuple[str, re.Pattern, int]] = [
         ),
         1,
     ),
+    (
+        "AGE",
+        re.compile(
+            rf"\b(?:when {_AGE_SUBJECT} (?:was|were)|{_AGE_SUBJECT} (?:was|were|is|'s|am|'m|are|'re) (?:only |just |about |around |barely )?)"
+            rf"(\d{{1,2}}|{_NUMBER_WORD_AGE})\b(?:\s+(?:now|then|when|and|maybe|or so)\b|\s+(?:to|years)\b|[.,;!?]|$)" + _NOT_AGE_UNIT,
+            re.I,
+        ),
+        1,
+    ),
+    ("AGE", re.compile(rf"\b(?:I'll be|I will be|turn|turned|turning|aged?)\s+({_NUMBER_WORD_AGE})\b", re.I), 1),
+    ("PLACE", re.compile(r"\b[A-Z][a-z]+ (?:es|de|da|do|dos|del|la|al|el|di|van|von) [A-Z][a-z]+\b"), 0),
+    ("PERSON", re.compile(rf"\b(?:Big|Little|Lil|Young|Baby) {_NAME}\b"), 0),
     ("PLACE", re.compile(rf"\b\d{{1,5}}\s+(?:(?:[A-Z][a-z]+|\d+(?:st|nd|rd|th))\s+){{1,3}}{_STREET}(?!\w)"), 0),
     ("PLACE", re.compile(rf"\b(?:{_NAME}\s+){{1,2}}{_STREET}(?!\w)"), 0),
     ("PERSON", re.compile(rf"\b{_TITLE_WORDS}\s+({_NAME}(?:\s+{_NAME})?)\b"), 1),
@@ -258,9 +286,9 @@ def find_pattern_spans(text: str) -> list[Span]:
             value = text[start:end]
             if label == "PHONE" and (not 7 <= sum(character.isdigit() for character in value) <= 15 or _NUMERIC_DATE.fullmatch(value)):
                 continue
-            if label == "PERSON" and value.split()[0] in _NOT_NAMES:
+            if label == "PERSON" and (value.split()[0] in _NOT_NAMES or value.split()[0].rstrip(".").lower() in TITLES):
                 continue
-            if label == "AGE" and not 0 < int(value) < 120:
+            if label == "AGE" and value.isdigit() and not 0 < int(value) < 120:
                 continue
             spans.append(Span(start, end, label, "patterns"))
     return spans
@@ -270,8 +298,10 @@ def find_pattern_spans(text: str) -> list[Span]:
 # Layer 3: spaCy named entities
 
 _DATE_WORDS = re.compile(rf"\d|{_MONTH}")
+_DURATION = re.compile(r"(?i)^(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|a few|several)\s+(?:years?|months?|weeks?|days?)\b")
+_CALENDAR_WORD = re.compile(rf"{_MONTH}|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)days?|Christmas|Easter|Ramadan|Eid")
 _PRONOUNS = frozenset("i me my he him his she her they them their we us our you your it its".split())
-_SPACY_EXCLUDE = ["tagger", "attribute_ruler", "lemmatizer"]  # not needed for entities and sentences
+_SPACY_EXCLUDE = ["lemmatizer"]  # entities, sentences and part-of-speech tags are used
 _PIPELINES: dict[str, object] = {}
 _PIPELINE_LOCK = threading.Lock()
 
@@ -326,7 +356,44 @@ def find_ner_spans(doc, ner_labels: dict[str, str], not_identifiers: frozenset[s
             continue  # years alone are kept (Safe Harbor keeps the year)
         if not any(character.isalnum() for character in text):
             continue
+        if label in NUMBERED_LABELS and not any(character.isupper() for character in text):
+            continue  # "junkie", "meth", "mosques": names are written with capitals
+        if label == "DATE" and _DURATION.match(text):
+            continue
         spans.append(Span(start, end, label, "ner"))
+    return spans + find_proper_noun_spans(doc, not_identifiers)
+
+
+def find_proper_noun_spans(doc, not_identifiers: frozenset[str]) -> list[Span]:
+    """Capitalised proper nouns the entity recogniser passed over, as PERSON.
+
+    The small English model misses many names it has not seen (Tumaini, Anjali, Manguinhos);
+    its tagger still calls them proper nouns. Acronyms, titles, weekdays, months and the
+    not_identifiers list are left alone.
+    """
+    if not doc.has_annotation("TAG"):
+        return []
+    spans, run = [], []
+    for token in [*doc, None]:
+        candidate = (
+            token is not None
+            and token.tag_ == "NNP"
+            and not token.ent_type_
+            and not token.is_sent_start  # "Stigma, that is the problem": capitalised because first
+            and token.text[:1].isupper()
+            and not token.text.isupper()
+            and len(token.text) >= 3
+            and token.lower_ not in not_identifiers
+            and token.lower_ not in TITLES
+            and token.text not in _NOT_NAMES
+            and not _CALENDAR_WORD.fullmatch(token.text)
+        )
+        if candidate:
+            run.append(token)
+            continue
+        if run:
+            spans.append(Span(run[0].idx, run[-1].idx + len(run[-1].text), "PERSON", "ner"))
+            run = []
     return spans
 
 

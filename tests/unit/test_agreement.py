@@ -609,3 +609,21 @@ def test_every_error_is_a_qualflow_error():
         ag.agreement_from_frame(pd.DataFrame({"unit": [1], "coder": ["a"]}), level="nominal")
     with pytest.raises(QualflowError):
         ag.agreement_from_matrix([[1, 2]], level="bogus")
+
+
+def test_pandas_reader_fallback_matches_arrow_reader(tmp_path):
+    """Without pyarrow the CSV is read with pandas' C parser: same matrix."""
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "unit,coder,value,memo\nu1,a,low,x\nu1,b,low,\n u2 ,a,high,\nu2,b,,\nu3,a,mid,\nu3,b,high,\n"
+        "007,a,low,\n7,b,low,\n",
+        encoding="utf-8",
+    )
+    names = ["unit", "coder", "value", "memo"]
+    for reader in (ag._read_columns_arrow, ag._read_columns_pandas):
+        units, coders, coder_labels, values, value_labels = reader(path, names)
+        ratings = ag.build_ratings(units, coders, coder_labels, values, value_labels,
+                                   level="ordinal", order=["low", "mid", "high"], source=path)
+        result = ag.agreement(ratings, weights="linear")
+        assert (result.n_units, result.n_units_pairable, result.n_coders) == (5, 2, 2), reader
+        assert result.percent_agreement == 0.5 and result.percent_agreement_weighted == 0.75, reader
