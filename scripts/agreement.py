@@ -90,6 +90,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("unit", "coder", "value")
 #: computed with the numpy formula instead of the krippendorff package (memory).
 _PACKAGE_ALPHA_MAX_CELLS = 20_000_000
 _UNDEFINED_TOL = 1e-12
+#: Files up to this size are read with the csv module (importing pyarrow costs ~0.2 s).
+_SMALL_FILE_BYTES = 1_000_000
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 # label -> category markers used while mapping the value column
@@ -179,6 +181,12 @@ def category_counts(codes: np.ndarray, n_categories: int) -> np.ndarray:
     """
     codes = np.asarray(codes)
     n_coders, n_units = codes.shape
+    if n_categories <= 32:  # few categories: compare row by row (loops over coders x categories)
+        by_category = np.zeros((n_categories, n_units), dtype=np.int32)
+        for k in range(n_categories):
+            for row in codes:
+                by_category[k] += row == k
+        return np.ascontiguousarray(by_category.T)
     width = n_categories + 1  # column 0 collects the missing ratings
     base = np.arange(n_units, dtype=np.int64) * width + 1
     counts = np.zeros(n_units * width, dtype=np.int64)
@@ -190,11 +198,10 @@ def category_counts(codes: np.ndarray, n_categories: int) -> np.ndarray:
 def coder_category_counts(codes: np.ndarray, n_categories: int) -> np.ndarray:
     """Coders x categories matrix: how many units coder c put in category k."""
     codes = np.asarray(codes)
-    n_coders = codes.shape[0]
-    rated = codes >= 0
-    coder_idx = np.broadcast_to(np.arange(n_coders)[:, None], codes.shape)[rated]
-    flat = coder_idx.astype(np.int64) * n_categories + codes[rated]
-    return np.bincount(flat, minlength=n_coders * n_categories).reshape(n_coders, n_categories)
+    out = np.zeros((codes.shape[0], n_categories), dtype=np.int64)
+    for g, row in enumerate(codes):  # loop over coders, not units
+        out[g] = np.bincount(row.astype(np.int64) + 1, minlength=n_categories + 1)[1:]
+    return out
 
 
 def weight_matrix(
@@ -524,12 +531,22 @@ def coefficients(
     (resample the columns of ``codes``); ``alpha_backend="numpy"`` skips the package's overhead.
     Keys: see :class:`AgreementResult` (the coefficient fields).
     """
+    _check_level(level, weights)
+    if level in ("interval", "ratio") and (values is None or len(values) != n_categories):
+        raise ConfigurationError(
+            None,
+            f"level '{level}' needs the numeric value of every category",
+            "Pass values= (one number per category code)",
+        )
     codes = np.asarray(codes)
     n_coders = codes.shape[0]
     counts = category_counts(codes, n_categories)
     t = _Tally(counts)
     scores = _scores(level, n_categories, values)
-    if alpha_backend == "krippendorff" and t.n_pairable * n_categories**2 <= _PACKAGE_ALPHA_MAX_CELLS:
+    if (
+        alpha_backend == "krippendorff"
+        and t.n_pairable * n_categories**2 <= _PACKAGE_ALPHA_MAX_CELLS
+    ):
         alpha = krippendorff_alpha_package(counts, level, scores)
     else:
         alpha = _alpha(t, level, scores)
@@ -682,7 +699,9 @@ def parse_order(
     items = [str(s).strip() for s in (order.split(",") if isinstance(order, str) else order)]
     if any(s == "" for s in items):
         raise ConfigurationError(
-            source, "--order contains an empty label", "List the labels separated by commas, e.g. --order low,mid,high"
+            source,
+            "--order contains an empty label",
+            "List the labels separated by commas, e.g. --order low,mid,high",
         )
     if len(set(items)) != len(items):
         raise ConfigurationError(
@@ -727,7 +746,9 @@ def _categorize(
             position = {n: i for i, n in enumerate(order_numbers)}
             if len(position) != len(order_numbers):
                 raise ConfigurationError(
-                    source, "--order lists the same number twice", "List every category exactly once"
+                    source,
+                    "--order lists the same number twice",
+                    "List every category exactly once",
                 )
             for i, c in enumerate(cleaned):
                 if c is not None:
@@ -819,7 +840,10 @@ def build_ratings(
         if column.size and column.min() < 0:
             where, line = rows.describe(np.flatnonzero(column < 0)[:1])
             raise InputFormatError(
-                source, f"{where} has an empty {name}", f"Fill in the {name} or delete the row", line
+                source,
+                f"{where} has an empty {name}",
+                f"Fill in the {name} or delete the row",
+                line,
             )
 
     remap, categories, values = _categorize(value_labels, level, order, source)
@@ -945,8 +969,10 @@ def _read_header(path: Path) -> list[str]:
         ) from None
     if not header:
         raise InputFormatError(
-            path, "the ratings file is empty or its first line is blank",
-            "Start the file with the header unit,coder,value", 1,
+            path,
+            "the ratings file is empty or its first line is blank",
+            "Start the file with the header unit,coder,value",
+            1,
         )
     names = [h.strip() for h in header]
     missing = [name for name in REQUIRED_COLUMNS if name not in names]
@@ -960,8 +986,10 @@ def _read_header(path: Path) -> list[str]:
     twice = [name for name in REQUIRED_COLUMNS if names.count(name) > 1]
     if twice:
         raise InputFormatError(
-            path, f"the header names the column {_join(twice)} more than once",
-            "Keep one column each of unit, coder, value", 1,
+            path,
+            f"the header names the column {_join(twice)} more than once",
+            "Keep one column each of unit, coder, value",
+            1,
         )
     return names
 
@@ -1023,7 +1051,9 @@ def _read_columns_arrow(path: Path, names: list[str]):
         read = pcsv.ReadOptions(skip_rows=1, column_names=column_names, encoding="utf8")
         parse = pcsv.ParseOptions(newlines_in_values=newlines_in_values)
         try:
-            table = pcsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+            table = pcsv.read_csv(
+                path, read_options=read, parse_options=parse, convert_options=convert
+            )
             break
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             last_error = exc
@@ -1037,7 +1067,8 @@ def _read_columns_arrow(path: Path, names: list[str]):
                 line,
             ) from None
         raise InputFormatError(
-            path, f"the file cannot be parsed as UTF-8 CSV ({type(last_error).__name__})",
+            path,
+            f"the file cannot be parsed as UTF-8 CSV ({type(last_error).__name__})",
             "Save it as UTF-8 CSV with the header unit,coder,value",
         ) from None
 
@@ -1063,16 +1094,17 @@ _POWERS_OF_TEN = 10 ** np.arange(1, 19, dtype=np.int64)
 
 
 def _factorize_ints(x: np.ndarray) -> np.ndarray:
-    """Dense codes 0..k-1 for an int64 array (direct addressing when the range is small)."""
+    """Dense codes 0..k-1 for an integer array (direct addressing when the range is small)."""
     if x.size == 0:
         return x.astype(np.int64)
     low, high = int(x.min()), int(x.max())
     span = high - low + 1
     if span <= max(4 * x.size, 1 << 20):
-        offset = x - low
+        offset = (x - x.dtype.type(low)) if low else x
         present = np.zeros(span, dtype=bool)
         present[offset] = True
-        rank = np.cumsum(present, dtype=np.int64) - 1
+        rank = np.cumsum(present, dtype=np.int32 if span < 2**31 else np.int64)
+        rank -= 1
         return rank[offset]
     return np.unique(x, return_inverse=True)[1].reshape(-1)
 
@@ -1097,15 +1129,17 @@ def _encode_fixed_width(array: Any) -> np.ndarray | None:
         return None
     data = np.frombuffer(data_buffer, dtype=np.uint8)
     matrix = data[offsets[0] : offsets[0] + n * width].reshape(n, width)
-    varying = np.flatnonzero(~(matrix == matrix[0]).all(axis=0))
-    if varying.size > 18:
+    # loops below run over character positions, not over units
+    varying = [j for j in range(width) if not (matrix[:, j] == matrix[0, j]).all()]
+    if len(varying) > 18:
         return None
-    number = np.zeros(n, dtype=np.int64)
-    for column in varying:  # loop over character positions, not units
-        digit = matrix[:, column].astype(np.int64) - 48
-        if digit.min() < 0 or digit.max() > 9:
+    number = np.zeros(n, dtype=np.int32 if len(varying) <= 9 else np.int64)
+    for column in varying:
+        digit = matrix[:, column] - np.uint8(48)  # wraps around for bytes below "0"
+        if digit.max() > 9:
             return None
-        number = number * 10 + digit
+        number *= 10
+        number += digit
     return _factorize_ints(number)
 
 
@@ -1140,12 +1174,63 @@ def _encode_units_arrow(array: Any) -> np.ndarray:
     encoded = array.dictionary_encode()
     codes = _arrow_ints(encoded.indices)
     dictionary = encoded.dictionary
-    if len(dictionary) and pc.any(
-        pc.not_equal(pc.utf8_trim_whitespace(dictionary), dictionary)
-    ).as_py():
+    if (
+        len(dictionary)
+        and pc.any(pc.not_equal(pc.utf8_trim_whitespace(dictionary), dictionary)).as_py()
+    ):
         remap, _ = _clean_ids(dictionary.to_pylist())
         codes = _relabel(codes, remap).astype(np.int64)
     return codes
+
+
+def _read_columns_stdlib(path: Path, names: list[str]):
+    """Small files: Python's csv module (cheaper than importing pyarrow)."""
+    iu, ic, iv = (names.index(name) for name in REQUIRED_COLUMNS)
+    units: dict[str, int] = {}
+    coders: dict[str, int] = {}
+    values: dict[str, int] = {}
+    unit_codes: list[int] = []
+    coder_codes: list[int] = []
+    value_codes: list[int] = []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            next(reader, None)  # header, checked by _read_header
+            previous_end = reader.line_num
+            for record in reader:
+                start, previous_end = previous_end + 1, reader.line_num
+                if not record:
+                    continue
+                if len(record) != len(names):
+                    raise InputFormatError(
+                        path,
+                        f"the row does not have the {len(names)} columns of the header",
+                        "Quote values that contain commas and give every row the header's columns",
+                        start,
+                    )
+                unit = record[iu].strip()
+                unit_codes.append(units.setdefault(unit, len(units)) if unit else -1)
+                coder_codes.append(coders.setdefault(record[ic], len(coders)))
+                value = record[iv]
+                value_codes.append(values.setdefault(value, len(values)) if value else -1)
+    except UnicodeDecodeError:
+        raise InputFormatError(
+            path, "the ratings file is not UTF-8 text", "Save it as UTF-8 CSV"
+        ) from None
+    except csv.Error as exc:
+        raise InputFormatError(
+            path,
+            f"the file cannot be parsed as CSV ({type(exc).__name__})",
+            "Check the quoting of the values",
+        ) from None
+    as_array = lambda items: np.asarray(items, dtype=np.int64)  # noqa: E731
+    return (
+        as_array(unit_codes),
+        as_array(coder_codes),
+        list(coders),
+        as_array(value_codes),
+        list(values),
+    )
 
 
 def _read_columns_pandas(path: Path, names: list[str]):
@@ -1153,14 +1238,20 @@ def _read_columns_pandas(path: Path, names: list[str]):
 
     try:
         frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            encoding="utf-8-sig",
             skipinitialspace=False,
         )
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError):
         line = _locate_bad_row(path, len(names))
         raise InputFormatError(
-            path, "the file cannot be parsed as CSV with the header's columns",
-            "Quote values that contain commas and give every row the header's columns", line,
+            path,
+            "the file cannot be parsed as CSV with the header's columns",
+            "Quote values that contain commas and give every row the header's columns",
+            line,
         ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     units = frame["unit"].str.strip().replace("", None)
@@ -1175,19 +1266,23 @@ def read_ratings(
 ) -> Ratings:
     """Read a long CSV (header unit,coder,value; extra columns ignored) into :class:`Ratings`.
 
-    Uses pyarrow's multi-threaded CSV reader (the engine behind ``pandas.read_csv(engine=
+    Files up to ``_SMALL_FILE_BYTES`` are read with the csv module. Larger files use
+    pyarrow's multi-threaded CSV reader (the engine behind ``pandas.read_csv(engine=
     "pyarrow")``) with every column read as text, then dictionary-encodes the columns; falls back
     to pandas' C parser when pyarrow is not installed.
     """
     path = Path(path)
     _check_level(level, None, path)
     names = _read_header(path)
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        columns = _read_columns_pandas(path, names)
+    if path.stat().st_size <= _SMALL_FILE_BYTES:
+        columns = _read_columns_stdlib(path, names)
     else:
-        columns = _read_columns_arrow(path, names)
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            columns = _read_columns_pandas(path, names)
+        else:
+            columns = _read_columns_arrow(path, names)
     unit_codes, coder_codes, coder_labels, value_codes, value_labels = columns
     return build_ratings(
         unit_codes,
@@ -1259,7 +1354,8 @@ def agreement_from_matrix(
     array = np.asarray(matrix, dtype=object)
     if array.ndim != 2:
         raise ConfigurationError(
-            None, "the ratings matrix must be two-dimensional (coders x units)",
+            None,
+            "the ratings matrix must be two-dimensional (coders x units)",
             "Pass one row per coder",
         )
     n_coders, n_units = array.shape
@@ -1321,11 +1417,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ratings", required=True, help="CSV with header unit,coder,value")
     parser.add_argument("--level", required=True, choices=LEVELS, help="level of measurement")
     parser.add_argument(
-        "--weights", choices=WEIGHTS, default=None,
+        "--weights",
+        choices=WEIGHTS,
+        default=None,
         help="weighted coefficients for ordered categories (not with --level nominal)",
     )
     parser.add_argument(
-        "--order", default=None,
+        "--order",
+        default=None,
         help="comma-separated category order (and full category set), e.g. low,mid,high",
     )
     parser.add_argument("--json", action="store_true", help="print JSON (sorted keys)")

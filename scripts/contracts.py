@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable
 
 from scripts.errors import QualflowError
-from scripts.settings import describe_path, load_schema
+from scripts.settings import load_schema
 
 SEGMENT_COLUMNS = [
     "segment_id", "transcript_id", "turn", "sentence", "role", "speaker",
@@ -28,25 +28,30 @@ class ContractError(QualflowError):
 
 @lru_cache(maxsize=None)
 def _validator(schema_name: str):
-    import jsonschema
+    # fastjsonschema compiles the schema to Python: ~50x faster than jsonschema per record,
+    # which matters when every turn and segment of thousands of transcripts is checked.
+    import fastjsonschema
 
-    schema = load_schema(schema_name)
-    return jsonschema.validators.validator_for(schema)(schema)
+    return fastjsonschema.compile(load_schema(schema_name))
 
 
 def validate_records(records: Iterable[dict], schema_name: str, path: str | Path) -> None:
     """Check each record against a schema; the error names the file, the record and the field."""
-    validator = _validator(schema_name)
+    import fastjsonschema
+
+    validate = _validator(schema_name)
     for number, record in enumerate(records, start=1):
-        error = next(iter(validator.iter_errors(record)), None)
-        if error is not None:
-            field = describe_path(list(error.absolute_path))
+        try:
+            validate(record)
+        except fastjsonschema.JsonSchemaValueException as error:
+            field = ".".join(str(part) for part in error.path[1:]) or "(record)"
+            # the rule, never error.message: it can quote the value, and values may be raw text
             raise ContractError(
                 path,
-                f"record does not match {schema_name} ({field}: '{error.validator}' rule)",
+                f"record does not match {schema_name} ({field}: '{error.rule}' rule)",
                 "Delete the file and run the workflow again; if it persists, report a bug",
                 line=number,
-            )
+            ) from None
 
 
 def private_root(path: Path) -> Path | None:

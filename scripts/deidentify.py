@@ -28,6 +28,7 @@ import sys
 import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -118,14 +119,24 @@ def _alternation(forms: dict[str, ListedIdentifier], flags: int) -> re.Pattern |
 
 
 def load_identifier_list(path: Path, name_parts: bool = True) -> IdentifierList:
-    """Read and validate identifiers.yaml; errors name the entry's position, never its text."""
+    """Read and validate identifiers.yaml; errors name the entry's position, never its text.
+
+    Compiled once per process and file version: jobs running as threads share it.
+    """
     path = Path(path)
+    status = path.stat() if path.exists() else None
+    version = (status.st_mtime_ns, status.st_size) if status else None
+    return _compiled_identifier_list(path.resolve(), version, name_parts)
+
+
+@lru_cache(maxsize=8)
+def _compiled_identifier_list(path: Path, version: tuple | None, name_parts: bool) -> IdentifierList:
     fix = "Fix data/identifiers.yaml (see workflow/schemas/identifiers.schema.yaml)"
-    document, node = load_yaml(path, fix)
+    document, text = load_yaml(path, fix)
     document = document if document is not None else {}
     if not isinstance(document, dict):
         raise ConfigurationError(path, "must be a mapping with people, places, organisations, other", fix, line=1)
-    validate_document(document, node, "identifiers.schema.yaml", path, fix)
+    validate_document(document, text, "identifiers.schema.yaml", path, fix)
     explicit: dict[tuple[str, bool], ListedIdentifier] = {}
     parts: dict[tuple[str, bool], list[ListedIdentifier]] = defaultdict(list)
     people_roles: dict[str, str] = {}
@@ -160,7 +171,7 @@ def load_identifier_list(path: Path, name_parts: bool = True) -> IdentifierList:
         case_sensitive_forms={form: entry for (form, case), entry in explicit.items() if case},
         not_identifiers=frozenset(" ".join(word.lower().split()) for word in document.get("not_identifiers", [])),
         people_roles=people_roles,
-        key=hashlib.sha256(path.read_bytes()).digest(),
+        key=hashlib.sha256(text.encode("utf-8")).digest(),
     )
 
 
@@ -301,32 +312,36 @@ _DATE_WORDS = re.compile(rf"\d|{_MONTH}")
 _DURATION = re.compile(r"(?i)^(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|a few|several)\s+(?:years?|months?|weeks?|days?)\b")
 _CALENDAR_WORD = re.compile(rf"{_MONTH}|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)days?|Christmas|Easter|Ramadan|Eid")
 _PRONOUNS = frozenset("i me my he him his she her they them their we us our you your it its".split())
-_SPACY_EXCLUDE = ["lemmatizer"]  # entities, sentences and part-of-speech tags are used
-_PIPELINES: dict[str, object] = {}
-_PIPELINE_LOCK = threading.Lock()
+_SPACY_EXCLUDE = ["attribute_ruler", "lemmatizer"]  # only entities, sentences and fine tags (tag_) are used
+_PIPELINES = threading.local()
 
 
 def load_pipeline(model: str):
-    """The spaCy pipeline, loaded once per process (jobs run as threads share it)."""
-    with _PIPELINE_LOCK:
-        if model not in _PIPELINES:
-            import spacy
+    """The spaCy pipeline, loaded once per thread of a process.
 
-            try:
-                _PIPELINES[model] = spacy.load(model, exclude=_SPACY_EXCLUDE)
-            except OSError:
-                raise ConfigurationError(
-                    "config.yaml", f"spaCy model '{model}' is not installed",
-                    "Run 'make install' or set spacy.model to an installed pipeline",
-                ) from None
-        return _PIPELINES[model]
+    Jobs run as threads of the Snakemake process (--force-use-threads): each worker thread keeps
+    its own pipeline, because spaCy's objects are not safe to share between threads, and the
+    matrix products release the GIL, so two threads really do parse in parallel.
+    """
+    loaded = getattr(_PIPELINES, "by_model", None)
+    if loaded is None:
+        loaded = _PIPELINES.by_model = {}
+    if model not in loaded:
+        import spacy
+
+        try:
+            loaded[model] = spacy.load(model, exclude=_SPACY_EXCLUDE)
+        except OSError:
+            raise ConfigurationError(
+                "config.yaml", f"spaCy model '{model}' is not installed",
+                "Run 'make install' or set spacy.model to an installed pipeline",
+            ) from None
+    return loaded[model]
 
 
 def parse(texts: Sequence[str], model: str, batch_size: int = 64) -> list:
-    """Parse texts once (entities and sentences). Serialised: spaCy objects are not thread-safe."""
-    nlp = load_pipeline(model)
-    with _PIPELINE_LOCK:
-        return list(nlp.pipe(texts, batch_size=batch_size))
+    """Parse texts once: entities, sentences and tags."""
+    return list(load_pipeline(model).pipe(texts, batch_size=batch_size))
 
 
 def find_ner_spans(doc, ner_labels: dict[str, str], not_identifiers: frozenset[str]) -> list[Span]:

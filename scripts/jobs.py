@@ -70,6 +70,16 @@ def job_log(log_path: str | Path) -> Iterator[logging.Logger]:
             handler.close()
 
 
+def code_digest(root: str | Path, modules: Sequence[str]) -> str:
+    """SHA-256 over the source of scripts/{module}.py for each module, in order."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for module in modules:
+        digest.update(module.encode() + b"\0" + (Path(root) / "scripts" / f"{module}.py").read_bytes())
+    return digest.hexdigest()
+
+
 def _identifier_list(config: dict, path: str | Path) -> deidentification.IdentifierList:
     return deidentification.load_identifier_list(Path(path), name_parts=config["deidentify"]["name_parts"])
 

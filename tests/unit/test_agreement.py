@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import os
 import subprocess
 import sys
@@ -63,11 +62,14 @@ def write_long_csv(path: Path, matrix, unit_prefix: str = "u", coder_prefix: str
 
 
 def run_cli(*args: str | Path) -> subprocess.CompletedProcess:
+    # one BLAS thread per process: the cases run as parallel processes on few cores
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     return subprocess.run(
         [sys.executable, str(SCRIPT), *map(str, args)],
         capture_output=True,
         text=True,
         cwd=REPO,
+        env=env,
         timeout=120,
     )
 
@@ -90,7 +92,9 @@ def to_frame(codes, labels=None, coder_order=None, unit_order=None) -> pd.DataFr
         for u in units:
             k = int(codes[c, u])
             if k >= 0:
-                rows.append({"unit": f"u{u}", "coder": f"c{c}", "value": k if labels is None else labels[k]})
+                rows.append(
+                    {"unit": f"u{u}", "coder": f"c{c}", "value": k if labels is None else labels[k]}
+                )
     return pd.DataFrame(rows, columns=["unit", "coder", "value"])
 
 
@@ -150,7 +154,7 @@ def cli_results(tmp_path_factory) -> dict[str, tuple[subprocess.CompletedProcess
         options = cli_options(case)
         return case["name"], (run_cli("--ratings", csv_path, *options, "--json"), options)
 
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+    with ThreadPoolExecutor(max_workers=2 * (os.cpu_count() or 2)) as pool:
         return dict(pool.map(run, CASES))
 
 
@@ -197,9 +201,21 @@ def test_cli_json_is_sorted_plain_and_null_for_undefined(tmp_path):
     assert output["gwet_ac2"] is None and output["weights"] is None
     assert (output["n_units"], output["n_units_pairable"], output["n_coders"]) == (4, 4, 3)
     assert isinstance(output["krippendorff_alpha"], float)
-    for key in ("percent_agreement", "percent_agreement_pairable", "krippendorff_alpha",
-                "fleiss_kappa", "conger_kappa", "gwet_ac1", "brennan_prediger",
-                "n_units", "n_units_pairable", "n_coders", "level", "weights", "cohen_kappa"):
+    for key in (
+        "percent_agreement",
+        "percent_agreement_pairable",
+        "krippendorff_alpha",
+        "fleiss_kappa",
+        "conger_kappa",
+        "gwet_ac1",
+        "brennan_prediger",
+        "n_units",
+        "n_units_pairable",
+        "n_coders",
+        "level",
+        "weights",
+        "cohen_kappa",
+    ):
         assert key in output
 
 
@@ -273,8 +289,14 @@ def test_missing_data_formulas_match_irrcac_transcription(seed, weights):
 
 @pytest.mark.parametrize("n_coders", [2, 3, 5])
 @pytest.mark.parametrize(
-    "level,weights", [("nominal", None), ("ordinal", "linear"), ("ordinal", "quadratic"),
-                      ("interval", "quadratic"), ("ratio", None)]
+    "level,weights",
+    [
+        ("nominal", None),
+        ("ordinal", "linear"),
+        ("ordinal", "quadratic"),
+        ("interval", "quadratic"),
+        ("ratio", None),
+    ],
 )
 def test_perfect_agreement_gives_one_wherever_defined(n_coders, level, weights):
     rng = np.random.default_rng(n_coders)
@@ -289,7 +311,12 @@ def test_perfect_agreement_gives_one_wherever_defined(n_coders, level, weights):
     defined = {key: value for key, value in figures(result).items() if value is not None}
     expected_undefined = set()
     if n_coders != 2:
-        expected_undefined |= {"cohen_kappa", "scott_pi", "cohen_kappa_weighted", "scott_pi_weighted"}
+        expected_undefined |= {
+            "cohen_kappa",
+            "scott_pi",
+            "cohen_kappa_weighted",
+            "scott_pi_weighted",
+        }
     if weights is None:
         expected_undefined |= set(ag._WEIGHTED_KEYS)
     assert set(COEFFICIENTS) - set(defined) == expected_undefined
@@ -301,7 +328,13 @@ def test_single_category_leaves_chance_corrected_coefficients_undefined():
     codes = np.zeros((3, 10), dtype=int)
     result = ag.agreement_from_frame(to_frame(codes), level="nominal")
     assert result.percent_agreement == 1.0 and result.percent_agreement_pairable == 1.0
-    for key in ("krippendorff_alpha", "fleiss_kappa", "conger_kappa", "gwet_ac1", "brennan_prediger"):
+    for key in (
+        "krippendorff_alpha",
+        "fleiss_kappa",
+        "conger_kappa",
+        "gwet_ac1",
+        "brennan_prediger",
+    ):
         assert getattr(result, key) is None, key
     # declaring the full category set with --order makes AC1 and BP defined (q = 2)
     frame = to_frame(codes, labels=["absent"])
@@ -325,7 +358,9 @@ def test_nominal_invariant_to_relabelling_categories(seed):
 
 
 @pytest.mark.parametrize("seed", range(5))
-@pytest.mark.parametrize("level,weights", [("nominal", None), ("ordinal", "quadratic"), ("interval", "linear")])
+@pytest.mark.parametrize(
+    "level,weights", [("nominal", None), ("ordinal", "quadratic"), ("interval", "linear")]
+)
 def test_invariant_to_reordering_coders_and_units(seed, level, weights):
     rng = np.random.default_rng(200 + seed)
     n_coders = 2 + seed % 3
@@ -338,10 +373,17 @@ def test_invariant_to_reordering_coders_and_units(seed, level, weights):
     by_units = to_frame(codes, labels, unit_order=unit_order)
     shuffled_rows = to_frame(codes, labels).sample(frac=1.0, random_state=seed)
     for frame in (by_coders, by_units, shuffled_rows):
-        assert_same_figures(base, figures(ag.agreement_from_frame(frame, level=level, weights=weights)))
+        assert_same_figures(
+            base, figures(ag.agreement_from_frame(frame, level=level, weights=weights))
+        )
     # and directly on the matrix core
-    core = ag.coefficients(codes[coder_order][:, unit_order], 4, level=level,
-                           values=np.array(labels, float), weights=weights)
+    core = ag.coefficients(
+        codes[coder_order][:, unit_order],
+        4,
+        level=level,
+        values=np.array(labels, float),
+        weights=weights,
+    )
     assert_same_figures(base, core)
 
 
@@ -355,18 +397,24 @@ def test_numpy_alpha_equals_krippendorff_package(seed, level):
     expected = krippendorff.alpha(reliability_data=reliability, level_of_measurement=level)
     counts = ag.category_counts(codes, 5)
     scores = values if level in ("interval", "ratio") else None
-    assert ag.krippendorff_alpha_from_counts(counts, level, scores) == pytest.approx(expected, abs=1e-12)
-    assert ag.krippendorff_alpha_package(counts, level, scores) == pytest.approx(expected, abs=1e-12)
+    assert ag.krippendorff_alpha_from_counts(counts, level, scores) == pytest.approx(
+        expected, abs=1e-12
+    )
+    assert ag.krippendorff_alpha_package(counts, level, scores) == pytest.approx(
+        expected, abs=1e-12
+    )
 
 
 def test_krippendorff_orientation_is_coders_by_units():
     """The package wants coders x units; the transposed matrix gives another (wrong) value."""
-    data = np.array([
-        [1, 2, 3, 3, 2, 1, 4, 1, 2, np.nan, np.nan, np.nan],
-        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, np.nan, 3],
-        [np.nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, np.nan],
-        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, np.nan],
-    ])
+    data = np.array(
+        [
+            [1, 2, 3, 3, 2, 1, 4, 1, 2, np.nan, np.nan, np.nan],
+            [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, np.nan, 3],
+            [np.nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, np.nan],
+            [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, np.nan],
+        ]
+    )
     right = krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
     wrong = krippendorff.alpha(reliability_data=data.T, level_of_measurement="nominal")
     assert abs(right - wrong) > 0.05
@@ -376,14 +424,21 @@ def test_krippendorff_orientation_is_coders_by_units():
     assert ours == pytest.approx(0.743, abs=5e-4)
     # the long format has no orientation: a units x coders reading of the same rows is identical
     frame = to_frame(np.where(np.isnan(data), -1, data).astype(int))
-    assert ag.agreement_from_frame(frame, level="nominal").krippendorff_alpha == pytest.approx(right)
+    assert ag.agreement_from_frame(frame, level="nominal").krippendorff_alpha == pytest.approx(
+        right
+    )
 
 
 def test_krippendorff_default_level_is_interval_so_level_is_always_passed():
-    data = np.array([[1, 2, 3, 3, 2, 1, 4, 1, 2], [1, 2, 3, 3, 2, 2, 4, 1, 2], [2, 3, 3, 3, 2, 3, 4, 2, 2]], float)
+    data = np.array(
+        [[1, 2, 3, 3, 2, 1, 4, 1, 2], [1, 2, 3, 3, 2, 2, 4, 1, 2], [2, 3, 3, 3, 2, 3, 4, 2, 2]],
+        float,
+    )
     default = krippendorff.alpha(reliability_data=data)
     nominal = krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
-    assert default == pytest.approx(krippendorff.alpha(reliability_data=data, level_of_measurement="interval"))
+    assert default == pytest.approx(
+        krippendorff.alpha(reliability_data=data, level_of_measurement="interval")
+    )
     assert abs(default - nominal) > 1e-3
     result = ag.agreement_from_matrix(data.astype(int).tolist(), level="nominal")
     assert result.krippendorff_alpha == pytest.approx(nominal)
@@ -395,9 +450,13 @@ def test_ordinal_text_labels_follow_order_not_alphabet():
     names = {1: "low", 2: "mid", 3: "high"}
     text = [[names[x] for x in row] for row in numeric]
     by_numbers = ag.agreement_from_matrix(numeric, level="ordinal", weights="quadratic")
-    by_order = ag.agreement_from_matrix(text, level="ordinal", weights="quadratic", order="low,mid,high")
+    by_order = ag.agreement_from_matrix(
+        text, level="ordinal", weights="quadratic", order="low,mid,high"
+    )
     assert_same_figures(figures(by_numbers), figures(by_order))
-    alphabetical = ag.agreement_from_matrix(text, level="ordinal", weights="quadratic", order="high,low,mid")
+    alphabetical = ag.agreement_from_matrix(
+        text, level="ordinal", weights="quadratic", order="high,low,mid"
+    )
     assert abs(alphabetical.krippendorff_alpha - by_order.krippendorff_alpha) > 1e-3
     assert abs(alphabetical.gwet_ac2 - by_order.gwet_ac2) > 1e-3
     with pytest.raises(InputFormatError, match="--order"):
@@ -414,7 +473,9 @@ def test_numbers_sort_numerically_and_same_number_is_one_category(tmp_path):
     )
     result = ag.agreement_from_csv(path, level="ordinal", weights="linear")
     assert result.categories == (2, 9, 10)
-    ranks = ag.agreement_from_matrix([[1, 2, 3, 1, 2], [1, 3, 3, 2, 2]], level="ordinal", weights="linear")
+    ranks = ag.agreement_from_matrix(
+        [[1, 2, 3, 1, 2], [1, 3, 3, 2, 2]], level="ordinal", weights="linear"
+    )
     assert_same_figures(figures(result), figures(ranks))
 
 
@@ -428,8 +489,10 @@ def test_cohen_matches_scikit_learn_with_labels_in_order(seed, weights):
     scale = ["none", "some", "much", "all"]  # alphabetical order differs from the scale
     both = (codes >= 0).all(axis=0)
     expected = cohen_kappa_score(
-        [scale[k] for k in codes[0, both]], [scale[k] for k in codes[1, both]],
-        labels=scale, weights=weights,
+        [scale[k] for k in codes[0, both]],
+        [scale[k] for k in codes[1, both]],
+        labels=scale,
+        weights=weights,
     )
     frame = to_frame(codes, labels=scale)
     level = "nominal" if weights is None else "ordinal"
@@ -450,36 +513,44 @@ def test_two_coder_identities(seed):
     result = ag.coefficients(complete, 3)
     assert result["conger_kappa"] == pytest.approx(result["cohen_kappa"], abs=1e-12)
     assert result["scott_pi"] == pytest.approx(result["fleiss_kappa"], abs=1e-12)
-    assert result["percent_agreement"] == pytest.approx(result["percent_agreement_pairable"], abs=1e-12)
+    assert result["percent_agreement"] == pytest.approx(
+        result["percent_agreement_pairable"], abs=1e-12
+    )
     with_missing = random_ratings(rng, n_coders=2, q=3, missing=0.3)
     both = (with_missing >= 0).all(axis=0)
     result = ag.coefficients(with_missing, 3)
-    assert result["cohen_kappa"] == pytest.approx(ag.coefficients(with_missing[:, both], 3)["cohen_kappa"])
+    assert result["cohen_kappa"] == pytest.approx(
+        ag.coefficients(with_missing[:, both], 3)["cohen_kappa"]
+    )
 
 
-def test_blank_values_are_missing_and_n_units_counts_rated_units(tmp_path):
+def test_blank_values_are_missing_and_n_units_counts_rated_units(reader, tmp_path):
     with_blanks = tmp_path / "blanks.csv"
     with_blanks.write_text(
-        "unit,coder,value\nu1,a,x\nu1,b,x\nu2,a,y\nu2,b,\nu3,a,\nu3,b,\"\"\nu4,a,y\nu4,b,x\n"
+        'unit,coder,value\nu1,a,x\nu1,b,x\nu2,a,y\nu2,b,\nu3,a,\nu3,b,""\nu4,a,y\nu4,b,x\n'
         "u5,a,x\n",
         encoding="utf-8",
     )
     without = tmp_path / "without.csv"
-    without.write_text("unit,coder,value\nu1,a,x\nu1,b,x\nu2,a,y\nu4,a,y\nu4,b,x\nu5,a,x\n", encoding="utf-8")
+    without.write_text(
+        "unit,coder,value\nu1,a,x\nu1,b,x\nu2,a,y\nu4,a,y\nu4,b,x\nu5,a,x\n", encoding="utf-8"
+    )
     a = ag.agreement_from_csv(with_blanks, level="nominal")
     b = ag.agreement_from_csv(without, level="nominal")
     assert_same_figures(figures(a), figures(b))
     assert (a.n_units, a.n_units_pairable, a.n_units_complete, a.n_coders) == (4, 2, 2, 2)
 
 
-def test_identifiers_integer_fast_path_keeps_distinct_spellings(tmp_path):
+def test_identifiers_integer_fast_path_keeps_distinct_spellings(reader, tmp_path):
     # "7" and "007" are different units; " u2" and "u2" are the same unit
     path = tmp_path / "ids.csv"
     path.write_text("unit,coder,value\n7,a,1\n007,a,2\n7,b,1\n007,b,2\n", encoding="utf-8")
     result = ag.agreement_from_csv(path, level="nominal")
     assert result.n_units == 2 and result.percent_agreement == 1.0
     canonical = tmp_path / "ints.csv"
-    canonical.write_text("unit,coder,value\n10,a,1\n-3,a,2\n10,b,1\n-3,b,1\n99999999999,b,2\n", encoding="utf-8")
+    canonical.write_text(
+        "unit,coder,value\n10,a,1\n-3,a,2\n10,b,1\n-3,b,1\n99999999999,b,2\n", encoding="utf-8"
+    )
     result = ag.agreement_from_csv(canonical, level="nominal")
     assert (result.n_units, result.n_units_pairable, result.percent_agreement) == (3, 2, 0.5)
     spaced = tmp_path / "spaced.csv"
@@ -488,7 +559,7 @@ def test_identifiers_integer_fast_path_keeps_distinct_spellings(tmp_path):
     assert (result.n_units, result.n_coders, result.percent_agreement) == (2, 2, 0.5)
 
 
-def test_identical_duplicate_rows_are_harmless(tmp_path):
+def test_identical_duplicate_rows_are_harmless(reader, tmp_path):
     path = tmp_path / "dup.csv"
     path.write_text("unit,coder,value\nu1,a,1\nu1,a,1\nu1,b,1\nu2,a,2\nu2,b,1\n", encoding="utf-8")
     assert ag.agreement_from_csv(path, level="nominal").percent_agreement == 0.5
@@ -502,7 +573,8 @@ def test_core_is_bootstrap_friendly():
     codes = random_ratings(rng, n_coders=5, n_units=300, q=2, missing=0.1)
     start = time.perf_counter()
     replicates = [
-        ag.coefficients(codes[:, rng.integers(0, 300, 300)], 2)["krippendorff_alpha"] for _ in range(200)
+        ag.coefficients(codes[:, rng.integers(0, 300, 300)], 2)["krippendorff_alpha"]
+        for _ in range(200)
     ]
     elapsed = time.perf_counter() - start
     assert all(r is not None for r in replicates)
@@ -510,8 +582,15 @@ def test_core_is_bootstrap_friendly():
 
 
 # ---------------------------------------------------------------------------------------------
-# bad input
+# bad input (each file-level check runs with the small-file csv reader and with pyarrow's)
 # ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["csv-module", "pyarrow"])
+def reader(request, monkeypatch):
+    if request.param == "pyarrow":
+        monkeypatch.setattr(ag, "_SMALL_FILE_BYTES", -1)
+    return request.param
 
 
 def test_cli_missing_columns_exits_2_with_one_line_naming_the_file(tmp_path):
@@ -536,9 +615,11 @@ def _cli_error(capsys, path, *options) -> str:
     return message
 
 
-def test_conflicting_duplicate_names_the_rows(tmp_path, capsys):
+def test_conflicting_duplicate_names_the_rows(reader, tmp_path, capsys):
     path = tmp_path / "conflict.csv"
-    path.write_text("unit,coder,value\nu1,a,1\nu1,b,1\nu2,a,2\n\nu2,a,3\nu2,b,2\n", encoding="utf-8")
+    path.write_text(
+        "unit,coder,value\nu1,a,1\nu1,b,1\nu2,a,2\n\nu2,a,3\nu2,b,2\n", encoding="utf-8"
+    )
     with pytest.raises(InputFormatError) as info:
         ag.read_ratings(path, "nominal")
     assert info.value.line == 4
@@ -552,8 +633,10 @@ def test_conflicting_duplicate_in_a_dataframe_names_the_rows():
         ag.agreement_from_frame(frame, level="nominal", source="frame.csv")
 
 
-@pytest.mark.parametrize("content", ["unit,coder,value\nu1,a,1\nu2,a,2\n", "unit,coder,value\nu1,a,1\nu2,b,\n"])
-def test_fewer_than_two_coders(tmp_path, capsys, content):
+@pytest.mark.parametrize(
+    "content", ["unit,coder,value\nu1,a,1\nu2,a,2\n", "unit,coder,value\nu1,a,1\nu2,b,\n"]
+)
+def test_fewer_than_two_coders(reader, tmp_path, capsys, content):
     path = tmp_path / "one.csv"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(InputFormatError, match="at least two"):
@@ -562,16 +645,18 @@ def test_fewer_than_two_coders(tmp_path, capsys, content):
 
 
 @pytest.mark.parametrize("level", ["interval", "ratio"])
-def test_non_numeric_values_with_interval_or_ratio(tmp_path, capsys, level):
+def test_non_numeric_values_with_interval_or_ratio(reader, tmp_path, capsys, level):
     path = tmp_path / "text.csv"
     path.write_text("unit,coder,value\nu1,a,1\nu1,b,2\nu2,a,high\nu2,b,3\n", encoding="utf-8")
     with pytest.raises(InputFormatError) as info:
         ag.read_ratings(path, level)
-    assert info.value.line == 4 and "data row 3" in str(info.value) and "high" not in str(info.value)
+    assert (
+        info.value.line == 4 and "data row 3" in str(info.value) and "high" not in str(info.value)
+    )
     assert "not a number" in _cli_error(capsys, path, "--level", level)
 
 
-def test_other_configuration_errors(tmp_path, capsys):
+def test_other_configuration_errors(reader, tmp_path, capsys):
     path = write_long_csv(tmp_path / "r.csv", [["a", "b", "a"], ["a", "b", "b"]])
     with pytest.raises(ConfigurationError, match="nominal"):
         ag.agreement_from_csv(path, level="nominal", weights="linear")
@@ -585,7 +670,7 @@ def test_other_configuration_errors(tmp_path, capsys):
     assert "--weights" in _cli_error(capsys, path, "--level", "nominal", "--weights", "quadratic")
 
 
-def test_unreadable_inputs(tmp_path, capsys):
+def test_unreadable_inputs(reader, tmp_path, capsys):
     missing = tmp_path / "nope.csv"
     assert "does not exist" in _cli_error(capsys, missing, "--level", "nominal")
     empty = tmp_path / "empty.csv"
@@ -604,15 +689,17 @@ def test_unreadable_inputs(tmp_path, capsys):
 
 
 def test_every_error_is_a_qualflow_error():
-    assert issubclass(InputFormatError, QualflowError) and issubclass(ConfigurationError, QualflowError)
+    assert issubclass(InputFormatError, QualflowError) and issubclass(
+        ConfigurationError, QualflowError
+    )
     with pytest.raises(QualflowError):
         ag.agreement_from_frame(pd.DataFrame({"unit": [1], "coder": ["a"]}), level="nominal")
     with pytest.raises(QualflowError):
         ag.agreement_from_matrix([[1, 2]], level="bogus")
 
 
-def test_pandas_reader_fallback_matches_arrow_reader(tmp_path):
-    """Without pyarrow the CSV is read with pandas' C parser: same matrix."""
+def test_the_three_csv_readers_agree(tmp_path):
+    """csv module (small files), pyarrow (large files), pandas (no pyarrow): same matrix."""
     path = tmp_path / "r.csv"
     path.write_text(
         "unit,coder,value,memo\nu1,a,low,x\nu1,b,low,\n u2 ,a,high,\nu2,b,,\nu3,a,mid,\nu3,b,high,\n"
@@ -620,10 +707,54 @@ def test_pandas_reader_fallback_matches_arrow_reader(tmp_path):
         encoding="utf-8",
     )
     names = ["unit", "coder", "value", "memo"]
-    for reader in (ag._read_columns_arrow, ag._read_columns_pandas):
+    for reader in (ag._read_columns_stdlib, ag._read_columns_arrow, ag._read_columns_pandas):
         units, coders, coder_labels, values, value_labels = reader(path, names)
-        ratings = ag.build_ratings(units, coders, coder_labels, values, value_labels,
-                                   level="ordinal", order=["low", "mid", "high"], source=path)
+        ratings = ag.build_ratings(
+            units,
+            coders,
+            coder_labels,
+            values,
+            value_labels,
+            level="ordinal",
+            order=["low", "mid", "high"],
+            source=path,
+        )
         result = ag.agreement(ratings, weights="linear")
         assert (result.n_units, result.n_units_pairable, result.n_coders) == (5, 2, 2), reader
         assert result.percent_agreement == 0.5 and result.percent_agreement_weighted == 0.75, reader
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["s001", "s010", "s100", "s001", "s999"],  # fixed width, digits vary
+        ["int03_seg0042", "int03_seg0043", "int04_seg0042", "int03_seg0042"],
+        ["007", "070", "700", "007"],  # zero-padded: fixed-width path, "007" != "7"
+        ["007", "7", "70", "7"],  # mixed widths: falls back to exact string grouping
+        ["-1", "10", "-1", "3", "123456789012"],  # canonical integers
+        ["ab", "ac", "ab", "b2"],  # varying letters: string grouping
+        [" 1", "01", "1", "1 "],  # spaces: stripped string grouping (" 1" = "1" = "1 ")
+        ["é1", "é2", "é1"],  # multi-byte characters in the constant part
+        ["x"] * 3,  # a single unit
+    ],
+)
+def test_unit_identifier_encodings_group_exactly(ids):
+    import pyarrow as pa
+
+    codes = ag._encode_units_arrow(pa.array(ids, pa.string()))
+    groups: dict[str, int] = {}
+    expected = [groups.setdefault(i.strip(), len(groups)) for i in ids]
+    # same partition of the rows (codes may be numbered differently), dense codes
+    pairs = set(zip(codes.tolist(), expected))
+    assert len(pairs) == len(set(expected)) == len(set(codes.tolist()))
+    assert sorted(set(codes.tolist())) == list(range(len(set(expected))))
+
+
+def test_multiline_quoted_field_in_an_extra_column(reader, tmp_path):
+    path = tmp_path / "memo.csv"
+    path.write_bytes(
+        '\ufeffunit,coder,value,memo\r\n"u,1",a,x,"hello, world"\r\n"u,1",b,x,\r\n'
+        'u2,a,y,"two\r\nlines"\r\nu2,b,x,z\r\n'.encode("utf-8")
+    )
+    result = ag.agreement_from_csv(path, level="nominal")
+    assert (result.n_units, result.n_coders, result.percent_agreement) == (2, 2, 0.5)

@@ -20,12 +20,12 @@ IDENTIFIERS = config["paths"]["identifiers"]
 
 
 def stage_code(*modules):
-    """Scripts behind a stage, declared as inputs so that editing them reruns its jobs."""
+    """A digest of the scripts behind a stage, passed as a param so that editing them reruns its
+    jobs (params are a rerun trigger). A digest rather than the files as inputs: Snakemake stats
+    every input of every ready job on each scheduling round, which at 1,000s of jobs costs more
+    than the jobs themselves."""
     shared = ("errors", "settings", "contracts", "jobs")
-    return [
-        f"{workflow.basedir}/scripts/{name}.py"
-        for name in sorted(set(shared + modules))
-    ]
+    return jobs.code_digest(workflow.basedir, sorted(set(shared + modules)))
 
 
 def raw_transcript(wildcards):

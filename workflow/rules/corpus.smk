@@ -4,11 +4,11 @@ rule corpus_summary:
         segments=per_transcript("results/segments/{transcript}.tsv"),
         deidentified=per_transcript("results/deidentified/{transcript}.jsonl"),
         participants=config["paths"]["participants"],
-        code=stage_code(),
     output:
         "results/corpus/transcripts.tsv",
     params:
         attributes=config["participants"]["attributes"],
+        code=stage_code(),
     log:
         "results/logs/corpus_summary.log",
     run:

@@ -3,7 +3,6 @@ rule deidentify:
     input:
         transcript="results/private/ingested/{transcript}.jsonl",
         identifiers=IDENTIFIERS,
-        code=stage_code("deidentify", "ingest"),
     output:
         transcript="results/deidentified/{transcript}.jsonl",
         audit="results/deidentified/{transcript}.audit.tsv",
@@ -11,6 +10,7 @@ rule deidentify:
     params:
         deidentify=config["deidentify"],
         spacy=config["spacy"],
+        code=stage_code("deidentify", "ingest"),
     log:
         "results/logs/deidentify/{transcript}.log",
     run:
@@ -21,9 +21,10 @@ rule audit_summary:
     """Replacements by type and layer over the whole corpus (counts only)."""
     input:
         audits=per_transcript("results/deidentified/{transcript}.audit.tsv"),
-        code=stage_code(),
     output:
         "results/deidentified/audit_summary.tsv",
+    params:
+        code=stage_code(),
     log:
         "results/logs/audit_summary.log",
     run:
@@ -41,9 +42,10 @@ rule leak_check:
             "results/corpus/transcripts.tsv",
         ],
         identifiers=IDENTIFIERS,
-        code=stage_code("deidentify"),
     output:
         "results/deidentified/leak_check.tsv",
+    params:
+        code=stage_code("deidentify"),
     log:
         "results/logs/leak_check.log",
     run:

@@ -3,11 +3,11 @@ rule ingest:
     input:
         transcript=raw_transcript,
         identifiers=IDENTIFIERS,
-        code=stage_code("ingest", "deidentify"),
     output:
         "results/private/ingested/{transcript}.jsonl",
     params:
         speakers=config["speakers"],
+        code=stage_code("ingest", "deidentify"),
     log:
         "results/logs/ingest/{transcript}.log",
     run:

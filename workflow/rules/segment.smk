@@ -2,9 +2,10 @@ rule segment:
     """Cut de-identified turns into sentence segments with stable IDs and text fingerprints."""
     input:
         transcript="results/deidentified/{transcript}.jsonl",
-        code=stage_code("segment"),
     output:
         "results/segments/{transcript}.tsv",
+    params:
+        code=stage_code("segment"),
     log:
         "results/logs/segment/{transcript}.log",
     run:

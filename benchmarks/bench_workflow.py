@@ -1,0 +1,149 @@
+"""Benchmark the workflow against the bare spaCy floor, in one run.
+
+Builds a corpus of N synthetic transcripts by varying the demo interviews (new IDs, a varied
+closing turn for the text formats; .docx copied as is), then measures:
+
+1. the full workflow (snakemake, workflow profile, all cores), from an empty results/;
+2. a rerun after adding one transcript;
+3. a no-op rerun;
+4. one bare spaCy ``nlp.pipe`` pass (entities + sentences, same model and components) over the
+   same turn texts, in its own process, model load included and also reported apart;
+
+and prints the wall times, the ratio full run / bare spaCy, and peak memory (max RSS) of the
+Snakemake process (jobs run as its threads) and of the bare pass.
+
+    python benchmarks/bench_workflow.py [--transcripts 100] [--cores all] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "data"
+
+BARE_SPACY = """
+import json, resource, sys, time
+from pathlib import Path
+started = time.perf_counter()
+import spacy
+nlp = spacy.load(sys.argv[1], exclude=["tagger", "attribute_ruler", "lemmatizer"])  # NER + sentences only
+loaded = time.perf_counter()
+texts = [json.loads(line)["text"] for path in sorted(Path(sys.argv[2]).glob("*.jsonl")) for line in open(path, encoding="utf-8")]
+entities = sentences = 0
+for doc in nlp.pipe(texts, batch_size=64):
+    entities += len(doc.ents)
+    sentences += sum(1 for _ in doc.sents)
+finished = time.perf_counter()
+print(json.dumps({"load_s": loaded - started, "pipe_s": finished - loaded, "total_s": finished - started,
+                  "texts": len(texts), "words": sum(len(t.split()) for t in texts), "entities": entities,
+                  "sentences": sentences, "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def vary(text: str, copy: int) -> str:
+    """A copy of a text transcript that differs from the others (a varied closing turn)."""
+    return text.rstrip("\n") + f"\n\nInterviewer: Anything else, before we stop (recording {copy})?\n"
+
+
+def vary_captions(text: str, copy: int, srt: bool) -> str:
+    separator = "," if srt else "."
+    number = f"{9000 + copy}\n" if srt else ""
+    return text.rstrip("\n") + f"\n\n{number}09:59:58{separator}000 --> 09:59:59{separator}500\nINTERVIEWER: Thank you (recording {copy}).\n"
+
+
+def build_corpus(folder: Path, count: int) -> list[str]:
+    """N transcripts under folder/data/raw, cycling through the demo interviews."""
+    raw = folder / "data" / "raw"
+    raw.mkdir(parents=True)
+    demo = sorted((DEMO / "raw").iterdir())
+    shutil.copy(DEMO / "identifiers.yaml", folder / "data" / "identifiers.yaml")
+    shutil.copy(REPO / "config.yaml", folder / "config.yaml")
+    rows = ["transcript_id,participant_id,role,site,gender,age_group,interview_date"]
+    identifiers = []
+    for copy in range(count):
+        source = demo[copy % len(demo)]
+        transcript_id = f"S{copy:05d}"
+        target = raw / f"{transcript_id}{source.suffix}"
+        if source.suffix == ".docx":
+            shutil.copy(source, target)
+        else:
+            data = source.read_bytes()
+            encoding = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig" if data[:3] == b"\xef\xbb\xbf" else None)
+            if encoding is None:
+                try:
+                    data.decode("utf-8")
+                    encoding = "utf-8"
+                except UnicodeDecodeError:
+                    encoding = "cp1252"
+            text = data.decode(encoding)
+            if source.suffix in (".vtt", ".srt"):
+                text = vary_captions(text, copy, source.suffix == ".srt")
+            elif not text.lstrip().startswith("["):
+                text = vary(text, copy)
+            target.write_bytes(text.encode(encoding))
+        rows.append(f"{transcript_id},P{copy:05d},{'client' if copy % 4 else 'provider'},{'AB'[copy % 2]},woman,30-44,2024-01-01")
+        identifiers.append(transcript_id)
+    (folder / "data" / "participants.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return identifiers
+
+
+def snakemake(folder: Path, cores: str, *arguments: str) -> tuple[float, float, str]:
+    """(wall seconds, max RSS MiB of the Snakemake process, output) of one run."""
+    command = [
+        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(folder),
+        "--workflow-profile", str(REPO / "workflow" / "profiles" / "default"), "--cores", cores, *arguments,
+    ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    completed = subprocess.run(command, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if completed.returncode != 0:
+        sys.exit(f"snakemake failed:\n{completed.stderr[-4000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, max(peak, before) / 1024, completed.stdout + completed.stderr
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--transcripts", type=int, default=100)
+    parser.add_argument("--cores", default="all")
+    parser.add_argument("--keep", type=Path, help="build the corpus here and keep it (default: a temporary folder)")
+    arguments = parser.parse_args()
+    folder = arguments.keep or Path(tempfile.mkdtemp(prefix="qualflow-bench-"))
+    if arguments.keep and folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    build_corpus(folder, arguments.transcripts)
+
+    full, full_rss, _ = snakemake(folder, arguments.cores)
+    demo = sorted((DEMO / "raw").iterdir())
+    shutil.copy(demo[0], folder / "data" / "raw" / f"S{arguments.transcripts:05d}{demo[0].suffix}")
+    added, _, _ = snakemake(folder, arguments.cores)
+    noop, _, noop_output = snakemake(folder, arguments.cores)
+    assert "Nothing to be done" in noop_output, "the no-op rerun did work"
+
+    model = json.loads(subprocess.run([sys.executable, "-c", "import yaml,sys; import json; print(json.dumps(yaml.safe_load(open(sys.argv[1]))['spacy']['model']))", str(folder / "config.yaml")], capture_output=True, text=True, check=True).stdout)
+    bare_run = subprocess.run([sys.executable, "-c", BARE_SPACY, model, str(folder / "results" / "private" / "ingested")], capture_output=True, text=True, check=True)
+    bare = json.loads(bare_run.stdout)
+
+    print(f"corpus: {arguments.transcripts} transcripts (+1 added), {bare['texts']} turns, {bare['words']} words; cores: {arguments.cores}")
+    print(f"full workflow run:            {full:8.1f} s   (peak RSS of the Snakemake process: {full_rss:.0f} MiB)")
+    print(f"rerun after adding one:       {added:8.1f} s")
+    print(f"no-op rerun:                  {noop:8.1f} s")
+    print(f"bare spaCy pass (one process): {bare['total_s']:7.1f} s   (load {bare['load_s']:.1f} s + nlp.pipe {bare['pipe_s']:.1f} s; peak RSS {bare['max_rss_mib']:.0f} MiB)")
+    print(f"ratio full run / bare spaCy:  {full / bare['total_s']:8.2f}")
+    if not arguments.keep:
+        shutil.rmtree(folder)
+
+
+if __name__ == "__main__":
+    main()
