@@ -10,7 +10,7 @@ STAMP := $(VENV)/.qualflow-installed
 CORES ?= all
 SNAKEMAKE := $(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES)
 
-.PHONY: install run report test lint benchmark lock clean-results
+.PHONY: install install-browser run report test lint benchmark lock clean-results
 
 install: $(STAMP)
 
@@ -24,8 +24,15 @@ $(STAMP): requirements.txt constraints.txt requirements-model.txt
 run: install
 	$(SNAKEMAKE)
 
-test: install
+test: install install-browser
 	$(BIN)/python -m pytest
+
+# Headless Chromium for the report test (Debian package; CI runs as root). Without it that one
+# test is skipped with a reason.
+install-browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  (apt-get update && apt-get install -y --no-install-recommends chromium) || \
+	  echo "Chromium could not be installed (apt-get install chromium as root): the report test will be skipped"
 
 lint: install
 	$(BIN)/snakefmt --check Snakefile workflow/rules

@@ -26,6 +26,7 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/deidentify.smk"
 include: "workflow/rules/segment.smk"
 include: "workflow/rules/corpus.smk"
+include: "workflow/rules/agreement.smk"
 
 
 rule all:

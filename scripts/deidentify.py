@@ -312,7 +312,8 @@ _DATE_WORDS = re.compile(rf"\d|{_MONTH}")
 _DURATION = re.compile(r"(?i)^(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|a few|several)\s+(?:years?|months?|weeks?|days?)\b")
 _CALENDAR_WORD = re.compile(rf"{_MONTH}|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)days?|Christmas|Easter|Ramadan|Eid")
 _PRONOUNS = frozenset("i me my he him his she her they them their we us our you your it its".split())
-_SPACY_EXCLUDE = ["attribute_ruler", "lemmatizer"]  # only entities, sentences and fine tags (tag_) are used
+_SPACY_EXCLUDE = ["attribute_ruler"]  # only entities, sentences and fine tags (tag_) are used
+_SPACY_DISABLE = ["lemmatizer"]  # loaded for its English word lists (WordNet), never run
 _PIPELINES = threading.local()
 
 
@@ -330,7 +331,7 @@ def load_pipeline(model: str):
         import spacy
 
         try:
-            loaded[model] = spacy.load(model, exclude=_SPACY_EXCLUDE)
+            loaded[model] = spacy.load(model, exclude=_SPACY_EXCLUDE, disable=_SPACY_DISABLE)
         except OSError:
             raise ConfigurationError(
                 "config.yaml", f"spaCy model '{model}' is not installed",
@@ -339,12 +340,167 @@ def load_pipeline(model: str):
     return loaded[model]
 
 
-def parse(texts: Sequence[str], model: str, batch_size: int = 64) -> list:
-    """Parse texts once: entities, sentences and tags."""
-    return list(load_pipeline(model).pipe(texts, batch_size=batch_size))
+@dataclass(frozen=True)
+class Analysis:
+    """What layer 3 found in one text: entity spans (already filtered) and sentence boundaries."""
+
+    entities: tuple[Span, ...]
+    sentences: tuple[tuple[int, int], ...]
 
 
-def find_ner_spans(doc, ner_labels: dict[str, str], not_identifiers: frozenset[str]) -> list[Span]:
+@dataclass(frozen=True)
+class ParseRequest:
+    """Everything a parse needs; plain data, so it can go to a worker process."""
+
+    model: str
+    ner_labels: tuple[tuple[str, str], ...]
+    not_identifiers: frozenset[str]
+    batch_size: int = 64
+
+
+@lru_cache(maxsize=4)
+def english_words(model: str) -> frozenset[str]:
+    """Words of the English dictionary the model's rule lemmatizer carries (WordNet), if any."""
+    nlp = load_pipeline(model)
+    if "lemmatizer" not in nlp.component_names:
+        return frozenset()
+    lookups = nlp.get_pipe("lemmatizer").lookups
+    if not lookups.has_table("lemma_index"):
+        return frozenset()
+    dictionary = {word for words in lookups.get_table("lemma_index").values() for word in words}
+    if lookups.has_table("lemma_exc"):  # irregular forms: children, mice, went
+        dictionary |= {form for forms in lookups.get_table("lemma_exc").values() for form in forms}
+    # WordNet has no pronouns: the stop words and a few more
+    return frozenset(dictionary | set(nlp.Defaults.stop_words) | {"everybody", "somebody", "nobody", "anybody", "yeah", "okay"})
+
+
+def is_english(word: str, english: frozenset[str]) -> bool:
+    """In the dictionary, or a regular inflection of a word in it (loans, sores, hustling)."""
+    if word in english:
+        return True
+    for suffix, replacements in (("ies", ("y",)), ("es", ("", "e")), ("s", ("",)), ("ing", ("", "e")), ("ed", ("", "e")), ("er", ("", "e")), ("ers", ("", "e"))):
+        if word.endswith(suffix) and any(word[: -len(suffix)] + ending in english for ending in replacements):
+            return True
+    return False
+
+
+def analyse_here(texts: Sequence[str], request: ParseRequest) -> list[Analysis]:
+    """Parse each text once in this thread: entities, proper nouns and sentences."""
+    nlp = load_pipeline(request.model)
+    labels = dict(request.ner_labels)
+    words = english_words(request.model)
+    return [
+        Analysis(
+            tuple(find_ner_spans(doc, labels, request.not_identifiers, words)),
+            tuple((sentence.start_char, sentence.end_char) for sentence in doc.sents),
+        )
+        for doc in nlp.pipe(texts, batch_size=request.batch_size)
+    ]
+
+
+class ParserPool:
+    """spaCy in worker processes, shared by every job of one Snakemake run.
+
+    Jobs run as threads of the Snakemake process; parsing in those threads is held back by the
+    GIL (two threads on two cores measured ~1.2 cores busy). Each worker loads the model once and
+    parses whole transcripts, so the cores really work in parallel. The workers are plain
+    subprocesses speaking length-prefixed pickles over their pipes (multiprocessing's spawn
+    would re-run `python -m snakemake`, whose __main__ is not guarded); they exit when their
+    input closes. Only the type of a worker's error comes back, never text.
+    """
+
+    def __init__(self, processes: int, model: str) -> None:
+        import queue
+        import subprocess
+
+        import os
+
+        # Imported by package name (not run as __main__) so that pickled results name their
+        # classes as scripts.deidentify.Analysis on both sides.
+        command = [sys.executable, "-c", "import sys; from scripts.deidentify import serve; sys.exit(serve(sys.argv[1]))", model]
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH")]))}
+        self._workers = [
+            subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment) for _ in range(processes)
+        ]
+        self._idle: queue.Queue = queue.Queue()
+        for worker in self._workers:
+            self._idle.put(worker)
+
+    def analyse(self, texts: Sequence[str], request: ParseRequest) -> list[Analysis]:
+        worker = self._idle.get()
+        try:
+            _send(worker.stdin, (list(texts), request))
+            status, payload = _receive(worker.stdout)
+        finally:
+            self._idle.put(worker)
+        if status != "ok":
+            raise RuntimeError(f"a spaCy worker process failed ({payload})")
+        return payload
+
+    def close(self) -> None:
+        for worker in self._workers:
+            if worker.stdin and not worker.stdin.closed:
+                worker.stdin.close()
+        for worker in self._workers:
+            worker.wait(timeout=30)
+
+
+_POOLS: dict[tuple[int, str], ParserPool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def analyse(texts: Sequence[str], request: ParseRequest, processes: int = 0) -> list[Analysis]:
+    """Parse texts once, in this thread (processes=0) or in a shared pool of worker processes."""
+    if processes <= 0:
+        return analyse_here(texts, request)
+    with _POOLS_LOCK:
+        pool = _POOLS.get((processes, request.model))
+        if pool is None:
+            import atexit
+
+            pool = _POOLS[(processes, request.model)] = ParserPool(processes, request.model)
+            atexit.register(pool.close)
+    return pool.analyse(texts, request)
+
+
+def _send(stream, message) -> None:
+    import pickle
+    import struct
+
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(struct.pack("!Q", len(data)) + data)
+    stream.flush()
+
+
+def _receive(stream):
+    import pickle
+    import struct
+
+    header = stream.read(8)
+    if len(header) < 8:
+        raise EOFError
+    (length,) = struct.unpack("!Q", header)
+    return pickle.loads(stream.read(length))
+
+
+def serve(model: str) -> int:
+    """A worker process: load the model, answer parse requests until the input closes."""
+    load_pipeline(model)
+    while True:
+        try:
+            texts, request = _receive(sys.stdin.buffer)
+        except EOFError:
+            return 0
+        try:
+            reply = ("ok", analyse_here(texts, request))
+        except Exception as error:  # reported to the job as its type only: messages could quote text
+            reply = ("error", type(error).__name__)
+        _send(sys.stdout.buffer, reply)
+
+
+def find_ner_spans(
+    doc, ner_labels: dict[str, str], not_identifiers: frozenset[str], english: frozenset[str] = frozenset()
+) -> list[Span]:
     spans = []
     for entity in doc.ents:
         label = ner_labels.get(entity.label_)
@@ -376,15 +532,17 @@ def find_ner_spans(doc, ner_labels: dict[str, str], not_identifiers: frozenset[s
         if label == "DATE" and _DURATION.match(text):
             continue
         spans.append(Span(start, end, label, "ner"))
-    return spans + find_proper_noun_spans(doc, not_identifiers)
+    return spans + find_proper_noun_spans(doc, not_identifiers, english)
 
 
-def find_proper_noun_spans(doc, not_identifiers: frozenset[str]) -> list[Span]:
+def find_proper_noun_spans(doc, not_identifiers: frozenset[str], english: frozenset[str] = frozenset()) -> list[Span]:
     """Capitalised proper nouns the entity recogniser passed over, as PERSON.
 
     The small English model misses many names it has not seen (Tumaini, Anjali, Manguinhos);
     its tagger still calls them proper nouns. Acronyms, titles, weekdays, months and the
-    not_identifiers list are left alone.
+    not_identifiers list are left alone. At the start of a sentence, where every word is
+    capitalised ("Stigma, that is the problem"), only words that are not in the English
+    dictionary count ("Maritza used to cook").
     """
     if not doc.has_annotation("TAG"):
         return []
@@ -394,7 +552,7 @@ def find_proper_noun_spans(doc, not_identifiers: frozenset[str]) -> list[Span]:
             token is not None
             and token.tag_ == "NNP"
             and not token.ent_type_
-            and not token.is_sent_start  # "Stigma, that is the problem": capitalised because first
+            and (not token.is_sent_start or (english and not is_english(token.lower_, english)))
             and token.text[:1].isupper()
             and not token.text.isupper()
             and len(token.text) >= 3
@@ -409,6 +567,30 @@ def find_proper_noun_spans(doc, not_identifiers: frozenset[str]) -> list[Span]:
         if run:
             spans.append(Span(run[0].idx, run[-1].idx + len(run[-1].text), "PERSON", "ner"))
             run = []
+    return spans + find_lower_case_names(doc, not_identifiers, english)
+
+
+_NAME_CONTEXT_BEFORE = frozenset("called told texted asked met saw with and named is".split())
+
+
+def find_lower_case_names(doc, not_identifiers: frozenset[str], english: frozenset[str]) -> list[Span]:
+    """Names typed in lower case ("i called marcus", "me and tariq"), as PERSON.
+
+    Only a word that is not in the English dictionary, tagged as a noun, right after a word that
+    introduces a person (called, told, met, "me and", "name is"), or right before "and i".
+    """
+    if not english or not doc.has_annotation("TAG"):
+        return []
+    spans = []
+    for token in doc:
+        if not (token.is_lower and token.is_alpha and len(token.text) >= 3 and token.tag_ in ("NN", "NNP", "NNS")):
+            continue
+        if is_english(token.text, english) or token.text in not_identifiers or token.text in TITLES:
+            continue
+        before = doc[token.i - 1].lower_ if token.i > 0 else ""
+        after = doc[token.i + 1 : token.i + 3].text.lower() if token.i + 1 < len(doc) else ""
+        if before in _NAME_CONTEXT_BEFORE or after.startswith("and i"):
+            spans.append(Span(token.idx, token.idx + len(token.text), "PERSON", "ner"))
     return spans
 
 
@@ -439,15 +621,19 @@ def detector_from_config(config: dict, identifiers: IdentifierList) -> Detector:
     )
 
 
-def detect(text: str, doc, detector: Detector) -> list[Span]:
+def parse_request(detector: Detector, model: str, batch_size: int = 64) -> ParseRequest:
+    return ParseRequest(model, tuple(sorted(detector.ner_labels.items())), detector.identifiers.not_identifiers, batch_size)
+
+
+def detect(text: str, entities: Sequence[Span] | None, detector: Detector) -> list[Span]:
     """All identifier spans in one text, overlaps merged, in order."""
     spans: list[Span] = []
     if "identifiers" in detector.layers:
         spans += find_list_spans(text, detector.identifiers)
     if "patterns" in detector.layers:
         spans += find_pattern_spans(text)
-    if "ner" in detector.layers and doc is not None:
-        spans += find_ner_spans(doc, detector.ner_labels, detector.identifiers.not_identifiers)
+    if "ner" in detector.layers and entities is not None:
+        spans += entities
     return merge_overlaps([span for span in spans if span.label in detector.entity_types])
 
 
@@ -557,20 +743,20 @@ def speaker_labels(turns: Sequence[dict]) -> dict[str, str]:
     return labels
 
 
-def deidentify_transcript(turns: Sequence[dict], docs: Sequence, detector: Detector) -> DeidentifiedTranscript:
+def deidentify_transcript(turns: Sequence[dict], analyses: Sequence[Analysis | None], detector: Detector) -> DeidentifiedTranscript:
     """Replace identifiers in every turn; turns carry sentence boundaries for segmentation."""
     roles = speaker_labels(turns)
     key: dict[str, set[str]] = defaultdict(set)
     counts: Counter = Counter()
     output = []
-    for turn, doc in zip(turns, docs):
+    for turn, analysis in zip(turns, analyses):
         text = turn["text"]
-        spans = detect(text, doc, detector)
+        spans = detect(text, analysis.entities if analysis else None, detector)
         new_text, replaced = replace_spans(text, spans, detector.identifiers)
         for span, placeholder in replaced:
             key[placeholder].add(text[span.start:span.end])
             counts[(span.label, span.layer, placeholder)] += 1
-        sentences = [(sentence.start_char, sentence.end_char) for sentence in doc.sents] if doc is not None else [(0, len(text))]
+        sentences = list(analysis.sentences) if analysis else [(0, len(text))]
         record = {name: turn[name] for name in ("transcript_id", "turn")}
         record["speaker"] = roles[turn["speaker"]]
         record["role"] = turn["role"]
@@ -638,8 +824,11 @@ def raise_on_leaks(rows: Sequence[dict]) -> None:
 
 def spans_for_texts(texts: Sequence[str], detector: Detector, model: str | None, batch_size: int = 64) -> list[list[Span]]:
     """Spans in each text as given (not normalized: offsets are into the input text)."""
-    docs = parse(texts, model, batch_size) if model and "ner" in detector.layers else [None] * len(texts)
-    return [detect(text, doc, detector) for text, doc in zip(texts, docs)]
+    if model and "ner" in detector.layers:
+        analyses = analyse_here(texts, parse_request(detector, model, batch_size))
+    else:
+        analyses = [None] * len(texts)
+    return [detect(text, analysis.entities if analysis else None, detector) for text, analysis in zip(texts, analyses)]
 
 
 def score(gold: Sequence[dict], predicted: dict[str, list[dict]]) -> dict[str, dict[str, float]]:
@@ -717,6 +906,7 @@ def _read_lines(path: Path) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     from scripts import settings
+
 
     parser = argparse.ArgumentParser(description="Detect identifier spans with qualflow's de-identifier, or score it.")
     action = parser.add_mutually_exclusive_group(required=True)

@@ -110,8 +110,12 @@ def ingest(raw: str, output: str, config: dict, identifiers: str, log: str, tran
         logger.info("%s: %d turns", transcript_id, len(result.turns))
 
 
-def deidentify(ingested: str, outputs: dict, config: dict, identifiers: str, log: str) -> None:
-    """outputs: transcript (de-identified JSON lines), audit (TSV), key (private JSON)."""
+def deidentify(ingested: str, outputs: dict, config: dict, identifiers: str, log: str, parse_processes: int = 0) -> None:
+    """outputs: transcript (de-identified JSON lines), audit (TSV), key (private JSON).
+
+    parse_processes: spaCy worker processes shared by the jobs of this Snakemake process (0:
+    parse in the job's own thread).
+    """
     import json
 
     with job_log(log) as logger:
@@ -119,8 +123,9 @@ def deidentify(ingested: str, outputs: dict, config: dict, identifiers: str, log
         identifier_list = _identifier_list(config, identifiers)
         detector = deidentification.detector_from_config(config, identifier_list)
         texts = [turn["text"] for turn in turns]
-        docs = deidentification.parse(texts, config["spacy"]["model"], config["spacy"]["batch_size"])
-        result = deidentification.deidentify_transcript(turns, docs, detector)
+        request = deidentification.parse_request(detector, config["spacy"]["model"], config["spacy"]["batch_size"])
+        analyses = deidentification.analyse(texts, request, parse_processes)
+        result = deidentification.deidentify_transcript(turns, analyses, detector)
         write_jsonl(Path(outputs["transcript"]), result.turns, "transcript.schema.yaml")
         write_tsv(Path(outputs["audit"]), result.audit, AUDIT_COLUMNS)
         write_text(Path(outputs["key"]), json.dumps(result.key, ensure_ascii=False, indent=1, sort_keys=True) + "\n")

@@ -12,11 +12,11 @@ import logging
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
-from scripts.errors import ConfigurationError, InputFormatError
+from scripts.errors import ConfigurationError, InputFormatError, QualflowError
 
 LOGGER = logging.getLogger("qualflow.settings")
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "workflow" / "schemas"
@@ -57,7 +57,7 @@ def load_yaml(path: Path, what_to_do: str) -> tuple[Any, str]:
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _line_of(node: yaml.Node | None, path: list) -> int | None:
+def line_of(node: yaml.Node | None, path: list) -> int | None:
     """Line (1-based) of the YAML node at a JSON-schema error path, or of its nearest parent."""
     line = node.start_mark.line + 1 if node is not None else None
     for key in path:
@@ -80,13 +80,24 @@ def describe_path(path: list) -> str:
     return text or "(top level)"
 
 
-def validate_document(document: Any, text: str, schema_name: str, path: Path, fix: str) -> Any:
-    """Validate against a JSON schema (filling defaults); errors name the setting, not its value."""
+def compose(text: str) -> yaml.Node:
+    """The YAML node tree of a document, for line numbers."""
+    return yaml.compose(text, Loader=_FAST_LOADER)
+
+
+def validate_document(
+    document: Any, text: str, schema_name: str, path: Path, fix: str, *,
+    owner: Callable[[Any, list], str] | None = None, error_type: type[QualflowError] = ConfigurationError,
+) -> Any:
+    """Validate against a JSON schema (filling defaults); errors name the setting, not its value.
+
+    owner(document, location) may return a prefix naming what the error is in ("code c2: ").
+    """
     import jsonschema
 
     schema = load_schema(schema_name)
     validator_class = jsonschema.validators.validator_for(schema)
-    validator = _with_defaults(validator_class)(schema)
+    validator = with_defaults(validator_class)(schema)
     errors = sorted(validator.iter_errors(document), key=lambda error: list(error.absolute_path))
     if errors:
         error = errors[0]
@@ -94,11 +105,16 @@ def validate_document(document: Any, text: str, schema_name: str, path: Path, fi
         location = list(error.absolute_path)
         if error.validator == "additionalProperties":
             extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-            problem = f"unknown setting(s) {', '.join(map(str, extra))} under {where}"
+            allowed = ", ".join(sorted(error.schema.get("properties", {})))
+            problem = f"unknown key(s) {', '.join(map(str, extra))} under {where} (allowed: {allowed})"
             location.append(extra[0])
         elif error.validator == "required":
             missing = [name for name in error.validator_value if name not in error.instance]
             problem = f"{where} is missing {', '.join(missing)}"
+        elif error.validator == "pattern" and error.schema.get("description"):
+            problem = f"{where} must be {error.schema['description']}"
+        elif error.validator == "minItems" and error.validator_value == 1:
+            problem = f"{where} must not be empty"
         elif error.validator == "enum":
             problem = f"{where} must be one of {', '.join(map(str, error.validator_value))}"
         elif error.validator == "type":
@@ -106,11 +122,12 @@ def validate_document(document: Any, text: str, schema_name: str, path: Path, fi
         else:
             problem = f"{where} fails the '{error.validator}' rule ({error.validator_value})"
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise ConfigurationError(path, problem + more, fix, line=_line_of(yaml.compose(text, Loader=_FAST_LOADER), location))
+        prefix = owner(document, list(error.absolute_path)) if owner else ""
+        raise error_type(path, prefix + problem + more, fix, line=line_of(compose(text), location))
     return document
 
 
-def _with_defaults(validator_class):
+def with_defaults(validator_class):
     """A validator that also fills in schema defaults, like snakemake.utils.validate(set_default=True)."""
     import jsonschema
 

@@ -177,8 +177,9 @@ def test_transcript_with_ner_key_and_audit(identifiers: deid.IdentifierList) -> 
         {"transcript_id": "T1", "turn": 2, "speaker": "Amina Juma", "role": "participant",
          "text": "Fine. I saw Barack Obama in Chicago on 3 May 2021. The methadone helps."},
     ]
-    docs = deid.parse([turn["text"] for turn in turns], MODEL)
-    result = deid.deidentify_transcript(turns, docs, deid.Detector(identifiers))
+    detector = deid.Detector(identifiers)
+    analyses = deid.analyse_here([turn["text"] for turn in turns], deid.parse_request(detector, MODEL))
+    result = deid.deidentify_transcript(turns, analyses, detector)
     text = result.turns[1]["text"]
     assert "Barack" not in text and "Chicago" not in text and "May 2021" not in text
     assert "methadone" in text  # not_identifiers
@@ -190,6 +191,45 @@ def test_transcript_with_ner_key_and_audit(identifiers: deid.IdentifierList) -> 
     audit_text = json.dumps(result.audit)
     assert "Amina" not in audit_text and "Obama" not in audit_text
     assert {row["layer"] for row in result.audit} >= {"identifiers", "ner", "patterns", "speakers"}
+
+
+@pytest.mark.parametrize(
+    "text, name",
+    [
+        ("Maritza used to cook for all of us.", "Maritza"),  # first word, not an English word
+        ("We met Tumaini at the market.", "Tumaini"),  # a proper noun the recogniser passed over
+        ("his name is steve, and he was kind", "steve"),  # lower case after "name is"
+        ("me and tariq went to the exchange", "tariq"),
+    ],
+)
+def test_names_the_entity_recogniser_misses(text: str, name: str) -> None:
+    detector = deid.Detector(deid.empty_identifier_list())
+    (analysis,) = deid.analyse_here([text], deid.parse_request(detector, MODEL))
+    found = {text[span.start:span.end] for span in analysis.entities}
+    assert name in found
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Stigma, that is the problem.", "Transportation costs too much.", "my friends and relatives helped with loans"],
+)
+def test_ordinary_words_are_not_taken_for_names(text: str) -> None:
+    detector = deid.Detector(deid.empty_identifier_list())
+    (analysis,) = deid.analyse_here([text], deid.parse_request(detector, MODEL))
+    assert [text[span.start:span.end] for span in analysis.entities] == []
+
+
+def test_english_dictionary_knows_inflections() -> None:
+    english = deid.english_words(MODEL)
+    assert all(deid.is_english(word, english) for word in ["children", "loans", "hustling", "everybody", "stigma"])
+    assert not any(deid.is_english(word, english) for word in ["tariq", "maritza", "tumaini"])
+
+
+def test_worker_processes_give_the_same_analysis_as_this_thread(identifiers: deid.IdentifierList) -> None:
+    texts = ["I met Barack Obama in Chicago on 3 May 2021.", "Tumaini and Dr. Mushi went home. Then it rained."]
+    request = deid.parse_request(deid.Detector(identifiers), MODEL)
+    assert deid.analyse(texts, request, processes=2) == deid.analyse(texts, request, processes=0)
+    assert deid.analyse(texts[::-1], request, processes=2) == deid.analyse_here(texts[::-1], request)
 
 
 # --- leak check ----------------------------------------------------------------------------------

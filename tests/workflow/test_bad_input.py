@@ -50,7 +50,10 @@ def duplicate_transcript_id(project: Path) -> str:
 
 def malformed_config(project: Path) -> str:
     config = project / "config.yaml"
-    config.write_text(config.read_text(encoding="utf-8").replace("  batch_size: 64", "  batch_size: [64"), encoding="utf-8")
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("  batch_size: 64", "  batch_size: [64"), encoding="utf-8")
+    line = text[: text.index("  batch_size: 64")].count("\n") + 1
+    assert f"flow sequence started on line {line})" in run_workflow(project).stderr
     return ""
 
 
@@ -79,10 +82,10 @@ CASES: dict[str, tuple[Callable[[Path], str], str]] = {
     "docx that is a zip of something else": (docx_that_is_another_zip, r"C01.docx: is not a Word document"),
     "unknown format": (unknown_format, r"C01.pdf: unknown transcript format '.pdf'"),
     "two raw files with one transcript ID": (duplicate_transcript_id, r"A01.txt: transcript ID A01 is also used by A01.srt"),
-    "malformed config.yaml": (malformed_config, r"config.yaml, line \d+: is not valid YAML \(.*flow sequence started on line 10\)"),
+    "malformed config.yaml": (malformed_config, r"config.yaml, line \d+: is not valid YAML \(.*flow sequence started on line \d+\)"),
     "invalid config setting": (invalid_config_setting, r"config.yaml, line \d+: deidentify.layers\[1\] must be one of"),
     "malformed identifiers.yaml": (malformed_identifiers, r"identifiers.yaml, line \d+: is not valid YAML"),
-    "unknown key in identifiers.yaml": (unknown_key_in_identifiers, r"identifiers.yaml, line 6: unknown setting\(s\) nickname under people\[1\]"),
+    "unknown key in identifiers.yaml": (unknown_key_in_identifiers, r"identifiers.yaml, line 6: unknown key\(s\) nickname under people\[1\]"),
 }
 
 

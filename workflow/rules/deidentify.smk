@@ -14,7 +14,14 @@ rule deidentify:
     log:
         "results/logs/deidentify/{transcript}.log",
     run:
-        jobs.deidentify(input.transcript, output, config, input.identifiers, log[0])
+        jobs.deidentify(
+            input.transcript,
+            output,
+            config,
+            input.identifiers,
+            log[0],
+            parse_processes(),
+        )
 
 
 rule audit_summary:

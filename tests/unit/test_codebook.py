@@ -1,0 +1,96 @@
+"""Tests for scripts/codebook.py: the demo codebook, and errors that name file, line and code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scripts.codebook import CodebookError, load_codebook
+
+REPO = Path(__file__).resolve().parents[2]
+
+GOOD = """\
+version: 3
+themes:
+  - id: t1
+    label: Theme one
+    codes:
+      - id: a
+        label: A
+        definition: First.
+        keywords: [x]
+      - id: b
+        label: B
+        definition: Second.
+  - id: t2
+    label: Theme two
+    codes:
+      - id: c
+        label: C
+        definition: Third.
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "codebook.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_demo_codebook_is_valid_and_covers_both_studies() -> None:
+    codebook = load_codebook(REPO / "data" / "codebook.yaml")
+    assert codebook.version == "1.0"
+    assert len(codebook.themes) >= 4 and len(codebook.codes) >= 15
+    assert len(set(codebook.code_ids)) == len(codebook.code_ids)
+    for wanted in ("enacted_stigma", "out_of_pocket_costs", "family_reintegration", "patient_defined_goals", "care_fragmentation"):
+        assert wanted in codebook.code_ids
+    assert all(code.keywords for code in codebook.codes)
+
+
+def test_codes_keep_file_order_theme_and_line(tmp_path: Path) -> None:
+    codebook = load_codebook(write(tmp_path, GOOD))
+    assert codebook.code_ids == ("a", "b", "c")
+    assert [code.theme_id for code in codebook.codes] == ["t1", "t1", "t2"]
+    assert codebook.code("a").line == 6 and codebook.code("a").keywords == ("x",)
+    assert codebook.code("b").keywords == ()  # default filled in
+    assert codebook.version == "3"
+
+
+def test_unknown_key_names_file_line_and_code(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace("        keywords: [x]\n", "        keyword: [x]\n"))
+    with pytest.raises(CodebookError) as caught:
+        load_codebook(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}, line 9: code a: unknown key(s) keyword")
+    assert "allowed: definition, examples, exclude, id, include, keywords, label, patterns" in message
+
+
+def test_duplicate_code_id_names_both_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace("      - id: c\n", "      - id: a\n"))
+    with pytest.raises(CodebookError, match=r"codebook.yaml, line 16: code ID a is used twice \(first on line 6\)"):
+        load_codebook(path)
+
+
+def test_duplicate_theme_id(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace("  - id: t2\n", "  - id: t1\n"))
+    with pytest.raises(CodebookError, match=r"line 13: theme ID t1 is used twice \(first on line 3\)"):
+        load_codebook(path)
+
+
+@pytest.mark.parametrize("text, expected", [
+    (GOOD.replace("      - id: b\n", "      - id: 2b\n"), r"line 10: code 2b: themes\[0\].codes\[1\].id must be letters, digits"),
+    (GOOD.replace("        definition: Third.\n", ""), r"line 16: code c: themes\[1\].codes\[0\] is missing definition"),
+    (GOOD.replace("version: 3\n", ""), r"line 1: \(top level\) is missing version"),
+    (GOOD.replace("      - id: b\n", "      - id: memo\n"), r"line 10: code ID memo is a column name of the coding sheet"),
+    (GOOD.replace("    label: Theme two\n", "    label: Theme two\n    colour: red\n"), r"line 15: theme t2: unknown key\(s\) colour"),
+    ("version: 1\nthemes: [\n", r"line \d+: is not valid YAML"),
+])
+def test_schema_errors_name_the_line(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(CodebookError, match=expected):
+        load_codebook(write(tmp_path, text))
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(CodebookError, match="file not found"):
+        load_codebook(tmp_path / "nope.yaml")
