@@ -749,7 +749,7 @@ def deidentify_transcript(turns: Sequence[dict], analyses: Sequence[Analysis | N
     key: dict[str, set[str]] = defaultdict(set)
     counts: Counter = Counter()
     output = []
-    for turn, analysis in zip(turns, analyses):
+    for turn, analysis in zip(turns, analyses, strict=True):
         text = turn["text"]
         spans = detect(text, analysis.entities if analysis else None, detector)
         new_text, replaced = replace_spans(text, spans, detector.identifiers)
@@ -828,7 +828,7 @@ def spans_for_texts(texts: Sequence[str], detector: Detector, model: str | None,
         analyses = analyse_here(texts, parse_request(detector, model, batch_size))
     else:
         analyses = [None] * len(texts)
-    return [detect(text, analysis.entities if analysis else None, detector) for text, analysis in zip(texts, analyses)]
+    return [detect(text, analysis.entities if analysis else None, detector) for text, analysis in zip(texts, analyses, strict=True)]
 
 
 def score(gold: Sequence[dict], predicted: dict[str, list[dict]]) -> dict[str, dict[str, float]]:
@@ -930,7 +930,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     predicted = {
         record["id"]: [{"start": span.start, "end": span.end, "label": span.label} for span in spans]
-        for record, spans in zip(records, found)
+        for record, spans in zip(records, found, strict=True)
     }
     if arguments.spans:
         lines = [json.dumps({"id": record["id"], "spans": predicted[record["id"]]}, ensure_ascii=False) for record in records]
@@ -945,7 +945,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, row in scores.items():
         cells = [row[name] for name in ("entity_recall", "entity_precision", "character_recall", "character_precision")]
         print(f"{label:<8} {row['gold_entities']:>5} {row['predicted_entities']:>5} " + " ".join(
-            f"{'-' if value is None else f'{value:.3f}':>{width}}" for value, width in zip(cells, (8, 9, 9, 10))
+            f"{'-' if value is None else f'{value:.3f}':>{width}}" for value, width in zip(cells, (8, 9, 9, 10), strict=True)
         ))
     return 0
 

@@ -249,7 +249,7 @@ def parse_labelled_lines(lines: list[tuple[int, str]], rules: SpeakerRules) -> l
     split = [(number, *_split_label(text, rules)) for number, text in lines]
     accepted = _accepted_labels((label for _, label, _, _ in split if label), rules)
     pieces: list[RawTurn] = []
-    for (number, original), (_, label, rest, timestamp) in zip(lines, split):
+    for (number, original), (_, label, rest, timestamp) in zip(lines, split, strict=True):
         if label is not None and label in accepted:
             pieces.append(RawTurn(label, rest, number, timestamp))
         elif pieces:
@@ -265,7 +265,7 @@ def parse_zoom_closed_captions(lines: list[tuple[int, str]]) -> list[RawTurn] | 
     if sum(1 for _, match in headers if match) < 2:
         return None
     pieces: list[RawTurn] = []
-    for (number, text), (_, match) in zip(lines, headers):
+    for (number, text), (_, match) in zip(lines, headers, strict=True):
         if match:
             start = parse_timestamp(match.group("timestamp"))
             pieces.append(RawTurn(match.group("label").strip(), "", number, start))
@@ -430,7 +430,7 @@ def _label_caption_prefixes(pieces: list[RawTurn], rules: SpeakerRules) -> None:
         else:
             candidates.append((None, piece.text))
     accepted = _accepted_labels((label for label, _ in candidates if label), rules)
-    for piece, (label, rest) in zip(pieces, candidates):
+    for piece, (label, rest) in zip(pieces, candidates, strict=True):
         if label is not None and label in accepted:
             piece.speaker, piece.text = label, rest
 

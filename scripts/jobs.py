@@ -192,7 +192,7 @@ def corpus_summary(
         if unknown:
             logger.warning("%s: %d row(s) name no transcript in the raw folder (%s)", participants, len(unknown), ", ".join(unknown))
         summary = []
-        for transcript_id, segment_path, turns_path in zip(sorted(transcripts), segments, deidentified):
+        for transcript_id, segment_path, turns_path in zip(sorted(transcripts), segments, deidentified, strict=True):
             turns = read_jsonl(Path(turns_path))
             transcript_segments = read_tsv(Path(segment_path))
             attributes_row = rows_by_id.get(transcript_id)
