@@ -25,6 +25,7 @@ onstart:
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/deidentify.smk"
 include: "workflow/rules/segment.smk"
+include: "workflow/rules/candidates.smk"
 include: "workflow/rules/corpus.smk"
 include: "workflow/rules/agreement.smk"
 

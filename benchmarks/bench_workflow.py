@@ -66,6 +66,7 @@ def build_corpus(folder: Path, count: int) -> list[str]:
     raw.mkdir(parents=True)
     demo = sorted((DEMO / "raw").iterdir())
     shutil.copy(DEMO / "identifiers.yaml", folder / "data" / "identifiers.yaml")
+    shutil.copy(DEMO / "codebook.yaml", folder / "data" / "codebook.yaml")
     shutil.copy(REPO / "config.yaml", folder / "config.yaml")
     rows = ["transcript_id,participant_id,role,site,gender,age_group,interview_date"]
     identifiers = []

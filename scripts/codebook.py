@@ -38,6 +38,8 @@ class Code:
     theme_id: str
     keywords: tuple[str, ...] = ()
     line: int | None = None
+    exclude_terms: tuple[str, ...] = ()
+    patterns: tuple[tuple[dict, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,12 +124,57 @@ def _build(document: dict, root: yaml.Node, path: Path) -> Codebook:
                     "Choose another ID for this code", line=line,
                 )
             seen_codes[code["id"]] = line
+            if not code.get("keywords") and not code.get("patterns"):
+                raise CodebookError(
+                    path, f"code {code['id']}: has no keywords and no patterns, so candidate coding can never suggest it",
+                    "Give the code at least one keyword (or a spaCy pattern)", line=line,
+                )
+            for p, pattern in enumerate(code.get("patterns", ())):
+                problem = pattern_problem(pattern)
+                if problem:
+                    raise CodebookError(
+                        path, f"code {code['id']}: patterns[{p}] is not a valid spaCy Matcher pattern ({problem})",
+                        "Write each pattern as a list of token patterns, e.g. [{LEMMA: feel}, {LOWER: judged}]"
+                        " (https://spacy.io/usage/rule-based-matching)",
+                        line=settings.line_of(root, ["themes", t, "codes", c, "patterns", p]) or line,
+                    )
             codes.append(Code(
                 id=code["id"], label=code["label"], definition=code["definition"], theme_id=theme["id"],
                 keywords=tuple(code.get("keywords", ())), line=line,
+                exclude_terms=tuple(code.get("exclude_terms", ())),
+                patterns=tuple(tuple(token for token in pattern) for pattern in code.get("patterns", ())),
             ))
         themes.append(Theme(
             id=theme["id"], label=theme["label"], description=theme.get("description", ""),
             code_ids=tuple(code["id"] for code in theme["codes"]),
         ))
     return Codebook(path=str(path), version=str(document["version"]), themes=tuple(themes), codes=tuple(codes), document=document)
+
+
+def pattern_problem(pattern: list) -> str:
+    """Why spaCy's Matcher refuses a pattern ('' if it accepts it), tried on a blank English vocab.
+
+    The message is spaCy's first line, which names the offending token attribute.
+    """
+    from spacy.errors import MatchPatternError
+    from spacy.matcher import Matcher
+
+    matcher = Matcher(_blank_vocab(), validate=True)
+    try:
+        matcher.add("pattern", [pattern])
+    except (MatchPatternError, ValueError, TypeError, KeyError) as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        detail = next((line for line in lines if line.startswith("-")), lines[0] if lines else type(error).__name__)
+        return detail.lstrip("- ").strip()
+    return ""
+
+
+_VOCAB = []
+
+
+def _blank_vocab():
+    if not _VOCAB:
+        import spacy
+
+        _VOCAB.append(spacy.blank("en").vocab)
+    return _VOCAB[0]

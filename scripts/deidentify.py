@@ -796,11 +796,26 @@ def check_files_for_leaks(paths: Iterable[Path], identifiers: IdentifierList) ->
     for path in sorted(Path(path) for path in paths):
         leaks = [(0, source) for _, source in find_leaks(path.name, identifiers)]
         lines = 0
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for lines, line in enumerate(handle, start=1):
-                leaks += [(lines, source) for _, source in find_leaks(line, identifiers)]
+        for lines, line in enumerate(_text_lines(path), start=1):
+            leaks += [(lines, source) for _, source in find_leaks(line, identifiers)]
         rows.append({"file": str(path), "lines": lines, "leaks": len(leaks), "first": leaks[0] if leaks else None})
     return rows
+
+
+def _text_lines(path: Path) -> Iterable[str]:
+    """The lines of a text file; for an .xlsx workbook, the lines of the XML parts in it."""
+    if path.suffix.lower() == ".xlsx":
+        import html
+        import zipfile
+
+        with zipfile.ZipFile(path) as workbook:
+            for name in sorted(workbook.namelist()):
+                if name.endswith(".xml"):
+                    # unescaped, so that "O&apos;Brien" is found as "O'Brien"
+                    yield from html.unescape(workbook.read(name).decode("utf-8", errors="replace")).splitlines()
+        return
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        yield from handle
 
 
 def raise_on_leaks(rows: Sequence[dict]) -> None:

@@ -21,12 +21,14 @@ themes:
       - id: work
         label: Work
         definition: Income.
+        keywords: [job]
   - id: bad
     label: Bad things
     codes:
       - id: queue
         label: Queues
         definition: Waiting.
+        keywords: [queue]
 """
 
 # transcript -> turns: (role, [sentences])

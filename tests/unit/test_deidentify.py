@@ -246,6 +246,17 @@ def test_leak_check_finds_survivors_and_does_not_print_them(tmp_path: Path, iden
     assert "emeke" not in str(error.value).lower()
 
 
+def test_leak_check_reads_inside_workbooks(tmp_path: Path, identifiers: deid.IdentifierList) -> None:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.active["A1"] = "[PERSON_1] waved hello"
+    workbook.active["A2"] = "and then upendo closed"
+    workbook.save(tmp_path / "sheet.xlsx")
+    (row,) = deid.check_files_for_leaks([tmp_path / "sheet.xlsx"], identifiers)
+    assert row["leaks"] == 1
+
+
 # --- scoring and the command line ----------------------------------------------------------------
 
 def test_score_character_and_entity_level() -> None:

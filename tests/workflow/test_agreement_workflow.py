@@ -111,13 +111,14 @@ def test_report_in_headless_chromium(coded: Path) -> None:
     assert seen.values["disagreement_rows"] == 2
 
 
-def test_editing_a_coding_reruns_agreement_only(coded: Path) -> None:
+def test_editing_a_coding_reruns_only_agreement_and_its_checks(coded: Path) -> None:
     planned = run_workflow(coded, "--dry-run")
     assert "Nothing to be done" in planned.stdout + planned.stderr
     coding = coded / "data" / "coding" / "coder_b" / "codings.csv"
     coding.write_text(coding.read_text(encoding="utf-8") + "A01-0002-004,family\n", encoding="utf-8")
     planned = run_workflow(coded, "--dry-run")
-    assert job_counts(planned.stdout) == {"agreement": 1, "agreement_gate": 1, "all": 1}, planned.stdout[-2000:]
+    # the agreement, its gate, and the leak check over the new agreement outputs
+    assert job_counts(planned.stdout) == {"agreement": 1, "agreement_gate": 1, "leak_check": 1, "all": 1}, planned.stdout[-2000:]
 
 
 def test_no_codings_no_agreement(project: Path) -> None:

@@ -1,7 +1,16 @@
 # Setup shared by all rules: config validation, the list of transcripts, input functions.
 from snakemake.utils import validate
 
-from scripts import agreement_report, codebook, codings, deidentify, jobs
+from scripts import (
+    agreement_report,
+    candidates,
+    codebook,
+    coding_sheets,
+    codings,
+    deidentify,
+    jobs,
+    learned,
+)
 
 
 validate(config, "../schemas/config.schema.yaml")
@@ -26,8 +35,15 @@ try:
         [coder for coder, files in CODERS.items() if files], config["coding"]
     )
     AGREEMENT = len(COMPARED_CODERS) >= 2
-    if AGREEMENT:
-        codebook.load_codebook(CODEBOOK)
+    # The final coding (coding.final): what learned suggestions train on and quality is
+    # measured against; those two stages run only when it has files.
+    FINAL_FILES = sorted(
+        str(path)
+        for coder in learned.final_coders(config["coding"], COMPARED_CODERS)
+        for path in CODERS.get(coder, [])
+    )
+    FINAL = bool(FINAL_FILES)
+    codebook.load_codebook(CODEBOOK)
 except QualflowError as error:
     raise WorkflowError(str(error)) from None
 CODING_FILES = sorted(
@@ -44,6 +60,16 @@ CODED_TRANSCRIPTS = (
     if AGREEMENT
     else []
 )
+
+
+FINAL_TRANSCRIPTS = (
+    codings.coded_transcripts(
+        FINAL_FILES, TRANSCRIPTS, cache=".snakemake/qualflow/final_transcripts.json"
+    )
+    if FINAL
+    else []
+)
+SHEET_CODERS = config["coding_sheets"]["coders"]
 
 
 def stage_code(*modules):
@@ -78,6 +104,20 @@ def coded_segments():
     return [f"results/segments/{transcript}.tsv" for transcript in CODED_TRANSCRIPTS]
 
 
+def final_segments():
+    return [f"results/segments/{transcript}.tsv" for transcript in FINAL_TRANSCRIPTS]
+
+
+def final_candidates():
+    return [f"results/candidates/{transcript}.tsv" for transcript in FINAL_TRANSCRIPTS]
+
+
+def sheet_candidates():
+    if config["coding_sheets"]["suggested"]:
+        return per_transcript("results/candidates/{transcript}.tsv")
+    return []
+
+
 AGREEMENT_OUTPUTS = [
     "results/agreement/by_code.tsv",
     "results/agreement/by_pair.tsv",
@@ -89,11 +129,36 @@ AGREEMENT_OUTPUTS = [
 ]
 
 
+def checked_outputs():
+    """Every output outside results/private/ that holds text: what leak_check reads."""
+    return [
+        *per_transcript("results/deidentified/{transcript}.jsonl"),
+        *per_transcript("results/deidentified/{transcript}.audit.tsv"),
+        *per_transcript("results/segments/{transcript}.tsv"),
+        "results/deidentified/audit_summary.tsv",
+        "results/corpus/transcripts.tsv",
+        *per_transcript("results/candidates/{transcript}.tsv"),
+        *(
+            [
+                path
+                for path in AGREEMENT_OUTPUTS
+                if not path.endswith("quality_gate.tsv")
+            ]
+            if AGREEMENT
+            else []
+        ),
+        *(
+            ["results/candidates/learned.tsv", "results/candidates/quality.tsv"]
+            if FINAL
+            else []
+        ),
+        *[f"results/coding_sheets/{coder}.xlsx" for coder in SHEET_CODERS],
+    ]
+
+
 def final_outputs():
     return [
-        *per_transcript("results/segments/{transcript}.tsv"),
-        "results/corpus/transcripts.tsv",
-        "results/deidentified/audit_summary.tsv",
+        *checked_outputs(),
         "results/deidentified/leak_check.tsv",
-        *(AGREEMENT_OUTPUTS if AGREEMENT else []),
+        *(["results/agreement/quality_gate.tsv"] if AGREEMENT else []),
     ]

@@ -39,15 +39,10 @@ rule audit_summary:
 
 
 rule leak_check:
-    """Fail the workflow if any entry of the identifier list survives in a de-identified output."""
+    """Fail the workflow if any entry of the identifier list survives in any output outside
+    results/private/ (transcripts, segments, candidates, agreement tables and report, sheets)."""
     input:
-        checked=[
-            *per_transcript("results/deidentified/{transcript}.jsonl"),
-            *per_transcript("results/deidentified/{transcript}.audit.tsv"),
-            *per_transcript("results/segments/{transcript}.tsv"),
-            "results/deidentified/audit_summary.tsv",
-            "results/corpus/transcripts.tsv",
-        ],
+        checked=checked_outputs(),
         identifiers=IDENTIFIERS,
     output:
         "results/deidentified/leak_check.tsv",

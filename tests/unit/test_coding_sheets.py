@@ -1,0 +1,87 @@
+"""Tests for scripts/coding_sheets.py: layout, blind mode, determinism, and the round trip through
+scripts/codings.py (generate, fill in with openpyxl, save into data/coding/{coder}/, read back)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+
+from scripts import coding_sheets, codings
+from scripts.codebook import load_codebook
+
+from .coding_helpers import write_project
+
+
+def make_sheet(tmp_path: Path, suggested: bool = False, candidates: list[str] | None = None) -> tuple[Path, dict]:
+    paths = write_project(tmp_path)
+    output = tmp_path / "results" / "coding_sheets" / "coder_x.xlsx"
+    coding_sheets.sheet_job(str(paths["codebook"]), [str(paths["T2"]), str(paths["T1"])], candidates or [], str(output),
+                            {"roles": ["participant"]}, {"suggested": suggested}, str(tmp_path / "log"))
+    return output, paths
+
+
+def test_sheet_layout_blind_by_default(tmp_path: Path) -> None:
+    output, _ = make_sheet(tmp_path)
+    workbook = openpyxl.load_workbook(output)
+    assert workbook.sheetnames == ["coding", "codebook"]
+    sheet = workbook["coding"]
+    header = [cell.value for cell in sheet[1]]
+    assert header == ["segment_id", "transcript_id", "turn", "role", "text_sha1", "context", "text", "calm", "work", "queue", "memo"]
+    rows = [dict(zip(header, row)) for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert [row["segment_id"] for row in rows] == ["T1-0002-001", "T1-0002-002", "T1-0002-003", "T1-0004-001", "T1-0004-002",
+                                                   "T2-0002-001", "T2-0002-002"]  # participant rows only, corpus order
+    assert rows[3]["context"] == "Why?" and rows[0]["context"] == "How are you?"
+    assert rows[1]["text"] == "I sell <fish> & rice."
+    assert sheet.freeze_panes == "B2"
+    [validation] = sheet.data_validations.dataValidation
+    assert validation.formula1 == '"1"' and validation.allow_blank and str(validation.sqref) == "H2:J8"
+    codebook = [row for row in workbook["codebook"].iter_rows(values_only=True)]
+    assert codebook[1][:4] == ("good", "Good things", "calm", "Calm")
+
+
+def test_suggested_column_only_when_switched_on(tmp_path: Path) -> None:
+    candidates = tmp_path / "T1.candidates.tsv"
+    candidates.write_text("segment_id\tcode_id\tsource\tscore\tmatched_terms\tnegated\n"
+                          "T1-0002-001\tcalm\tkeyword\t0.5\tcalm\t0\n"
+                          "T1-0002-003\tqueue\tkeyword\t0.25\tqueue\t1\n", encoding="utf-8")
+    output, _ = make_sheet(tmp_path, suggested=True, candidates=[str(candidates)])
+    sheet = openpyxl.load_workbook(output)["coding"]
+    header = [cell.value for cell in sheet[1]]
+    assert header[-1] == "suggested"
+    suggested = {row[0]: row[-1] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert suggested["T1-0002-001"] == "calm" and not suggested["T1-0002-003"]  # negated: not suggested
+
+
+def test_same_inputs_same_bytes(tmp_path: Path) -> None:
+    first, _ = make_sheet(tmp_path / "a")
+    second, _ = make_sheet(tmp_path / "b")
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_filled_in_sheet_is_read_back_as_the_same_codings(tmp_path: Path) -> None:
+    output, paths = make_sheet(tmp_path)
+    workbook = openpyxl.load_workbook(output)
+    sheet = workbook["coding"]
+    header = [cell.value for cell in sheet[1]]
+    applied = {("T1-0002-001", "calm"), ("T1-0002-003", "queue"), ("T1-0004-002", "queue"), ("T2-0002-002", "work"),
+               ("T2-0002-001", "calm")}
+    for row in sheet.iter_rows(min_row=2):
+        segment_id = row[0].value
+        for code_id in ("calm", "work", "queue"):
+            if (segment_id, code_id) in applied:
+                row[header.index(code_id)].value = 1
+        if segment_id == "T1-0002-002":
+            row[header.index("memo")].value = "selling: maybe work?"
+    folder = tmp_path / "data" / "coding" / "coder_x"
+    folder.mkdir(parents=True)
+    workbook.save(folder / "coder_x.xlsx")
+
+    parsed = {"coder_x": codings.read_coder("coder_x", [folder / "coder_x.xlsx"])}
+    segments = codings.load_segments([paths["T1"], paths["T2"]])
+    codebook = load_codebook(paths["codebook"])
+    checked = codings.check_codings(parsed, segments, codebook, ["participant"], ["coder_x"], None, ["T1", "T2"])
+    assert checked.errors == [] and checked.warnings == []
+    read_back = {(segments.rows[s]["segment_id"], codebook.code_ids[c]) for s, c in checked.applied["coder_x"]}
+    assert read_back == applied
+    assert checked.asked["coder_x"] == {"T1", "T2"}
