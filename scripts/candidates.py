@@ -214,14 +214,26 @@ def cached_matcher(codebook: Codebook, nlp) -> CodeMatcher:
     return _MATCHERS.by_key[1]
 
 
-def candidates_job(segments: str, codebook: str, output: str, model: str, roles: Sequence[str], batch_size: int, log: str) -> None:
-    """Rule candidate_codes: results/segments/{transcript}.tsv -> results/candidates/{transcript}.tsv."""
+def code_with_codebook(segments: list[dict], codebook: str, model: str, roles: Sequence[str], batch_size: int) -> list[dict]:
+    """Candidate rows for segments, with the codebook file and model named (what a worker runs)."""
+    book = load_codebook(codebook)
+    nlp = load_lemmatizer(model)
+    return code_segments(segments, book, nlp, roles, batch_size, cached_matcher(book, nlp))
+
+
+def candidates_job(
+    segments: str, codebook: str, output: str, model: str, roles: Sequence[str], batch_size: int, log: str, processes: int = 0
+) -> None:
+    """Rule candidate_codes: results/segments/{transcript}.tsv -> results/candidates/{transcript}.tsv.
+
+    processes: spaCy worker processes shared by the jobs of this run (0: this thread).
+    """
+    from scripts import workers
     from scripts.jobs import job_log
 
     with job_log(log) as logger:
-        book = load_codebook(codebook)
-        nlp = load_lemmatizer(model)
-        rows = code_segments(read_tsv(Path(segments)), book, nlp, roles, batch_size, cached_matcher(book, nlp))
+        load_codebook(codebook)  # errors in the codebook are reported here, with file and line
+        rows = workers.call(processes, "scripts.candidates:code_with_codebook", read_tsv(Path(segments)), codebook, model, list(roles), batch_size)
         write_tsv(Path(output), rows, COLUMNS, "candidate.schema.yaml")
         logger.info("%s: %d candidate(s), %d negated", Path(segments).stem, len(rows), sum(row["negated"] for row in rows))
 

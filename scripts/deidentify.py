@@ -398,104 +398,11 @@ def analyse_here(texts: Sequence[str], request: ParseRequest) -> list[Analysis]:
     ]
 
 
-class ParserPool:
-    """spaCy in worker processes, shared by every job of one Snakemake run.
-
-    Jobs run as threads of the Snakemake process; parsing in those threads is held back by the
-    GIL (two threads on two cores measured ~1.2 cores busy). Each worker loads the model once and
-    parses whole transcripts, so the cores really work in parallel. The workers are plain
-    subprocesses speaking length-prefixed pickles over their pipes (multiprocessing's spawn
-    would re-run `python -m snakemake`, whose __main__ is not guarded); they exit when their
-    input closes. Only the type of a worker's error comes back, never text.
-    """
-
-    def __init__(self, processes: int, model: str) -> None:
-        import queue
-        import subprocess
-
-        import os
-
-        # Imported by package name (not run as __main__) so that pickled results name their
-        # classes as scripts.deidentify.Analysis on both sides.
-        command = [sys.executable, "-c", "import sys; from scripts.deidentify import serve; sys.exit(serve(sys.argv[1]))", model]
-        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH")]))}
-        self._workers = [
-            subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment) for _ in range(processes)
-        ]
-        self._idle: queue.Queue = queue.Queue()
-        for worker in self._workers:
-            self._idle.put(worker)
-
-    def analyse(self, texts: Sequence[str], request: ParseRequest) -> list[Analysis]:
-        worker = self._idle.get()
-        try:
-            _send(worker.stdin, (list(texts), request))
-            status, payload = _receive(worker.stdout)
-        finally:
-            self._idle.put(worker)
-        if status != "ok":
-            raise RuntimeError(f"a spaCy worker process failed ({payload})")
-        return payload
-
-    def close(self) -> None:
-        for worker in self._workers:
-            if worker.stdin and not worker.stdin.closed:
-                worker.stdin.close()
-        for worker in self._workers:
-            worker.wait(timeout=30)
-
-
-_POOLS: dict[tuple[int, str], ParserPool] = {}
-_POOLS_LOCK = threading.Lock()
-
-
 def analyse(texts: Sequence[str], request: ParseRequest, processes: int = 0) -> list[Analysis]:
-    """Parse texts once, in this thread (processes=0) or in a shared pool of worker processes."""
-    if processes <= 0:
-        return analyse_here(texts, request)
-    with _POOLS_LOCK:
-        pool = _POOLS.get((processes, request.model))
-        if pool is None:
-            import atexit
+    """Parse texts once, in this thread (processes=0) or in the run's shared worker processes."""
+    from scripts import workers
 
-            pool = _POOLS[(processes, request.model)] = ParserPool(processes, request.model)
-            atexit.register(pool.close)
-    return pool.analyse(texts, request)
-
-
-def _send(stream, message) -> None:
-    import pickle
-    import struct
-
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(struct.pack("!Q", len(data)) + data)
-    stream.flush()
-
-
-def _receive(stream):
-    import pickle
-    import struct
-
-    header = stream.read(8)
-    if len(header) < 8:
-        raise EOFError
-    (length,) = struct.unpack("!Q", header)
-    return pickle.loads(stream.read(length))
-
-
-def serve(model: str) -> int:
-    """A worker process: load the model, answer parse requests until the input closes."""
-    load_pipeline(model)
-    while True:
-        try:
-            texts, request = _receive(sys.stdin.buffer)
-        except EOFError:
-            return 0
-        try:
-            reply = ("ok", analyse_here(texts, request))
-        except Exception as error:  # reported to the job as its type only: messages could quote text
-            reply = ("error", type(error).__name__)
-        _send(sys.stdout.buffer, reply)
+    return workers.call(processes, "scripts.deidentify:analyse_here", list(texts), request)
 
 
 def find_ner_spans(
@@ -795,27 +702,26 @@ def check_files_for_leaks(paths: Iterable[Path], identifiers: IdentifierList) ->
     rows = []
     for path in sorted(Path(path) for path in paths):
         leaks = [(0, source) for _, source in find_leaks(path.name, identifiers)]
-        lines = 0
-        for lines, line in enumerate(_text_lines(path), start=1):
-            leaks += [(lines, source) for _, source in find_leaks(line, identifiers)]
+        text = _file_text(path)
+        # one pass over the whole file (per-line matching cost seconds on a corpus); line
+        # numbers are worked out only for what is found
+        leaks += [(text.count("\n", 0, position) + 1, source) for position, source in find_leaks(text, identifiers)]
+        lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
         rows.append({"file": str(path), "lines": lines, "leaks": len(leaks), "first": leaks[0] if leaks else None})
     return rows
 
 
-def _text_lines(path: Path) -> Iterable[str]:
-    """The lines of a text file; for an .xlsx workbook, the lines of the XML parts in it."""
+def _file_text(path: Path) -> str:
+    """The text of a file; for an .xlsx workbook, the text of the XML parts in it."""
     if path.suffix.lower() == ".xlsx":
         import html
         import zipfile
 
         with zipfile.ZipFile(path) as workbook:
-            for name in sorted(workbook.namelist()):
-                if name.endswith(".xml"):
-                    # unescaped, so that "O&apos;Brien" is found as "O'Brien"
-                    yield from html.unescape(workbook.read(name).decode("utf-8", errors="replace")).splitlines()
-        return
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        yield from handle
+            parts = [workbook.read(name).decode("utf-8", errors="replace") for name in sorted(workbook.namelist()) if name.endswith(".xml")]
+        # unescaped, so that "O&apos;Brien" is found as "O'Brien"
+        return "\n".join(html.unescape(part) for part in parts)
+    return path.read_text(encoding="utf-8", errors="replace")
 
 
 def raise_on_leaks(rows: Sequence[dict]) -> None:

@@ -21,6 +21,7 @@ rule candidate_codes:
             params.roles,
             params.batch_size,
             log[0],
+            parse_processes(),
         )
 
 

@@ -77,7 +77,7 @@ def stage_code(*modules):
     jobs (params are a rerun trigger). A digest rather than the files as inputs: Snakemake stats
     every input of every ready job on each scheduling round, which at 1,000s of jobs costs more
     than the jobs themselves."""
-    shared = ("errors", "settings", "contracts", "jobs")
+    shared = ("errors", "settings", "contracts", "jobs", "workers")
     return jobs.code_digest(workflow.basedir, sorted(set(shared + modules)))
 
 

@@ -1,0 +1,117 @@
+"""spaCy work in worker processes shared by every job of one Snakemake run.
+
+Jobs run as threads of the Snakemake process (--force-use-threads), so a model is loaded once per
+run instead of once per transcript; but threads parsing in that process are held back by the GIL
+(two threads on two cores measured ~1.2 cores busy). A job therefore hands its spaCy work to one
+of a few worker processes (one per core), each of which loads its models once and keeps them.
+
+The workers are plain subprocesses speaking length-prefixed pickles over their pipes
+(multiprocessing's spawn would re-run ``python -m snakemake``, whose __main__ is not guarded).
+A request names a function of a ``scripts.`` module and its arguments (plain data); the worker
+imports the module by its package name, so results unpickle as the same classes on both sides.
+Only the type of a worker's error comes back, never its message: messages could quote text.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib
+import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+_ROOT = Path(__file__).resolve().parent.parent
+_WORKER = "import sys; from scripts.workers import serve; sys.exit(serve())"
+
+
+class WorkerError(RuntimeError):
+    """A worker process failed; the message holds the error's type only."""
+
+
+class WorkerPool:
+    def __init__(self, processes: int) -> None:
+        path = os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))
+        environment = {**os.environ, "PYTHONPATH": path}
+        self._workers = [
+            subprocess.Popen([sys.executable, "-c", _WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment)
+            for _ in range(processes)
+        ]
+        self._idle: queue.Queue = queue.Queue()
+        for worker in self._workers:
+            self._idle.put(worker)
+
+    def call(self, function: str, *arguments: Any) -> Any:
+        """Run scripts.module:function(*arguments) in an idle worker and return its result."""
+        worker = self._idle.get()
+        try:
+            _send(worker.stdin, (function, arguments))
+            status, payload = _receive(worker.stdout)
+        finally:
+            self._idle.put(worker)
+        if status != "ok":
+            raise WorkerError(f"a spaCy worker process failed ({payload})")
+        return payload
+
+    def close(self) -> None:
+        for worker in self._workers:
+            if worker.stdin and not worker.stdin.closed:
+                worker.stdin.close()
+        for worker in self._workers:
+            worker.wait(timeout=30)
+
+
+_POOLS: dict[int, WorkerPool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def call(processes: int, function: str, *arguments: Any) -> Any:
+    """scripts.module:function(*arguments), in this thread (processes=0) or in the shared pool."""
+    if processes <= 0:
+        return _resolve(function)(*arguments)
+    with _POOLS_LOCK:
+        pool = _POOLS.get(processes)
+        if pool is None:
+            pool = _POOLS[processes] = WorkerPool(processes)
+            atexit.register(pool.close)
+    return pool.call(function, *arguments)
+
+
+def _resolve(function: str):
+    module, _, name = function.partition(":")
+    if not module.startswith("scripts."):
+        raise ValueError("workers only run functions of qualflow's scripts package")
+    return getattr(importlib.import_module(module), name)
+
+
+def _send(stream, message) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(struct.pack("!Q", len(data)) + data)
+    stream.flush()
+
+
+def _receive(stream):
+    header = stream.read(8)
+    if len(header) < 8:
+        raise EOFError
+    (length,) = struct.unpack("!Q", header)
+    return pickle.loads(stream.read(length))
+
+
+def serve() -> int:
+    """A worker process: answer requests until the input closes."""
+    while True:
+        try:
+            function, arguments = _receive(sys.stdin.buffer)
+        except EOFError:
+            return 0
+        try:
+            reply = ("ok", _resolve(function)(*arguments))
+        except Exception as error:  # reported by type only: messages could quote text
+            reply = ("error", type(error).__name__)
+        _send(sys.stdout.buffer, reply)
