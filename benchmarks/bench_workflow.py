@@ -12,7 +12,10 @@ closing turn for the text formats; .docx copied as is), then measures:
 and prints the wall times, the ratio full run / bare spaCy, and peak memory (max RSS) of the
 Snakemake process (jobs run as its threads) and of the bare pass.
 
-    python benchmarks/bench_workflow.py [--transcripts 100] [--cores all] [--keep DIR]
+    python benchmarks/bench_workflow.py [--transcripts 100] [--cores all] [--keep DIR] [--until-segments]
+
+--until-segments stops at the segments (ingest, deidentify, segment: the foundation stages),
+leaving out candidate coding, coding sheets and the corpus-level rules.
 """
 
 from __future__ import annotations
@@ -118,6 +121,7 @@ def main() -> None:
     parser.add_argument("--transcripts", type=int, default=100)
     parser.add_argument("--cores", default="all")
     parser.add_argument("--keep", type=Path, help="build the corpus here and keep it (default: a temporary folder)")
+    parser.add_argument("--until-segments", action="store_true", help="run only ingest, deidentify and segment")
     arguments = parser.parse_args()
     folder = arguments.keep or Path(tempfile.mkdtemp(prefix="qualflow-bench-"))
     if arguments.keep and folder.exists():
@@ -125,18 +129,22 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     build_corpus(folder, arguments.transcripts)
 
-    full, full_rss, _ = snakemake(folder, arguments.cores)
+    def targets(count: int) -> list[str]:
+        return [f"results/segments/S{copy:05d}.tsv" for copy in range(count)] if arguments.until_segments else []
+
+    full, full_rss, _ = snakemake(folder, arguments.cores, *targets(arguments.transcripts))
     demo = sorted((DEMO / "raw").iterdir())
     shutil.copy(demo[0], folder / "data" / "raw" / f"S{arguments.transcripts:05d}{demo[0].suffix}")
-    added, _, _ = snakemake(folder, arguments.cores)
-    noop, _, noop_output = snakemake(folder, arguments.cores)
+    added, _, _ = snakemake(folder, arguments.cores, *targets(arguments.transcripts + 1))
+    noop, _, noop_output = snakemake(folder, arguments.cores, *targets(arguments.transcripts + 1))
     assert "Nothing to be done" in noop_output, "the no-op rerun did work"
 
     model = json.loads(subprocess.run([sys.executable, "-c", "import yaml,sys; import json; print(json.dumps(yaml.safe_load(open(sys.argv[1]))['spacy']['model']))", str(folder / "config.yaml")], capture_output=True, text=True, check=True).stdout)
     bare_run = subprocess.run([sys.executable, "-c", BARE_SPACY, model, str(folder / "results" / "private" / "ingested")], capture_output=True, text=True, check=True)
     bare = json.loads(bare_run.stdout)
 
-    print(f"corpus: {arguments.transcripts} transcripts (+1 added), {bare['texts']} turns, {bare['words']} words; cores: {arguments.cores}")
+    scope = "ingest, deidentify, segment" if arguments.until_segments else "the whole workflow"
+    print(f"corpus: {arguments.transcripts} transcripts (+1 added), {bare['texts']} turns, {bare['words']} words; cores: {arguments.cores}; scope: {scope}")
     print(f"full workflow run:            {full:8.1f} s   (peak RSS of the Snakemake process: {full_rss:.0f} MiB)")
     print(f"rerun after adding one:       {added:8.1f} s")
     print(f"no-op rerun:                  {noop:8.1f} s")
