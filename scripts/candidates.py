@@ -43,7 +43,6 @@ NEGATIONS = frozenset({
 })
 #: Words that end a clause for the negation scope (besides punctuation).
 CLAUSE_BREAKS = frozenset({"and", "but", "or", "so", "yet", "because", "although", "though", "while"})
-_PIPELINES = threading.local()
 
 
 @dataclass(frozen=True)
@@ -68,22 +67,9 @@ class CodeMatcher:
 
 def load_lemmatizer(model: str):
     """A pipeline that gives lemmas (tagger, attribute ruler, lemmatizer), once per thread."""
-    loaded = getattr(_PIPELINES, "by_model", None)
-    if loaded is None:
-        loaded = _PIPELINES.by_model = {}
-    if model not in loaded:
-        import spacy
+    from scripts.workers import load_spacy
 
-        from scripts.errors import ConfigurationError
-
-        try:
-            loaded[model] = spacy.load(model, exclude=["parser", "ner", "senter"])
-        except OSError:
-            raise ConfigurationError(
-                "config.yaml", f"spaCy model '{model}' is not installed",
-                "Run 'make install' or set spacy.model to an installed pipeline",
-            ) from None
-    return loaded[model]
+    return load_spacy(model, ("parser", "ner", "senter"))
 
 
 def _lower_lemmas(doc) -> None:

@@ -25,7 +25,6 @@ import json
 import logging
 import re
 import sys
-import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -314,30 +313,11 @@ _CALENDAR_WORD = re.compile(rf"{_MONTH}|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)d
 _PRONOUNS = frozenset("i me my he him his she her they them their we us our you your it its".split())
 _SPACY_EXCLUDE = ["attribute_ruler"]  # only entities, sentences and fine tags (tag_) are used
 _SPACY_DISABLE = ["lemmatizer"]  # loaded for its English word lists (WordNet), never run
-_PIPELINES = threading.local()
-
-
 def load_pipeline(model: str):
-    """The spaCy pipeline, loaded once per thread of a process.
+    """The de-identification pipeline (entities, sentences, tags), loaded once per thread."""
+    from scripts.workers import load_spacy
 
-    Jobs run as threads of the Snakemake process (--force-use-threads): each worker thread keeps
-    its own pipeline, because spaCy's objects are not safe to share between threads, and the
-    matrix products release the GIL, so two threads really do parse in parallel.
-    """
-    loaded = getattr(_PIPELINES, "by_model", None)
-    if loaded is None:
-        loaded = _PIPELINES.by_model = {}
-    if model not in loaded:
-        import spacy
-
-        try:
-            loaded[model] = spacy.load(model, exclude=_SPACY_EXCLUDE, disable=_SPACY_DISABLE)
-        except OSError:
-            raise ConfigurationError(
-                "config.yaml", f"spaCy model '{model}' is not installed",
-                "Run 'make install' or set spacy.model to an installed pipeline",
-            ) from None
-    return loaded[model]
+    return load_spacy(model, tuple(_SPACY_EXCLUDE), tuple(_SPACY_DISABLE))
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,30 @@ _ROOT = Path(__file__).resolve().parent.parent
 _WORKER = "import sys; from scripts.workers import serve; sys.exit(serve())"
 
 
+_PIPELINES = threading.local()
+
+
+def load_spacy(model: str, exclude: tuple[str, ...] = (), disable: tuple[str, ...] = ()):
+    """A spaCy pipeline, loaded once per thread (spaCy's objects are not safe to share)."""
+    loaded = getattr(_PIPELINES, "by_key", None)
+    if loaded is None:
+        loaded = _PIPELINES.by_key = {}
+    key = (model, tuple(exclude), tuple(disable))
+    if key not in loaded:
+        import spacy
+
+        from scripts.errors import ConfigurationError
+
+        try:
+            loaded[key] = spacy.load(model, exclude=list(exclude), disable=list(disable))
+        except OSError:
+            raise ConfigurationError(
+                "config.yaml", f"spaCy model '{model}' is not installed",
+                "Run 'make install' or set spacy.model to an installed pipeline",
+            ) from None
+    return loaded[key]
+
+
 class WorkerError(RuntimeError):
     """A worker process failed; the message holds the error's type only."""
 
