@@ -180,7 +180,7 @@ def load_participants(path: Path) -> list[dict[str, str]]:
 
 def check_participant_attributes(path: Path, attributes: list[str]) -> None:
     """Every attribute named in config.yaml (participants.attributes) is a column of participants.csv."""
-    rows = load_participants(path)
+    load_participants(path)  # the rows must be valid too
     with open(path, encoding="utf-8-sig") as handle:
         header = next(csv.reader(handle), [])
     missing = [attribute for attribute in attributes if attribute not in header]
@@ -189,7 +189,6 @@ def check_participant_attributes(path: Path, attributes: list[str]) -> None:
             path, f"has no column {', '.join(missing)} (named in config.yaml, participants.attributes)",
             "Add the column or remove the attribute from config.yaml", line=1,
         )
-    del rows
 
 
 def discover_transcripts(raw_dir: Path) -> dict[str, Path]:
