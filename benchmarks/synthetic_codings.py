@@ -34,6 +34,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from scripts.codebook import Codebook, load_codebook  # noqa: E402
+from scripts.coding_sheets import save_deterministic  # noqa: E402
 from scripts.contracts import read_tsv  # noqa: E402
 
 NEGATION = re.compile(r"\b(never|not|no|nobody|don't|didn't|doesn't|n't|without)\b(\W+\w+){0,2}\W*$")
@@ -134,8 +135,12 @@ def consensus_of(codings: dict[str, dict[str, set[str]]], truth: dict[str, set[s
 MEMOS = ["borderline", "check definition at meeting", "could also be another code", "applied for the whole turn"]
 
 
-def write_csv(path: Path, applied: dict[str, set[str]], sha1: dict[str, str], rng: np.random.Generator | None = None) -> int:
-    """Long CSV (segment_id, code_id, text_sha1, memo), sorted; returns the number of rows."""
+def write_csv(path: Path, applied: dict[str, set[str]], sha1: dict[str, str], rng: np.random.Generator | None = None,
+              exemplars: frozenset[tuple[str, str]] = frozenset()) -> int:
+    """Long CSV (segment_id, code_id, text_sha1, memo), sorted; returns the number of rows.
+
+    ``exemplars``: (segment, code) pairs whose memo marks them as exemplar quotes.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = 0
     with open(path, "w", newline="", encoding="utf-8") as handle:
@@ -144,6 +149,8 @@ def write_csv(path: Path, applied: dict[str, set[str]], sha1: dict[str, str], rn
         for segment_id in sorted(applied):
             for code_id in sorted(applied[segment_id]):
                 memo = MEMOS[int(rng.integers(len(MEMOS)))] if rng is not None and rng.random() < 0.03 else ""
+                if (segment_id, code_id) in exemplars:
+                    memo = "exemplar: clear and vivid, quote it"
                 writer.writerow([segment_id, code_id, sha1[segment_id], memo])
                 rows += 1
     return rows
@@ -174,8 +181,7 @@ def write_sheet(path: Path, segments: Sequence[dict], applied: dict[str, set[str
     book.append(["theme_id", "code_id", "label", "definition"])
     for code in codebook.codes:
         book.append([code.theme_id, code.id, code.label, code.definition])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(path)
+    save_deterministic(workbook, path)  # the same codings give the same bytes
     return rows
 
 
@@ -201,8 +207,22 @@ def write_demo(segments_folder: Path, codebook_path: Path, out: Path, seed: int)
         "# Transcripts coder_a coded (including any where no code applied)\n" + "\n".join(transcripts) + "\n", encoding="utf-8")
     written["coder_b/coding_sheet.xlsx"] = write_sheet(out / "coder_b" / "coding_sheet.xlsx", segments, codings["coder_b"], codebook)
     written["coder_c/codings.csv"] = write_csv(out / "coder_c" / "codings.csv", codings["coder_c"], sha1, rng)
-    written["consensus/consensus.csv"] = write_csv(out / "consensus" / "consensus.csv", consensus_of(codings, truth), sha1)
+    consensus = consensus_of(codings, truth)
+    written["consensus/consensus.csv"] = write_csv(
+        out / "consensus" / "consensus.csv", consensus, sha1, exemplars=marked_exemplars(consensus, segments, seed))
     return written
+
+
+def marked_exemplars(applied: dict[str, set[str]], segments: Sequence[dict], seed: int, share: float = 0.3) -> frozenset[tuple[str, str]]:
+    """About ``share`` of the codes get one segment of 15 words or more marked as an exemplar."""
+    rng = np.random.default_rng([seed, 7])
+    words = {row["segment_id"]: len(row["text"].split()) for row in segments}
+    marked = set()
+    for code_id in sorted({code for codes in applied.values() for code in codes}):
+        long_enough = sorted(segment_id for segment_id, codes in applied.items() if code_id in codes and words[segment_id] >= 15)
+        if long_enough and rng.random() < share:
+            marked.add((long_enough[int(rng.integers(len(long_enough)))], code_id))
+    return frozenset(marked)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

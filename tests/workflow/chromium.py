@@ -215,7 +215,7 @@ def _drive(process: subprocess.Popen, profile: Path, path: Path, expressions: di
         if shown != url:  # e.g. Chromium's own error page
             raise RuntimeError(f"Chromium shows {shown} instead of {url}")
         for name, expression in expressions.items():
-            result = call("Runtime.evaluate", expression=expression, returnByValue=True)
+            result = call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
             if "exceptionDetails" in result:
                 raise RuntimeError(f"evaluating {name}: {result['exceptionDetails']}")
             report.values[name] = result["result"].get("value")

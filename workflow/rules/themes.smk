@@ -1,0 +1,108 @@
+rule themes:
+    """Theme and code prevalence by participant group, co-occurrence, saturation, exemplar quotes."""
+    input:
+        codebook=CODEBOOK,
+        codings=FINAL_FILES,
+        segments=final_segments(),
+        participants=config["paths"]["participants"],
+    output:
+        prevalence=report(
+            "results/themes/prevalence.tsv",
+            caption="../report/prevalence.rst",
+            category="Themes",
+        ),
+        code_by_participant="results/themes/code_by_participant.tsv",
+        cooccurrence_segments="results/themes/cooccurrence_segments.tsv",
+        cooccurrence_participants="results/themes/cooccurrence_participants.tsv",
+        saturation=report(
+            "results/themes/saturation.tsv",
+            caption="../report/saturation.rst",
+            category="Themes",
+        ),
+        exemplars=report(
+            "results/themes/exemplars.tsv",
+            caption="../report/exemplars.rst",
+            category="Themes",
+        ),
+        markdown="results/themes/tables.md",
+        word=report(
+            "results/themes/tables.docx",
+            caption="../report/tables.rst",
+            category="Themes",
+        ),
+    params:
+        coding=config["coding"],
+        themes=config["themes"],
+        attributes=config["participants"]["attributes"],
+        code=stage_code("themes", "learned", "codings", "codebook"),
+    log:
+        "results/logs/themes.log",
+    run:
+        themes.themes_job(
+            input.codebook,
+            input.codings,
+            input.segments,
+            input.participants,
+            output,
+            params.coding,
+            params.themes,
+            params.attributes,
+            log[0],
+        )
+
+
+rule theme_figures:
+    """Figures of the theme tables and of agreement per code (PNG for the report, SVG to publish)."""
+    input:
+        unpack(figure_tables),
+        codebook=CODEBOOK,
+    output:
+        **figure_outputs(),
+    params:
+        attributes=config["participants"]["attributes"],
+        minimum_alpha=config["agreement"]["minimum_alpha_per_code"]
+        or config["agreement"]["minimum_alpha"],
+        code=stage_code("figures", "codebook"),
+    log:
+        "results/logs/theme_figures.log",
+    run:
+        # imported here: matplotlib costs a second at every start of Snakemake
+        from scripts import figures
+
+        figures.figures_job(
+            figure_table_paths(input),
+            input.codebook,
+            params.attributes,
+            "results/figures",
+            log[0],
+            params.minimum_alpha,
+        )
+
+
+rule provenance:
+    """What the results were made from: input hashes, configuration, code and package versions."""
+    input:
+        unpack(provenance_inputs),
+    output:
+        report(
+            "results/provenance.json",
+            caption="../report/provenance.rst",
+            category="Provenance",
+        ),
+    params:
+        config=config,
+        commit=GIT_COMMIT,
+        code=stage_code("provenance"),
+    log:
+        "results/logs/provenance.log",
+    run:
+        provenance.provenance_job(
+            provenance_input_groups(input),
+            input.identifiers,
+            params.config,
+            input.codebook,
+            workflow.basedir,
+            params.commit,
+            output[0],
+            log[0],
+        )
