@@ -578,8 +578,9 @@ def run(
             coding_paths[0] if coding_paths else None, f"agreement needs at least two coders, found {len(compared)}",
             "Add a second coder's folder under the coding folder (paths.coding)",
         )
-    parsed = {coder: coding_files.read_coder(coder, files) for coder, files in grouped.items()}
     segments = coding_files.load_segments(segment_paths)
+    qdpx = coding_files.QdpxContext.from_config(segments, codebook, coding)
+    parsed = {coder: coding_files.read_coder(coder, files, qdpx) for coder, files in grouped.items()}
     checked = coding_files.check_codings(
         parsed, segments, codebook, coding["roles"], compared, coding.get("consensus"), corpus_transcripts,
     )

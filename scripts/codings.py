@@ -8,6 +8,10 @@ A coder folder holds any number of:
   ``code_id`` says "I coded this segment and applied no code";
 * filled-in coding sheets (``.xlsx``, layout in ``workflow/schemas/coding_sheet.md``): one row per
   segment, one column per code holding 1 or blank;
+* REFI-QDA projects (``.qdpx``) saved by the coder's QDA software from qualflow's export
+  (``results/exchange/project.qdpx``): plain-text selections become codings of the segments they
+  cover (``scripts/refi_qda.py``, rules in ``workflow/schemas/refi_qda.md``); the row of a
+  mention is the selection's number in the file;
 * ``transcripts.txt``: transcript IDs the coder coded, one a line (``#`` starts a comment), for
   transcripts where the coder applied no code at all.
 
@@ -39,6 +43,8 @@ from scripts.errors import QualflowError
 CODER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 SEGMENT_ID = re.compile(r"^(?P<transcript>[A-Za-z0-9][A-Za-z0-9_-]*)-(?P<turn>[0-9]{4})-(?P<sentence>[0-9]{3})$")
 SHA1 = re.compile(r"^[0-9a-f]{40}$")
+#: A memo holding this word marks the segment as an exemplar quote for the codes applied there.
+EXEMPLAR = re.compile(r"\bexemplar\b", re.IGNORECASE)
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 CSV_REQUIRED = ("segment_id", "code_id")
 CSV_OPTIONAL = ("coder", "text_sha1", "memo", "transcript_id", "text")
@@ -47,14 +53,16 @@ SHEET_NAME = "coding"
 SHEET_COLUMNS = ("segment_id", "transcript_id", "turn", "sentence", "role", "speaker", "text", "context",
                  "text_sha1", "memo", "suggested")
 TRANSCRIPT_LIST = "transcripts.txt"
-CODING_SUFFIXES = (".csv", ".xlsx")
+CODING_SUFFIXES = (".csv", ".xlsx", ".qdpx")
 #: Formats a coder might save that we do not read: refused rather than silently skipped.
 REFUSED_SUFFIXES = {
-    ".qdpx": "REFI-QDA projects are not read yet: export the codings as CSV (segment_id, code_id)",
     ".xls": "Save the sheet as .xlsx (Excel Workbook)",
     ".xlsm": "Save the sheet as .xlsx (Excel Workbook, no macros)",
     ".ods": "Save the sheet as .xlsx (Excel Workbook)",
     ".tsv": "Save it as CSV (comma-separated)",
+    ".qde": "Save the whole project as a REFI-QDA project (.qdpx), not its .qde alone",
+    # QDA programs' own project formats (NVivo, ATLAS.ti, MAXQDA): only the exchange format is read
+    **{suffix: "Export the project as a REFI-QDA project (.qdpx) and save that here" for suffix in (".nvp", ".nvpx", ".atlproj", ".mx24", ".mx22", ".mx20")},
 }
 
 
@@ -84,6 +92,7 @@ class Mention:
     code_id: str | None
     text_sha1: str | None = None
     column: str | None = None  # the sheet column of the code (sheets only)
+    exemplar: bool = False  # the memo marks this segment as an exemplar quote (memo text is not kept)
 
 
 @dataclass
@@ -95,6 +104,22 @@ class CoderFiles:
     mentions: list[Mention] = field(default_factory=list)
     listed: list[tuple[str, str, int]] = field(default_factory=list)  # transcript, file, row
     sheet_codes: list[tuple[str, str, str]] = field(default_factory=list)  # file, code, column
+    problems: list[Problem] = field(default_factory=list)  # found while reading (REFI-QDA projects)
+
+
+@dataclass(frozen=True)
+class QdpxContext:
+    """What reading a REFI-QDA project (.qdpx) needs besides the file: the segments its sources
+    are checked against and mapped to, the codebook its codes are matched to, and the share of a
+    segment's characters a selection must cover to code it (``coding.qdpx_min_overlap``)."""
+
+    segments: Segments
+    codebook: Codebook
+    min_overlap: float = 0.5
+
+    @classmethod
+    def from_config(cls, segments: Segments, codebook: Codebook, coding: dict) -> "QdpxContext":
+        return cls(segments, codebook, float(coding.get("qdpx_min_overlap", 0.5)))
 
 
 @dataclass(frozen=True)
@@ -211,7 +236,16 @@ def coded_transcripts(files: Iterable[str | Path], transcripts: Iterable[str], c
             Path(cache).write_text(json.dumps(fresh, sort_keys=True) + "\n", encoding="utf-8")
         except OSError:
             pass  # a cache that cannot be written only costs time
-    return sorted(found & set(transcripts))
+    # A REFI-QDA source is named after its transcript, but the coder's software may change the
+    # case of the name; segment IDs in CSV and XLSX codings match exactly either way.
+    by_folded = defaultdict(list)
+    for transcript in transcripts:
+        by_folded[transcript.casefold()].append(transcript)
+    matched = set()
+    for name in found:
+        folded = by_folded.get(name.casefold(), [])
+        matched.update([name] if name in folded else folded[:1] if len(folded) == 1 else [])
+    return sorted(matched)
 
 
 def _mentioned_transcripts(path: Path) -> set[str]:
@@ -222,6 +256,10 @@ def _mentioned_transcripts(path: Path) -> set[str]:
             return {_transcript_of(mention.segment_id) for mention in read_csv_coding(path, path.parent.name)}
         if path.suffix.lower() == ".xlsx":
             return {_transcript_of(mention.segment_id) for mention in read_sheet_coding(path, path.parent.name)[0]}
+        if path.suffix.lower() == ".qdpx":
+            from scripts import refi_qda
+
+            return refi_qda.coded_source_names(path)
     except CodingError:
         pass
     return set()
@@ -306,7 +344,8 @@ def _mention(path: Path, coder: str, row: int, values: dict[str, str], column: s
     sha1 = values.get("text_sha1") or None
     if sha1 is not None and not SHA1.match(sha1.lower()):
         raise CodingError(path, "text_sha1 is not a SHA-1 (40 hexadecimal characters)", "Copy it from results/segments or leave it blank", row=row)
-    return Mention(coder, str(path), row, segment_id, code_id, sha1.lower() if sha1 else None, column)
+    exemplar = bool(EXEMPLAR.search(values.get("memo", "")))
+    return Mention(coder, str(path), row, segment_id, code_id, sha1.lower() if sha1 else None, column, exemplar)
 
 
 def read_sheet_coding(path: str | Path, coder: str) -> tuple[list[Mention], list[tuple[str, str, str]]]:
@@ -338,6 +377,7 @@ def read_sheet_coding(path: str | Path, coder: str) -> tuple[list[Mention], list
             seen[name] = get_column_letter(index + 1)
         segment_column = header.index("segment_id")
         sha1_column = header.index("text_sha1") if "text_sha1" in header else None
+        memo_column = header.index("memo") if "memo" in header else None
         code_columns = [(index, name, get_column_letter(index + 1)) for index, name in enumerate(header) if name and name not in SHEET_COLUMNS]
         sheet_codes = [(str(path), name, letter) for _, name, letter in code_columns]
         blank_headers = [index for index, name in enumerate(header) if not name]
@@ -359,7 +399,8 @@ def read_sheet_coding(path: str | Path, coder: str) -> tuple[list[Mention], list
                     raise CodingError(path, "codes applied on a row with no segment_id", "Restore the segment_id or clear the row", row=row)
                 continue
             sha1 = _cell_text(values[sha1_column]) if sha1_column is not None else ""
-            base = {"segment_id": segment_id, "text_sha1": sha1}
+            memo = _cell_text(values[memo_column]) if memo_column is not None else ""
+            base = {"segment_id": segment_id, "text_sha1": sha1, "memo": memo}
             mentions.append(_mention(path, coder, row, {**base, "code_id": ""}, None))
             for code_id, letter in applied:
                 mentions.append(_mention(path, coder, row, {**base, "code_id": code_id}, letter))
@@ -391,8 +432,12 @@ def _present(value: object, path: Path, row: int, column: str, code_id: str) -> 
     raise CodingError(path, f"the cell for code {quoted(code_id)} must hold 1 or be blank", "Write 1 where the code applies, nothing elsewhere", row=row, column=column)
 
 
-def read_coder(coder: str, files: Sequence[str | Path]) -> CoderFiles:
-    """Every file of one coder folder (CSV, XLSX, transcripts.txt), in the order given."""
+def read_coder(coder: str, files: Sequence[str | Path], qdpx: QdpxContext | None = None) -> CoderFiles:
+    """Every file of one coder folder (CSV, XLSX, QDPX, transcripts.txt), in the order given.
+
+    ``qdpx``: what reading a REFI-QDA project needs (the segments and the codebook); required
+    only when ``files`` holds a .qdpx.
+    """
     result = CoderFiles(coder=coder)
     for path in files:
         path = Path(path)
@@ -405,8 +450,16 @@ def read_coder(coder: str, files: Sequence[str | Path]) -> CoderFiles:
             mentions, columns = read_sheet_coding(path, coder)
             result.mentions.extend(mentions)
             result.sheet_codes.extend(columns)
+        elif path.suffix.lower() == ".qdpx":
+            if qdpx is None:
+                raise CodingError(path, "a REFI-QDA project is read against the segments and the codebook, and none were given", "Report a bug")
+            from scripts import refi_qda
+
+            mentions, problems = refi_qda.read_qdpx_coding(path, coder, qdpx.segments, qdpx.codebook, qdpx.min_overlap)
+            result.mentions.extend(mentions)
+            result.problems.extend(problems)
         else:
-            raise CodingError(path, "not a coding file", "Coder folders hold .csv and .xlsx codings and transcripts.txt")
+            raise CodingError(path, "not a coding file", "Coder folders hold .csv, .xlsx and .qdpx codings and transcripts.txt")
     return result
 
 
@@ -498,6 +551,7 @@ def check_codings(
         transcripts: set[str] = set()
         codes: set[tuple[int, int]] = set()
         first_seen: dict[tuple[int, int], Mention] = {}
+        found.extend(files.problems)
         bad_sheet_codes = set()
         for file, code_id, column in files.sheet_codes:
             if code_id not in code_index:
@@ -579,10 +633,11 @@ def check_codings(
                 ))
                 continue
             transcripts.add(transcript)
-        if not files.mentions and not files.listed:
+        # a project whose codings were all refused has its own errors; "no coding" would hide them
+        if not files.mentions and not files.listed and not any(p.severity == "error" for p in files.problems):
             found.append(Problem(
                 "error", "no_coding", coder, str(Path(files.files[0]).parent) if files.files else coder, None,
-                "no coding found in this coder folder", "Add the coder's CSV or XLSX files, or remove the folder",
+                "no coding found in this coder folder", "Add the coder's CSV, XLSX or QDPX files, or remove the folder",
             ))
         problems.extend(sorted(found, key=_problem_order))
         asked[coder] = frozenset(transcripts)

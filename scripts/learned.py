@@ -70,10 +70,16 @@ def final_coders(coding: dict, coders: Sequence[str]) -> list[str]:
     return [final]
 
 
-def load_final_coding(files: Sequence[str], segments: coding_files.Segments, codebook: Codebook, coding: dict) -> FinalCoding:
-    """Read and check the final coding's files; stop on an error (file and row named)."""
-    grouped = coding_files.group_by_coder(files)
-    parsed = {coder: coding_files.read_coder(coder, paths) for coder, paths in grouped.items()}
+def load_final_coding(
+    files: Sequence[str], segments: coding_files.Segments, codebook: Codebook, coding: dict,
+    parsed: dict[str, coding_files.CoderFiles] | None = None,
+) -> FinalCoding:
+    """Read (unless ``parsed`` is given) and check the final coding's files; stop on an error
+    (file and row named)."""
+    if parsed is None:
+        grouped = coding_files.group_by_coder(files)
+        qdpx = coding_files.QdpxContext.from_config(segments, codebook, coding)
+        parsed = {coder: coding_files.read_coder(coder, paths, qdpx) for coder, paths in grouped.items()}
     roles = coding.get("roles", ["participant"])
     final = coding.get("final", "consensus")
     if final == "union":

@@ -151,7 +151,9 @@ def test_discover_coders(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("where, expected", [
     ("loose.csv", r"loose.csv: a coding file outside a coder folder"),
-    ("a/project.qdpx", r"project.qdpx: cannot read .qdpx codings. REFI-QDA projects are not read yet"),
+    ("loose.qdpx", r"loose.qdpx: a coding file outside a coder folder"),  # .qdpx is read (scripts/refi_qda.py)
+    ("a/sheet.ods", r"sheet.ods: cannot read .ods codings. Save the sheet as .xlsx"),
+    ("a/study.nvpx", r"study.nvpx: cannot read .nvpx codings. Export the project as a REFI-QDA project \(.qdpx\)"),
     ("a/old.xls", r"old.xls: cannot read .xls codings. Save the sheet as .xlsx"),
     ("a/sub/c.csv", r"c.csv: a coding file in a sub-folder of a coder folder"),
     ("coder a/c.csv", r"coder a: a coder folder name must be letters, digits"),
