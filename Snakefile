@@ -11,6 +11,9 @@ include: "workflow/rules/preflight.smk"
 configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 
 
@@ -28,6 +31,8 @@ include: "workflow/rules/segment.smk"
 include: "workflow/rules/candidates.smk"
 include: "workflow/rules/corpus.smk"
 include: "workflow/rules/agreement.smk"
+include: "workflow/rules/exchange.smk"
+include: "workflow/rules/themes.smk"
 
 
 rule all:

@@ -3,13 +3,16 @@
 Builds N synthetic transcripts (benchmarks/bench_workflow.build_corpus, with the demo codebook),
 then, with the real workflow (workflow profile, jobs as threads):
 
-1. runs the workflow up to the segments (``--until segment``);
-2. times the candidate stage alone (every ``results/candidates/{transcript}.tsv`` as targets);
+1. runs the workflow up to the segments (``--until segment``; the deidentify rule also writes
+   each transcript's tokens, with lemmas, from its one parse);
+2. times the candidate stage alone (``codebook_terms`` and every ``results/candidates/{transcript}.tsv``
+   as targets: no spaCy model runs in it except to lemmatise the codebook's terms once);
 3. runs the rest of the workflow (corpus summary, leak check, coding sheets, ...);
 
 and reports the candidate stage's share of the whole run (1 + 2 + 3), plus the bare throughput of
-:func:`scripts.candidates.code_segments` in one process (model load reported apart), in segments
-per second (all segments, and the coded-role segments that are actually parsed).
+:func:`scripts.candidates.code_segments` in one process (reading the segments and tokens files
+included; vocabulary and matcher set-up reported apart), in segments per second (all segments,
+and the coded-role segments that are actually matched).
 
     python benchmarks/bench_candidates.py [--transcripts 100] [--cores all] [--keep DIR]
 """
@@ -40,16 +43,17 @@ def bare_throughput(folder: Path) -> dict:
     config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
     roles = config.get("candidates", {}).get("roles", ["participant"])
     started = time.perf_counter()
-    nlp = candidates.load_lemmatizer(config["spacy"]["model"])
     codebook = load_codebook(folder / "data" / "codebook.yaml")
-    matcher = candidates.build_matcher(codebook, nlp)
+    terms = candidates.read_terms(folder / "results" / "candidates" / "codebook_terms.json", codebook)
+    matcher = candidates.build_matcher(codebook, terms, candidates.blank_vocab())
     loaded = time.perf_counter()
     segments = coded = found = 0
     for path in sorted((folder / "results" / "segments").glob("*.tsv")):
         rows = read_tsv(path)
+        tokens = candidates.read_tokens(folder / "results" / "deidentified" / f"{path.stem}.tokens.jsonl")
         segments += len(rows)
         coded += sum(row["role"] in roles for row in rows)
-        found += len(candidates.code_segments(rows, codebook, nlp, roles, config["spacy"]["batch_size"], matcher))
+        found += len(candidates.code_segments(rows, tokens, codebook, terms, roles, matcher))
     finished = time.perf_counter()
     return {"load_s": loaded - started, "code_s": finished - loaded, "segments": segments, "coded": coded, "candidates": found}
 
@@ -67,7 +71,7 @@ def main() -> None:
     transcripts = build_corpus(folder, arguments.transcripts)
 
     upstream, _, _ = snakemake(folder, arguments.cores, "--until", "segment")
-    targets = [f"results/candidates/{transcript}.tsv" for transcript in transcripts]
+    targets = ["results/candidates/codebook_terms.json", *(f"results/candidates/{transcript}.tsv" for transcript in transcripts)]
     stage, stage_rss, _ = snakemake(folder, arguments.cores, *targets)
     rest, _, _ = snakemake(folder, arguments.cores)
     whole = upstream + stage + rest
@@ -81,7 +85,7 @@ def main() -> None:
     print(f"rest of the workflow:           {rest:8.1f} s")
     print(f"candidate stage / whole run:    {stage / whole:8.1%}   (whole run {whole:.1f} s)")
     print(f"bare code_segments, one process:{bare['code_s']:8.1f} s   {bare['segments'] / bare['code_s']:8.0f} segments/s "
-          f"({bare['coded'] / bare['code_s']:.0f} coded-role segments/s; model + matcher load {bare['load_s']:.1f} s)")
+          f"({bare['coded'] / bare['code_s']:.0f} coded-role segments/s; vocabulary + matcher set-up {bare['load_s']:.1f} s)")
     if not arguments.keep:
         shutil.rmtree(folder)
 

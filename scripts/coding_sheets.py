@@ -18,17 +18,13 @@ from __future__ import annotations
 
 import argparse
 import io
-import re
-import zipfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
 from scripts.codebook import Codebook, load_codebook
-from scripts.contracts import read_tsv
+from scripts.contracts import read_tsv, write_zip_deterministic
 
-FIXED_TIME = "2000-01-01T00:00:00Z"
-ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 BEFORE_CODES = ["segment_id", "transcript_id", "turn", "role", "text_sha1", "context", "text"]
 WIDTHS = {"segment_id": 17, "transcript_id": 10, "turn": 6, "role": 11, "text_sha1": 8, "context": 45, "text": 70, "memo": 30, "suggested": 24}
 
@@ -114,19 +110,7 @@ def save_deterministic(workbook, path: str | Path) -> None:
     """Save with fixed document times and zip entry times (same content, same bytes)."""
     buffer = io.BytesIO()
     workbook.save(buffer)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for item in source.infolist():
-            data = source.read(item.filename)
-            if item.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)", rb"\g<1>" + FIXED_TIME.encode() + rb"\g<2>", data)
-            info = zipfile.ZipInfo(item.filename, date_time=ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
-            target.writestr(info, data)
-    path.write_bytes(out.getvalue())
+    write_zip_deterministic(Path(path), buffer.getvalue())
 
 
 def sheet_job(codebook: str, segments: Sequence[str], candidate_files: Sequence[str], output: str, coding: dict,

@@ -7,8 +7,11 @@ under a ``private`` folder are created owner-only (folders 0700, files 0600).
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
+import re
+import zipfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
@@ -87,6 +90,38 @@ def write_text(path: Path, text: str) -> None:
     else:
         with open(path, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
+
+
+#: Office documents (xlsx, docx) and zip exchange files are repacked with these fixed times.
+FIXED_DOCUMENT_TIME = "2000-01-01T00:00:00Z"
+FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+
+
+def deterministic_zip(data: bytes) -> bytes:
+    """The same zip with fixed entry times and attributes and fixed Office document times.
+
+    openpyxl and python-docx stamp the save time into ``docProps/core.xml`` and every entry:
+    the same content must give the same bytes.
+    """
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)",
+                                 rb"\g<1>" + FIXED_DOCUMENT_TIME.encode() + rb"\g<2>", content)
+            info = zipfile.ZipInfo(item.filename, date_time=FIXED_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            target.writestr(info, content)
+    return out.getvalue()
+
+
+def write_zip_deterministic(path: Path, data: bytes) -> None:
+    """Write a zip (xlsx, docx...) made deterministic by :func:`deterministic_zip`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(deterministic_zip(data))
 
 
 def jsonl_text(records: Iterable[dict]) -> str:

@@ -12,6 +12,11 @@ normalized form (the key is the SHA-256 of the identifier list, so the tag canno
 hashing a dictionary of names without that private file). Dates, ages, phones, emails, URLs and
 IDs become ``[DATE]``, ``[AGE]``, ``[PHONE]``, ``[EMAIL]``, ``[URL]``, ``[ID]``.
 
+The parse that finds entities and sentences also gives each turn's tokens, lemmas and parts of
+speech; :func:`deidentified_tokens` turns them into the tokens of the de-identified turn
+(``results/deidentified/{transcript}.tokens.jsonl``, workflow/schemas/tokens.schema.yaml), so
+that candidate coding needs no second parse.
+
 The command line exposes the same detector for scoring against gold annotations:
 ``--spans IN.jsonl OUT.jsonl`` and ``--evaluate GOLD.jsonl``.
 """
@@ -25,6 +30,7 @@ import json
 import logging
 import re
 import sys
+import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -311,21 +317,62 @@ _DATE_WORDS = re.compile(rf"\d|{_MONTH}")
 _DURATION = re.compile(r"(?i)^(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|a few|several)\s+(?:years?|months?|weeks?|days?)\b")
 _CALENDAR_WORD = re.compile(rf"{_MONTH}|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)days?|Christmas|Easter|Ramadan|Eid")
 _PRONOUNS = frozenset("i me my he him his she her they them their we us our you your it its".split())
-_SPACY_EXCLUDE = ["attribute_ruler"]  # only entities, sentences and fine tags (tag_) are used
-_SPACY_DISABLE = ["lemmatizer"]  # loaded for its English word lists (WordNet), never run
+#: Placeholder tokens are proper nouns, whatever they replace.
+PLACEHOLDER_POS = "PROPN"
+
+
 def load_pipeline(model: str):
-    """The de-identification pipeline (entities, sentences, tags), loaded once per thread."""
+    """The one pipeline that parses each turn (entities, sentences, tags, and the attribute ruler
+    and rule lemmatizer, cheap, for the lemmas candidate coding matches on), once per thread."""
     from scripts.workers import load_spacy
 
-    return load_spacy(model, tuple(_SPACY_EXCLUDE), tuple(_SPACY_DISABLE))
+    return load_spacy(model)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """The tokens of one text, as columns: ``"".join(word + " " * space) == text``.
+
+    ``lemmas`` and ``pos`` are spaCy's: a lemma keeps the case spaCy gives it (the lower-case word
+    where the model has no lemmatizer); a part of speech is '' where the model has no tagger.
+    """
+
+    words: tuple[str, ...]
+    spaces: tuple[bool, ...]
+    lemmas: tuple[str, ...]
+    pos: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(word + (" " if space else "") for word, space in zip(self.words, self.spaces))
+
+    def starts(self) -> list[int]:
+        """The character offset of each token in :attr:`text`."""
+        offsets, position = [], 0
+        for word, space in zip(self.words, self.spaces):
+            offsets.append(position)
+            position += len(word) + space
+        return offsets
+
+
+def token_columns(doc) -> Tokens:
+    """A parsed text's tokens; a token without a lemma (no lemmatizer) gets its lower-case form."""
+    return Tokens(
+        tuple(token.text for token in doc),
+        tuple(bool(token.whitespace_) for token in doc),
+        tuple(token.lemma_ or token.lower_ for token in doc),
+        tuple(token.pos_ for token in doc),
+    )
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """What layer 3 found in one text: entity spans (already filtered) and sentence boundaries."""
+    """What the parse found in one (raw) text: entity spans (already filtered), sentence
+    boundaries and the tokens (private: raw text, until :func:`deidentified_tokens`)."""
 
     entities: tuple[Span, ...]
     sentences: tuple[tuple[int, int], ...]
+    tokens: Tokens | None = None
 
 
 @dataclass(frozen=True)
@@ -365,7 +412,7 @@ def is_english(word: str, english: frozenset[str]) -> bool:
 
 
 def analyse_here(texts: Sequence[str], request: ParseRequest) -> list[Analysis]:
-    """Parse each text once in this thread: entities, proper nouns and sentences."""
+    """Parse each text once in this thread: entities, proper nouns, sentences and tokens."""
     nlp = load_pipeline(request.model)
     labels = dict(request.ner_labels)
     words = english_words(request.model)
@@ -373,6 +420,7 @@ def analyse_here(texts: Sequence[str], request: ParseRequest) -> list[Analysis]:
         Analysis(
             tuple(find_ner_spans(doc, labels, request.not_identifiers, words)),
             tuple((sentence.start_char, sentence.end_char) for sentence in doc.sents),
+            token_columns(doc),
         )
         for doc in nlp.pipe(texts, batch_size=request.batch_size)
     ]
@@ -609,11 +657,114 @@ def map_sentences(sentences: Sequence[tuple[int, int]], replaced: Sequence[tuple
     return [[shift(start, False), shift(end, True)] for start, end in joined]
 
 
+# ---------------------------------------------------------------------------------------------
+# The tokens of the de-identified text (results/deidentified/{transcript}.tokens.jsonl)
+
+TOKENS_SCHEMA = "tokens.schema.yaml"
+_TOKENIZERS = threading.local()
+
+
+def deidentified_tokens(text: str, tokens: Tokens | None, replaced: Sequence[tuple[Span, str]], new_text: str) -> tuple[Tokens, int]:
+    """The tokens of a turn's de-identified text (``new_text``), from the tokens of its raw text.
+
+    A raw token outside every replaced span keeps its word, lemma and part of speech; each
+    replaced span becomes one token, its placeholder (lemma: the placeholder; part of speech
+    PROPN). Nothing of a replaced span's raw text survives, not even as a lemma: what is left of
+    a raw token that a replacement cut into (and all of the text, without raw tokens) is tokenised
+    again from the de-identified text, by the tokenizer alone. Returns the tokens and the number
+    of stretches tokenised again.
+    """
+    spans = sorted(((span.start, span.end, placeholder) for span, placeholder in replaced))
+    pieces: list[tuple[int, str, str, str]] = []  # (offset in new_text, word, lemma, pos)
+    shift = 0  # new offset - raw offset, after the replacements seen so far
+    for start, end, placeholder in spans:
+        pieces.append((start + shift, placeholder, placeholder, PLACEHOLDER_POS))
+        shift += len(placeholder) - (end - start)
+    if tokens is not None:
+        if tokens.text != text:
+            raise ValueError("the tokens do not spell the text they were parsed from")
+        following, shift = 0, 0  # the first replacement that does not end before the token
+        for start, word, lemma, pos in zip(tokens.starts(), tokens.words, tokens.lemmas, tokens.pos, strict=True):
+            while following < len(spans) and spans[following][1] <= start:
+                shift += len(spans[following][2]) - (spans[following][1] - spans[following][0])
+                following += 1
+            if following < len(spans) and spans[following][0] < start + len(word):
+                continue  # inside or cut by a replacement
+            pieces.append((start + shift, word, lemma, pos))
+    pieces.sort(key=lambda piece: piece[0])
+    return assemble_tokens(new_text, pieces)
+
+
+def assemble_tokens(text: str, pieces: Sequence[tuple[int, str, str, str]]) -> tuple[Tokens, int]:
+    """Tokens that spell ``text`` exactly: the pieces (offset, word, lemma, pos), in order, where
+    they are; a stretch between them other than one space is tokenised by the tokenizer alone
+    (lemma: the word; part of speech SPACE, PUNCT, NUM or X). Returns the tokens and the number of
+    such stretches."""
+    words: list[str] = []
+    spaces: list[bool] = []
+    lemmas: list[str] = []
+    pos: list[str] = []
+    stretches = 0
+
+    def fill(stretch: str) -> None:
+        nonlocal stretches
+        if words and stretch.startswith(" "):
+            spaces[-1] = True
+            stretch = stretch[1:]
+        if not stretch:
+            return
+        stretches += 1
+        for token in _tokenizer()(stretch):
+            words.append(token.text)
+            spaces.append(bool(token.whitespace_))
+            lemmas.append(token.text)
+            pos.append("SPACE" if token.is_space else "PUNCT" if token.is_punct else "NUM" if token.like_num else "X")
+
+    cursor = 0
+    for start, word, lemma, tag in pieces:
+        if start < cursor or text[start:start + len(word)] != word:
+            raise ValueError("a token does not match the text at its offset")
+        fill(text[cursor:start])
+        words.append(word)
+        spaces.append(False)
+        lemmas.append(lemma)
+        pos.append(tag)
+        cursor = start + len(word)
+    fill(text[cursor:])
+    result = Tokens(tuple(words), tuple(spaces), tuple(lemmas), tuple(pos))
+    if result.text != text:  # the contract of the tokens file; not an assert: it must hold under -O too
+        raise RuntimeError("the tokens do not spell the de-identified text (a bug in assemble_tokens)")
+    return result, stretches
+
+
+def _tokenizer():
+    """spaCy's English tokenizer alone (no model), once per thread."""
+    tokenizer = getattr(_TOKENIZERS, "tokenizer", None)
+    if tokenizer is None:
+        import spacy
+
+        tokenizer = _TOKENIZERS.tokenizer = spacy.blank("en").tokenizer
+    return tokenizer
+
+
+def tokens_record(turn: int, tokens: Tokens) -> dict:
+    """One line of the tokens file (workflow/schemas/tokens.schema.yaml)."""
+    return {"lemmas": list(tokens.lemmas), "pos": list(tokens.pos), "spaces": list(tokens.spaces), "turn": turn, "words": list(tokens.words)}
+
+
+def tokens_jsonl(records: Iterable[dict]) -> str:
+    """The tokens file's text: one turn a line, keys sorted, UTF-8 as is (greppable), deterministic;
+    compact (the file is about five times the text, and the leak check reads all of it)."""
+    return "".join(json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n" for record in records)
+
+
 @dataclass
 class DeidentifiedTranscript:
     turns: list[dict]
     key: dict  # private: placeholder → original forms, speaker role label → original label
     audit: list[dict]  # counts only
+    tokens: list[dict] = field(default_factory=list)  # one tokens_record per turn
+    retokenised: int = 0  # stretches tokenised again because a replacement cut a token
 
 
 def speaker_labels(turns: Sequence[dict]) -> dict[str, str]:
@@ -631,11 +782,14 @@ def speaker_labels(turns: Sequence[dict]) -> dict[str, str]:
 
 
 def deidentify_transcript(turns: Sequence[dict], analyses: Sequence[Analysis | None], detector: Detector) -> DeidentifiedTranscript:
-    """Replace identifiers in every turn; turns carry sentence boundaries for segmentation."""
+    """Replace identifiers in every turn; turns carry sentence boundaries for segmentation, and
+    each turn's de-identified text comes with its tokens (for candidate coding)."""
     roles = speaker_labels(turns)
     key: dict[str, set[str]] = defaultdict(set)
     counts: Counter = Counter()
-    output = []
+    output: list[dict] = []
+    tokens: list[dict] = []
+    retokenised = 0
     for turn, analysis in zip(turns, analyses, strict=True):
         text = turn["text"]
         spans = detect(text, analysis.entities if analysis else None, detector)
@@ -653,6 +807,9 @@ def deidentify_transcript(turns: Sequence[dict], analyses: Sequence[Analysis | N
         record["text"] = new_text
         record["sentences"] = [pair for pair in map_sentences(sentences, replaced) if new_text[pair[0]:pair[1]].strip()]
         output.append(record)
+        turn_tokens, stretches = deidentified_tokens(text, analysis.tokens if analysis else None, replaced, new_text)
+        tokens.append(tokens_record(turn["turn"], turn_tokens))
+        retokenised += stretches
     for speaker, label in roles.items():
         counts[("SPEAKER", "speakers", label)] += sum(1 for turn in turns if turn["speaker"] == speaker)
     transcript_id = turns[0]["transcript_id"] if turns else ""
@@ -665,7 +822,21 @@ def deidentify_transcript(turns: Sequence[dict], analyses: Sequence[Analysis | N
         "placeholders": {placeholder: sorted(forms) for placeholder, forms in sorted(key.items())},
         "speakers": {label: speaker for speaker, label in sorted(roles.items(), key=lambda item: item[1])},
     }
-    return DeidentifiedTranscript(output, key_document, audit)
+    return DeidentifiedTranscript(output, key_document, audit, tokens, retokenised)
+
+
+def deidentify_here(turns: list[dict], request: ParseRequest, detector: Detector) -> DeidentifiedTranscript:
+    """Parse a transcript's turns once and de-identify them, in this process (what a worker runs)."""
+    return deidentify_transcript(turns, analyse_here([turn["text"] for turn in turns], request), detector)
+
+
+def deidentify_parsed(turns: Sequence[dict], request: ParseRequest, detector: Detector, processes: int = 0) -> DeidentifiedTranscript:
+    """Parse and de-identify a transcript in this thread (processes=0) or in the run's shared
+    worker processes: there, detection and the tokens are worked out off the Snakemake process
+    too, whose job threads share one core."""
+    from scripts import workers
+
+    return workers.call(processes, "scripts.deidentify:deidentify_here", list(turns), request, detector)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -691,17 +862,28 @@ def check_files_for_leaks(paths: Iterable[Path], identifiers: IdentifierList) ->
     return rows
 
 
+#: Zip archives whose members hold text: member suffixes read for each.
+_ARCHIVE_MEMBERS = {".xlsx": (".xml",), ".docx": (".xml",), ".qdpx": (".qde", ".txt")}
+
+
 def _file_text(path: Path) -> str:
-    """The text of a file; for an .xlsx workbook, the text of the XML parts in it."""
-    if path.suffix.lower() == ".xlsx":
-        import html
+    """The text of a file; for an .xlsx workbook, the text of the XML parts in it; for a REFI-QDA
+    project (.qdpx), its project XML and source texts; XML (.xlsx parts, .qde, .qdc) unescaped."""
+    import html
+
+    suffix = path.suffix.lower()
+    if suffix in _ARCHIVE_MEMBERS:
         import zipfile
 
-        with zipfile.ZipFile(path) as workbook:
-            parts = [workbook.read(name).decode("utf-8", errors="replace") for name in sorted(workbook.namelist()) if name.endswith(".xml")]
+        with zipfile.ZipFile(path) as archive:
+            parts = [
+                (name, archive.read(name).decode("utf-8", errors="replace"))
+                for name in sorted(archive.namelist()) if name.lower().endswith(_ARCHIVE_MEMBERS[suffix])
+            ]
         # unescaped, so that "O&apos;Brien" is found as "O'Brien"
-        return "\n".join(html.unescape(part) for part in parts)
-    return path.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(html.unescape(part) if not name.lower().endswith(".txt") else part for name, part in parts)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return html.unescape(text) if suffix == ".qdc" else text
 
 
 def raise_on_leaks(rows: Sequence[dict]) -> None:

@@ -111,26 +111,31 @@ def ingest(raw: str, output: str, config: dict, identifiers: str, log: str, tran
 
 
 def deidentify(ingested: str, outputs: dict, config: dict, identifiers: str, log: str, parse_processes: int = 0) -> None:
-    """outputs: transcript (de-identified JSON lines), audit (TSV), key (private JSON).
+    """outputs: transcript (de-identified JSON lines), tokens (the de-identified turns' tokens,
+    JSON lines), audit (TSV), key (private JSON).
 
-    parse_processes: spaCy worker processes shared by the jobs of this Snakemake process (0:
-    parse in the job's own thread).
+    parse_processes: spaCy worker processes shared by the jobs of this Snakemake process, which
+    parse and de-identify (0: in the job's own thread).
     """
     import json
+
+    from scripts.contracts import validate_records
 
     with job_log(log) as logger:
         turns = read_jsonl(Path(ingested), "transcript.schema.yaml")
         identifier_list = _identifier_list(config, identifiers)
         detector = deidentification.detector_from_config(config, identifier_list)
-        texts = [turn["text"] for turn in turns]
         request = deidentification.parse_request(detector, config["spacy"]["model"], config["spacy"]["batch_size"])
-        analyses = deidentification.analyse(texts, request, parse_processes)
-        result = deidentification.deidentify_transcript(turns, analyses, detector)
+        result = deidentification.deidentify_parsed(turns, request, detector, parse_processes)
         write_jsonl(Path(outputs["transcript"]), result.turns, "transcript.schema.yaml")
+        validate_records(result.tokens, deidentification.TOKENS_SCHEMA, outputs["tokens"])
+        write_text(Path(outputs["tokens"]), deidentification.tokens_jsonl(result.tokens))
         write_tsv(Path(outputs["audit"]), result.audit, AUDIT_COLUMNS)
         write_text(Path(outputs["key"]), json.dumps(result.key, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
         replaced = sum(row["count"] for row in result.audit if row["type"] != "SPEAKER")
         logger.info("%d turns, %d replacements", len(turns), replaced)
+        if result.retokenised:
+            logger.info("%d stretch(es) cut by a replacement tokenised again (tokens file)", result.retokenised)
 
 
 AUDIT_COLUMNS = ["transcript_id", "type", "layer", "placeholder", "count"]
@@ -145,8 +150,29 @@ def segment(deidentified: str, output: str, log: str) -> None:
 LEAK_CHECK_COLUMNS = ["file", "lines", "leaks"]
 
 
-def leak_check(files: Sequence[str], config: dict, identifiers: str, output: str, log: str) -> None:
-    """Fail the workflow if any identifier-list entry survives in a de-identified output."""
+def leak_check(files: Sequence[str], config: dict, identifiers: str, output: str, log: str,
+               checked_per_transcript: Sequence[str] = ()) -> None:
+    """Fail the workflow if any identifier-list entry survives in a de-identified output.
+
+    ``files`` are read here; ``checked_per_transcript`` are the tables of
+    :func:`leak_check_transcript` (files already checked), merged into the corpus table. A new
+    interview is so checked once, by its own job, and the corpus job reads only corpus-level files.
+    """
+    with job_log(log) as logger:
+        rows = deidentification.check_files_for_leaks([Path(file) for file in files], _identifier_list(config, identifiers))
+        deidentification.raise_on_leaks(rows)
+        earlier = [row for path in checked_per_transcript for row in read_tsv(Path(path))]
+        for row in earlier:
+            if row["leaks"] != "0":  # a per-transcript check failed and someone kept its table
+                raise deidentification.PrivacyError(row["file"], "the leak check found identifier-list entries here",
+                                                    "Do not share results/; rerun 'snakemake --forcerun deidentify'")
+        merged = sorted([*rows, *earlier], key=lambda row: row["file"])
+        write_tsv(Path(output), merged, LEAK_CHECK_COLUMNS)
+        logger.info("%d files checked here, %d by the per-transcript checks; no identifier-list entry found", len(rows), len(earlier))
+
+
+def leak_check_transcript(files: Sequence[str], config: dict, identifiers: str, output: str, log: str) -> None:
+    """The leak check of one transcript's shareable outputs (fails the job on a leak)."""
     with job_log(log) as logger:
         rows = deidentification.check_files_for_leaks([Path(file) for file in files], _identifier_list(config, identifiers))
         deidentification.raise_on_leaks(rows)

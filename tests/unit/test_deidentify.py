@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -232,6 +233,90 @@ def test_worker_processes_give_the_same_analysis_as_this_thread(identifiers: dei
     assert deid.analyse(texts[::-1], request, processes=2) == deid.analyse_here(texts[::-1], request)
 
 
+# --- tokens of the de-identified turns (results/deidentified/{transcript}.tokens.jsonl) ----------
+
+def _tokens_of(record: dict) -> deid.Tokens:
+    return deid.Tokens(*(tuple(record[name]) for name in ("words", "spaces", "lemmas", "pos")))
+
+
+def _deidentified(turn_texts: list[str], identifiers: deid.IdentifierList) -> deid.DeidentifiedTranscript:
+    turns = [
+        {"transcript_id": "T1", "turn": number, "speaker": "P", "role": "participant", "text": text}
+        for number, text in enumerate(turn_texts, start=1)
+    ]
+    detector = deid.Detector(identifiers)
+    return deid.deidentify_transcript(turns, deid.analyse_here(turn_texts, deid.parse_request(detector, MODEL)), detector)
+
+
+def test_tokens_spell_the_deidentified_text_and_placeholders_are_single_tokens(identifiers: deid.IdentifierList) -> None:
+    result = _deidentified(
+        ["I met Amina Juma in Temeke. Her sisters were judging us at Upendo Health Centre.",
+         "Call 0712 345 678 or ami@example.org, Dr. Okafor said; Juma's kids went."],
+        identifiers,
+    )
+    assert [record["turn"] for record in result.tokens] == [1, 2]
+    for turn, record in zip(result.turns, result.tokens, strict=True):
+        tokens = _tokens_of(record)
+        assert tokens.text == turn["text"]
+        assert len(set(map(len, (tokens.words, tokens.spaces, tokens.lemmas, tokens.pos)))) == 1
+        placeholders = [(word, lemma, pos) for word, lemma, pos in zip(tokens.words, tokens.lemmas, tokens.pos) if word.startswith("[")]
+        assert placeholders and all(lemma == word and pos == "PROPN" for word, lemma, pos in placeholders)
+        assert {word for word, _, _ in placeholders} == set(re.findall(r"\[[A-Z]+(?:_\w+)?\]", turn["text"]))
+    first = _tokens_of(result.tokens[0])
+    assert ("[PERSON_1]", "[PERSON_1]", "PROPN") in zip(first.words, first.lemmas, first.pos)
+    assert first.lemmas[first.words.index("sisters")] == "sister"  # lemmas of the parse, in context
+    assert first.lemmas[first.words.index("judging")] == "judge"
+
+
+def test_a_planted_name_never_reaches_the_tokens_file(identifiers: deid.IdentifierList) -> None:
+    # Inside possessives, hyphenations, an email and a title: every form of the listed name.
+    result = _deidentified(
+        ["Amina's mother and the Amina-like twins met Mama Amina; amina.juma@mail.com wrote to Ami.",
+         "AMINA JUMA and Dr. Zawadi Okafor were there in Temeke."],
+        identifiers,
+    )
+    text = deid.tokens_jsonl(result.tokens)
+    assert "amina" not in text.lower() and "juma" not in text.lower() and "temeke" not in text.lower()
+    assert "Okafor" not in text and "Zawadi" not in text
+    assert not deid.find_leaks(text, identifiers)
+    for turn, record in zip(result.turns, result.tokens, strict=True):
+        assert _tokens_of(record).text == turn["text"]
+
+
+def test_a_replacement_that_cuts_a_token_is_tokenised_again_without_the_cut_part() -> None:
+    text = "Aminaville people never judged us"
+    raw = deid.Tokens(("Aminaville", "people", "never", "judged", "us"), (True, True, True, True, False),
+                      ("Aminaville", "people", "never", "judge", "we"), ("PROPN", "NOUN", "ADV", "VERB", "PRON"))
+    new_text, pairs = deid.replace_spans(text, [deid.Span(0, 5, "PERSON", "identifiers", "[PERSON_1]")], deid.empty_identifier_list())
+    tokens, retokenised = deid.deidentified_tokens(text, raw, pairs, new_text)
+    assert tokens.text == new_text == "[PERSON_1]ville people never judged us" and retokenised == 1
+    assert tokens.words[:2] == ("[PERSON_1]", "ville") and tokens.lemmas[:2] == ("[PERSON_1]", "ville")
+    assert tokens.lemmas[2:] == ("people", "never", "judge", "we")  # whole tokens keep their lemmas
+    assert not any("Amina" in lemma for lemma in tokens.lemmas)
+
+
+def test_without_a_parse_the_deidentified_text_is_tokenised_around_its_placeholders() -> None:
+    text = "Ask Dr. Mushi.  Then go."
+    new_text, pairs = deid.replace_spans(text, [deid.Span(4, 13, "PERSON", "patterns", "[PERSON]")], deid.empty_identifier_list())
+    tokens, _ = deid.deidentified_tokens(text, None, pairs, new_text)
+    assert tokens.text == new_text and "[PERSON]" in tokens.words
+
+
+def test_a_worker_process_deidentifies_as_this_thread_does(identifiers: deid.IdentifierList) -> None:
+    turns = [{"transcript_id": "T1", "turn": 1, "speaker": "P", "role": "participant", "text": "I met Amina Juma and Barack Obama."}]
+    detector = deid.Detector(identifiers)
+    request = deid.parse_request(detector, MODEL)
+    assert deid.deidentify_parsed(turns, request, detector, processes=1) == deid.deidentify_parsed(turns, request, detector)
+
+
+def test_tokens_file_is_deterministic_and_sorted(identifiers: deid.IdentifierList) -> None:
+    texts = ["I met Amina Juma. She was kind.", "Upendo helped, nobody judged me."]
+    first, second = (deid.tokens_jsonl(_deidentified(texts, identifiers).tokens) for _ in range(2))
+    assert first == second
+    lines = first.splitlines()
+    assert len(lines) == 2 and list(json.loads(lines[0])) == ["lemmas", "pos", "spaces", "turn", "words"]
+
+
 # --- leak check ----------------------------------------------------------------------------------
 
 def test_leak_check_finds_survivors_and_does_not_print_them(tmp_path: Path, identifiers: deid.IdentifierList) -> None:
@@ -254,6 +339,17 @@ def test_leak_check_reads_inside_workbooks(tmp_path: Path, identifiers: deid.Ide
     workbook.active["A2"] = "and then upendo closed"
     workbook.save(tmp_path / "sheet.xlsx")
     (row,) = deid.check_files_for_leaks([tmp_path / "sheet.xlsx"], identifiers)
+    assert row["leaks"] == 1
+
+
+def test_leak_check_reads_inside_word_documents(tmp_path: Path, identifiers: deid.IdentifierList) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("[PERSON_1] waved hello")
+    document.add_paragraph().add_run("and then Upendo closed").italic = True
+    document.save(str(tmp_path / "tables.docx"))
+    (row,) = deid.check_files_for_leaks([tmp_path / "tables.docx"], identifiers)
     assert row["leaks"] == 1
 
 

@@ -117,8 +117,11 @@ def test_editing_a_coding_reruns_only_agreement_and_its_checks(coded: Path) -> N
     coding = coded / "data" / "coding" / "coder_b" / "codings.csv"
     coding.write_text(coding.read_text(encoding="utf-8") + "A01-0002-004,family\n", encoding="utf-8")
     planned = run_workflow(coded, "--dry-run")
-    # the agreement, its gate, and the leak check over the new agreement outputs
-    assert job_counts(planned.stdout) == {"agreement": 1, "agreement_gate": 1, "leak_check": 1, "all": 1}, planned.stdout[-2000:]
+    # the agreement, its gate, its figure, the provenance (the coding file's hash) and the leak
+    # check over the new outputs; coder_b's coding is not the final one, so no themes
+    assert job_counts(planned.stdout) == {
+        "agreement": 1, "agreement_gate": 1, "theme_figures": 1, "provenance": 1, "leak_check": 1, "all": 1,
+    }, planned.stdout[-2000:]
 
 
 def test_no_codings_no_agreement(project: Path) -> None:

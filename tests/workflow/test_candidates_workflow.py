@@ -58,3 +58,14 @@ def test_codebook_error_stops_the_run_naming_the_code(project: Path) -> None:
     planned = run_workflow(project, "--dry-run")
     assert planned.returncode != 0
     assert "data/codebook.yaml, line 32: code goals: has no keywords and no patterns" in planned.stdout + planned.stderr, planned.stdout[-2000:]
+
+
+def test_sheets_per_transcript_are_planned_per_coder_and_transcript(project: Path) -> None:
+    config = project / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("  per_transcript: false", "  per_transcript: true"), encoding="utf-8")
+    planned = run_workflow(project, "--dry-run")
+    assert planned.returncode == 0, planned.stderr[-2000:]
+    counts = job_counts(planned.stdout)
+    assert counts["coding_sheet_transcript"] == 2 * len(TRANSCRIPTS)  # coder_a and coder_b
+    assert "coding_sheets" not in counts
+    assert "results/coding_sheets/coder_a/A01.xlsx" in planned.stdout

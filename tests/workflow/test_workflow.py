@@ -39,7 +39,8 @@ def test_run_rerun_add_one_and_reproduce(project: Path) -> None:
     checked = {row["file"]: row["leaks"] for row in csv.DictReader(open(results / "deidentified" / "leak_check.tsv", encoding="utf-8"), delimiter="\t")}
     shareable = {
         str(path.relative_to(project)) for path in results.rglob("*")
-        if path.is_file() and not {"private", "logs"} & set(path.parts) and path.name not in ("leak_check.tsv", "quality_gate.tsv")
+        if path.is_file() and not {"private", "logs", "leaks"} & set(path.parts) and path.name not in ("leak_check.tsv", "quality_gate.tsv")
+        and path.suffix != ".png"  # pixels only; the figure's SVG twin, with its text, is checked
     }
     assert set(checked) == shareable  # the leak check reads every output that can be shared
     assert set(checked.values()) == {"0"}
@@ -53,9 +54,14 @@ def test_run_rerun_add_one_and_reproduce(project: Path) -> None:
     planned = run_workflow(project, "--dry-run")
     assert job_counts(planned.stdout) == {
         "all": 1, "audit_summary": 1, "corpus_summary": 1, "deidentify": 1, "ingest": 1, "leak_check": 1, "segment": 1,
+        "leak_check_transcript": 1,  # the corpus leak_check reads only corpus-level files
         # candidate coding: its own candidates; learned suggestions and the coding sheets cover every
         # transcript; candidate_quality only the coded ones (A03 is not coded), so it does not rerun.
         "candidate_codes": 1, "learned_candidates": 1, "coding_sheets": 2,
+        # the REFI-QDA project for the coders holds every transcript
+        "qdpx_export": 1,
+        # provenance hashes every raw transcript; themes and figures count only coded ones.
+        "provenance": 1,
     }, planned.stdout[-2000:]
     (project / "data" / "raw" / "A03.txt").unlink()
 

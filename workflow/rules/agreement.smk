@@ -7,7 +7,11 @@ rule agreement:
     output:
         by_code="results/agreement/by_code.tsv",
         by_pair="results/agreement/by_pair.tsv",
-        summary="results/agreement/summary.tsv",
+        summary=report(
+            "results/agreement/summary.tsv",
+            caption="../report/agreement_summary.rst",
+            category="Agreement",
+        ),
         disagreements="results/agreement/disagreements.tsv",
         problems="results/agreement/coding_problems.tsv",
         report=report(

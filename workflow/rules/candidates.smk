@@ -1,25 +1,44 @@
+rule codebook_terms:
+    """Lemmas of the codebook's keywords and exclusion terms, for candidate coding (one job, in a
+    spaCy worker that already holds the model)."""
+    input:
+        codebook=CODEBOOK,
+    output:
+        "results/candidates/codebook_terms.json",
+    params:
+        model=config["spacy"]["model"],
+        code=stage_code("candidates", "codebook", "deidentify"),
+    log:
+        "results/logs/codebook_terms.log",
+    run:
+        candidates.codebook_terms_job(
+            input.codebook, output[0], params.model, log[0], parse_processes()
+        )
+
+
 rule candidate_codes:
-    """Candidate codes of a transcript's segments: codebook keywords and patterns, negation flagged."""
+    """Candidate codes of a transcript's segments: codebook keywords and patterns, negation flagged.
+    No spaCy model: the tokens and lemmas come from the deidentify parse."""
     input:
         segments="results/segments/{transcript}.tsv",
+        tokens="results/deidentified/{transcript}.tokens.jsonl",
+        terms="results/candidates/codebook_terms.json",
         codebook=CODEBOOK,
     output:
         "results/candidates/{transcript}.tsv",
     params:
-        model=config["spacy"]["model"],
         roles=config["candidates"]["roles"],
-        batch_size=config["spacy"]["batch_size"],
-        code=stage_code("candidates", "codebook"),
+        code=stage_code("candidates", "codebook", "deidentify"),
     log:
         "results/logs/candidates/{transcript}.log",
     run:
         candidates.candidates_job(
             input.segments,
+            input.tokens,
+            input.terms,
             input.codebook,
             output[0],
-            params.model,
             params.roles,
-            params.batch_size,
             log[0],
             parse_processes(),
         )
@@ -103,6 +122,34 @@ rule coding_sheets:
         coding_sheets.sheet_job(
             input.codebook,
             input.segments,
+            input.candidates,
+            output[0],
+            params.coding,
+            params.sheets,
+            log[0],
+        )
+
+
+rule coding_sheet_transcript:
+    """The coding sheet of one transcript for a coder (coding_sheets.per_transcript: true)."""
+    input:
+        codebook=CODEBOOK,
+        segments="results/segments/{transcript}.tsv",
+        candidates=transcript_sheet_candidates,
+    output:
+        "results/coding_sheets/{coder}/{transcript}.xlsx",
+    wildcard_constraints:
+        coder="[A-Za-z0-9][A-Za-z0-9_-]*",
+    params:
+        coding=config["coding"],
+        sheets=config["coding_sheets"],
+        code=stage_code("coding_sheets", "codebook"),
+    log:
+        "results/logs/coding_sheets/{coder}/{transcript}.log",
+    run:
+        coding_sheets.sheet_job(
+            input.codebook,
+            [input.segments],
             input.candidates,
             output[0],
             params.coding,

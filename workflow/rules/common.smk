@@ -10,6 +10,9 @@ from scripts import (
     deidentify,
     jobs,
     learned,
+    provenance,
+    refi_qda,
+    themes,
 )
 
 
@@ -44,6 +47,12 @@ try:
     )
     FINAL = bool(FINAL_FILES)
     codebook.load_codebook(CODEBOOK)
+    if FINAL:
+        themes.check_config(
+            config["themes"],
+            config["participants"]["attributes"],
+            config["paths"]["participants"],
+        )
 except QualflowError as error:
     raise WorkflowError(str(error)) from None
 CODING_FILES = sorted(
@@ -70,6 +79,15 @@ FINAL_TRANSCRIPTS = (
     else []
 )
 SHEET_CODERS = config["coding_sheets"]["coders"]
+# One workbook per coder, or (large studies) one per coder and transcript, so that a new
+# interview adds its own sheets instead of rewriting a corpus-wide workbook.
+SHEETS_PER_TRANSCRIPT = config["coding_sheets"]["per_transcript"]
+# The REFI-QDA project for the coders' QDA software (exchange.smk), when exchange.qdpx is on.
+EXCHANGE_OUTPUTS = (
+    ["results/exchange/project.qdpx", "results/exchange/codebook.qdc"]
+    if config["exchange"]["qdpx"]
+    else []
+)
 
 
 def stage_code(*modules):
@@ -78,6 +96,9 @@ def stage_code(*modules):
     every input of every ready job on each scheduling round, which at 1,000s of jobs costs more
     than the jobs themselves."""
     shared = ("errors", "settings", "contracts", "jobs", "workers")
+    # codings.py reads the coders' REFI-QDA projects with refi_qda.py
+    if "codings" in modules:
+        modules += ("refi_qda",)
     return jobs.code_digest(workflow.basedir, sorted(set(shared + modules)))
 
 
@@ -89,6 +110,10 @@ def parse_processes():
     if setting != "auto":
         return setting
     cores = workflow.cores
+    # A cluster job (remote execution) parses its one transcript itself: it may see every CPU of
+    # a node it shares, and a pool there would only cost model loads.
+    if workflow.remote_exec:
+        return 0
     return cores if workflow.use_threads and cores > 1 else 0
 
 
@@ -118,6 +143,19 @@ def sheet_candidates():
     return []
 
 
+def transcript_sheet_candidates(wildcards):
+    if config["coding_sheets"]["suggested"]:
+        return [f"results/candidates/{wildcards.transcript}.tsv"]
+    return []
+
+
+def exchange_candidates():
+    """Candidate codes go into the REFI-QDA project only when exchange.suggestions is on."""
+    if config["exchange"]["suggestions"]:
+        return per_transcript("results/candidates/{transcript}.tsv")
+    return []
+
+
 AGREEMENT_OUTPUTS = [
     "results/agreement/by_code.tsv",
     "results/agreement/by_pair.tsv",
@@ -129,15 +167,42 @@ AGREEMENT_OUTPUTS = [
 ]
 
 
-def checked_outputs():
-    """Every output outside results/private/ that holds text: what leak_check reads."""
+# A transcript's shareable outputs, checked by its own leak_check_transcript job.
+TRANSCRIPT_CHECKED = [
+    "results/deidentified/{transcript}.jsonl",
+    "results/deidentified/{transcript}.tokens.jsonl",
+    "results/deidentified/{transcript}.audit.tsv",
+    "results/segments/{transcript}.tsv",
+    "results/candidates/{transcript}.tsv",
+    *(
+        [f"results/coding_sheets/{coder}/{{transcript}}.xlsx" for coder in SHEET_CODERS]
+        if SHEETS_PER_TRANSCRIPT
+        else []
+    ),
+]
+
+
+def transcript_checked_outputs(wildcards):
     return [
-        *per_transcript("results/deidentified/{transcript}.jsonl"),
-        *per_transcript("results/deidentified/{transcript}.audit.tsv"),
-        *per_transcript("results/segments/{transcript}.tsv"),
+        pattern.format(transcript=wildcards.transcript)
+        for pattern in TRANSCRIPT_CHECKED
+    ]
+
+
+def checked_outputs():
+    """Every output outside results/private/ (what can be shared): what the leak checks read."""
+    return [
+        *[path for pattern in TRANSCRIPT_CHECKED for path in per_transcript(pattern)],
+        *corpus_checked_outputs(),
+    ]
+
+
+def corpus_checked_outputs():
+    """The corpus-level shareable outputs, read by leak_check itself."""
+    return [
         "results/deidentified/audit_summary.tsv",
         "results/corpus/transcripts.tsv",
-        *per_transcript("results/candidates/{transcript}.tsv"),
+        "results/candidates/codebook_terms.json",
         *(
             [
                 path
@@ -152,13 +217,98 @@ def checked_outputs():
             if FINAL
             else []
         ),
-        *[f"results/coding_sheets/{coder}.xlsx" for coder in SHEET_CODERS],
+        *(
+            []
+            if SHEETS_PER_TRANSCRIPT
+            else [f"results/coding_sheets/{coder}.xlsx" for coder in SHEET_CODERS]
+        ),
+        *EXCHANGE_OUTPUTS,
+        *(THEME_OUTPUTS if FINAL else []),
+        # The SVG of each figure carries its text; the PNG twin holds only pixels (searching its
+        # compressed bytes for names would find chance matches, not leaks).
+        *([f"results/figures/{name}.svg" for name in FIGURES] if FINAL else []),
+        "results/provenance.json",
     ]
+
+
+THEME_TABLES = {
+    "prevalence": "results/themes/prevalence.tsv",
+    "code_by_participant": "results/themes/code_by_participant.tsv",
+    "cooccurrence_segments": "results/themes/cooccurrence_segments.tsv",
+    "cooccurrence_participants": "results/themes/cooccurrence_participants.tsv",
+    "saturation": "results/themes/saturation.tsv",
+}
+THEME_OUTPUTS = [
+    *THEME_TABLES.values(),
+    "results/themes/exemplars.tsv",
+    "results/themes/tables.md",
+    "results/themes/tables.docx",
+]
+# Figures: PNG (in the report) and SVG (for publication) of each.
+FIGURES = [
+    *[
+        f"prevalence_by_{attribute}"
+        for attribute in config["participants"]["attributes"]
+    ],
+    "code_by_participant",
+    "cooccurrence_segments",
+    "saturation",
+    *(["agreement_by_code"] if AGREEMENT else []),
+]
+GIT_COMMIT = provenance.git_commit(workflow.basedir)
+
+
+def figure_tables(wildcards):
+    tables = {
+        name: path
+        for name, path in THEME_TABLES.items()
+        if name != "cooccurrence_participants"
+    }
+    if AGREEMENT:
+        tables["agreement"] = "results/agreement/by_code.tsv"
+    return tables
+
+
+def figure_table_paths(input):
+    return {name: path for name, path in input.items() if name != "codebook"}
+
+
+def figure_outputs():
+    outputs = {}
+    for name in FIGURES:
+        caption = "prevalence" if name.startswith("prevalence_by_") else name
+        outputs[f"{name}_png"] = report(
+            f"results/figures/{name}.png",
+            caption=f"../report/figure_{caption}.rst",
+            category="Figures",
+        )
+        outputs[f"{name}_svg"] = f"results/figures/{name}.svg"
+    return outputs
+
+
+def provenance_inputs(wildcards):
+    return {
+        "transcripts": list(TRANSCRIPTS.values()),
+        "participants": config["paths"]["participants"],
+        "codebook": CODEBOOK,
+        "identifiers": IDENTIFIERS,
+        "codings": sorted(str(path) for files in CODERS.values() for path in files),
+    }
+
+
+def provenance_input_groups(input):
+    return {
+        "transcripts": list(input.transcripts),
+        "participants": [input.participants],
+        "codebook": [input.codebook],
+        "codings": list(input.codings),
+    }
 
 
 def final_outputs():
     return [
         *checked_outputs(),
+        *([f"results/figures/{name}.png" for name in FIGURES] if FINAL else []),
         "results/deidentified/leak_check.tsv",
         *(["results/agreement/quality_gate.tsv"] if AGREEMENT else []),
     ]

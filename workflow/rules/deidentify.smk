@@ -1,10 +1,12 @@
 rule deidentify:
-    """Replace identifiers by placeholders; the key goes to results/private/, counts to the audit."""
+    """Replace identifiers by placeholders; the key goes to results/private/, counts to the audit,
+    the de-identified turns' tokens (with lemmas, from the same parse) to .tokens.jsonl."""
     input:
         transcript="results/private/ingested/{transcript}.jsonl",
         identifiers=IDENTIFIERS,
     output:
         transcript="results/deidentified/{transcript}.jsonl",
+        tokens="results/deidentified/{transcript}.tokens.jsonl",
         audit="results/deidentified/{transcript}.audit.tsv",
         key="results/private/keys/{transcript}.json",
     params:
@@ -29,7 +31,11 @@ rule audit_summary:
     input:
         audits=per_transcript("results/deidentified/{transcript}.audit.tsv"),
     output:
-        "results/deidentified/audit_summary.tsv",
+        report(
+            "results/deidentified/audit_summary.tsv",
+            caption="../report/audit_summary.rst",
+            category="De-identification",
+        ),
     params:
         code=stage_code(),
     log:
@@ -38,17 +44,46 @@ rule audit_summary:
         jobs.audit_summary(input.audits, output[0], log[0])
 
 
-rule leak_check:
-    """Fail the workflow if any entry of the identifier list survives in any output outside
-    results/private/ (transcripts, segments, candidates, agreement tables and report, sheets)."""
+rule leak_check_transcript:
+    """Fail if any entry of the identifier list survives in one transcript's shareable outputs."""
     input:
-        checked=checked_outputs(),
+        checked=transcript_checked_outputs,
         identifiers=IDENTIFIERS,
     output:
-        "results/deidentified/leak_check.tsv",
+        "results/deidentified/leaks/{transcript}.tsv",
+    params:
+        code=stage_code("deidentify"),
+    log:
+        "results/logs/leak_check/{transcript}.log",
+    run:
+        jobs.leak_check_transcript(
+            input.checked, config, input.identifiers, output[0], log[0]
+        )
+
+
+rule leak_check:
+    """Fail the workflow if any entry of the identifier list survives in any output outside
+    results/private/: the corpus-level outputs here, each transcript's in its own job."""
+    input:
+        checked=corpus_checked_outputs(),
+        per_transcript=per_transcript("results/deidentified/leaks/{transcript}.tsv"),
+        identifiers=IDENTIFIERS,
+    output:
+        report(
+            "results/deidentified/leak_check.tsv",
+            caption="../report/leak_check.rst",
+            category="De-identification",
+        ),
     params:
         code=stage_code("deidentify"),
     log:
         "results/logs/leak_check.log",
     run:
-        jobs.leak_check(input.checked, config, input.identifiers, output[0], log[0])
+        jobs.leak_check(
+            input.checked,
+            config,
+            input.identifiers,
+            output[0],
+            log[0],
+            input.per_transcript,
+        )
