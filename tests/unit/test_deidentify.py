@@ -67,6 +67,58 @@ def test_identifier_list_matching(identifiers: deid.IdentifierList, text: str, e
     assert replaced(text, identifiers, layers=("identifiers",)) == expected
 
 
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("in Upendo Health Centre today", ["Upendo Health Centre"]),  # the longest form
+        ("Upendo Health, the", ["Upendo"]),  # a longer form begun but not finished
+        ("UPENDO  HEALTH\nCENTRE", ["UPENDO  HEALTH\nCENTRE"]),  # any whitespace inside a form
+        ("Amina Jumas", ["Amina"]),  # not a form followed by a word character
+        ("xAmina", []),
+        # characters where lower() and re.IGNORECASE differ ('ſ' is an 's' to re): the slow path
+        ("Upendo Health Centre \u017f", ["Upendo Health Centre"]),
+        ("\u0130 TEMEKE", ["TEMEKE"]),
+        ("AM\u0130NA", ["AM\u0130NA"]),  # re pairs 'İ' with 'i'; its lower() is two characters
+    ],
+)
+def test_identifier_forms_match_longest_first_with_or_without_lower_casing(
+    identifiers: deid.IdentifierList, text: str, found: list[str]
+) -> None:
+    assert [text[start:end] for start, end, _ in identifiers.find(text)] == found
+
+
+def test_the_lower_case_shortcut_finds_what_ignoring_case_finds(identifiers: deid.IdentifierList) -> None:
+    """The same text searched lower-cased (fast) and with re.IGNORECASE (the fallback)."""
+    text = "AMINA juma, Mama AMINA and ami met at upendo HEALTH centre near temeke; Hope and hope."
+    slow = deid.IdentifierList(identifiers.forms, identifiers.case_sensitive_forms, identifiers.not_identifiers,
+                               identifiers.people_roles, identifiers.key)
+    slow._patterns = (slow._patterns[0], slow._patterns[1], None)
+    assert identifiers.find(text) == slow.find(text)
+    assert len(identifiers.find(text)) == 6  # not the lower-case "hope" (Hope Mwakyusa: match_case)
+
+
+def test_lower_case_unsafe_characters_are_every_character_where_lower_and_ignorecase_disagree() -> None:
+    """Where lower() changes the length, or re.IGNORECASE pairs two characters that lower()
+    tells apart, one of the two is in _LOWER_CASE_UNSAFE (checked over every code point)."""
+    import sys
+
+    for code_point in range(sys.maxunicode + 1):
+        if 0xD800 <= code_point <= 0xDFFF:
+            continue
+        character = chr(code_point)
+        unsafe = deid._LOWER_CASE_UNSAFE.match(character) is not None
+        if len(character.lower()) != 1:
+            assert unsafe, hex(code_point)
+            continue
+        if character.lower() == character == character.upper():
+            continue
+        for other in {character.lower(), character.upper(), character.casefold(), character.upper().lower()}:
+            if len(other) != 1 or other == character:
+                continue
+            agree = (re.fullmatch(re.escape(character), other, re.IGNORECASE) is not None) == (character.lower() == other.lower())
+            assert agree or unsafe or deid._LOWER_CASE_UNSAFE.match(other), (hex(code_point), hex(ord(other)))
+
+
 def test_identifier_list_errors_name_the_entry_not_its_value(tmp_path: Path) -> None:
     path = tmp_path / "identifiers.yaml"
     path.write_text("people:\n  - name: Zawadi Mrisho\n    nickname: Zawa\n", encoding="utf-8")
