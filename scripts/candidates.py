@@ -158,20 +158,19 @@ def terms_json(document: dict) -> str:
     return json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
 
-def codebook_terms_job(codebook: str, output: str, model: str, log: str, processes: int = 0) -> None:
+def codebook_terms_job(codebook: str, output: str, model: str, log: str) -> None:
     """Rule codebook_terms: data/codebook.yaml -> results/candidates/codebook_terms.json.
 
-    processes: spaCy worker processes shared by the jobs of this run (0: this thread); a worker
-    already holds the de-identification pipeline, so this costs no second model load.
+    Run in one of the run's worker processes, which already holds the de-identification
+    pipeline: no second model load.
     """
-    from scripts import workers
     from scripts.jobs import job_log
 
     with job_log(log) as logger:
         book = load_codebook(codebook)
         check_patterns(book)
         terms = [term for _, _, term in codebook_term_list(book)]
-        lemmatised = workers.call(processes, "scripts.candidates:lemmatise_terms", terms, model) if terms else []
+        lemmatised = lemmatise_terms(terms, model) if terms else []
         write_text(Path(output), terms_json(terms_document(book, model, lemmatised)))
         logger.info("%d term(s) of %d code(s) lemmatised with %s", len(terms), len(book.codes), model)
 
@@ -417,26 +416,15 @@ def code_transcript(segments: str, tokens: str, terms: str, codebook: str, roles
                          cached_matcher(book, lemmatised), tokens)
 
 
-def candidates_job(segments: str, tokens: str, terms: str, codebook: str, output: str, roles: Sequence[str], log: str,
-                   processes: int = 0) -> None:
+def candidates_job(segments: str, tokens: str, terms: str, codebook: str, output: str, roles: Sequence[str], log: str) -> None:
     """Rule candidate_codes: results/segments/{transcript}.tsv, results/deidentified/{transcript}.tokens.jsonl
-    and results/candidates/codebook_terms.json -> results/candidates/{transcript}.tsv.
-
-    processes: the run's shared worker processes (0: this thread). No model runs, but matching
-    there keeps it off the Snakemake process, whose threads share one core (the GIL).
-    """
-    from scripts import workers
+    and results/candidates/codebook_terms.json -> results/candidates/{transcript}.tsv."""
     from scripts.jobs import job_log
 
     with job_log(log) as logger:
         book = load_codebook(codebook)  # errors in the codebook are reported here, with file and line
         check_patterns(book)
-        arguments = (segments, tokens, terms, codebook, list(roles))
-        try:
-            rows = workers.call(processes, "scripts.candidates:code_transcript", *arguments)
-        except workers.WorkerError:
-            # a worker reports an error's type only; here it is raised again with its file and line
-            rows = code_transcript(*arguments)
+        rows = code_transcript(segments, tokens, terms, codebook, list(roles))
         write_tsv(Path(output), rows, COLUMNS, "candidate.schema.yaml")
         logger.info("%s: %d candidate(s), %d negated", Path(segments).stem, len(rows), sum(row["negated"] for row in rows))
 

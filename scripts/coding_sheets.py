@@ -1,4 +1,6 @@
-"""Coding sheets for the coders (rule ``coding_sheets``): ``results/coding_sheets/{coder}.xlsx``.
+"""Coding sheets for the coders (rule ``coding_sheets``): ``results/coding_sheets/{coder}.xlsx``,
+or one per coder and transcript (rule ``coding_sheets_transcript``). Every coder gets the same
+sheet: it is built once and written for each.
 
 Layout (``workflow/schemas/coding_sheet.md``, read back by :mod:`scripts.codings` once a coder
 saves the filled-in sheet into ``data/coding/{coder}/``): worksheet ``coding`` with one row per
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Sequence
 
 from scripts.codebook import Codebook, load_codebook
-from scripts.contracts import read_tsv, write_zip_deterministic
+from scripts.contracts import deterministic_zip, read_tsv
 
 BEFORE_CODES = ["segment_id", "transcript_id", "turn", "role", "text_sha1", "context", "text"]
 WIDTHS = {"segment_id": 17, "transcript_id": 10, "turn": 6, "role": 11, "text_sha1": 8, "context": 45, "text": 70, "memo": 30, "suggested": 24}
@@ -106,24 +108,28 @@ def build_workbook(rows: Sequence[dict], codebook: Codebook, suggested: dict[str
     return workbook
 
 
-def save_deterministic(workbook, path: str | Path) -> None:
-    """Save with fixed document times and zip entry times (same content, same bytes)."""
+def save_deterministic(workbook, *paths: str | Path) -> None:
+    """Save to each path with fixed document times and zip entry times (same content, same bytes)."""
     buffer = io.BytesIO()
     workbook.save(buffer)
-    write_zip_deterministic(Path(path), buffer.getvalue())
+    data = deterministic_zip(buffer.getvalue())
+    for path in map(Path, paths):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
 
 
-def sheet_job(codebook: str, segments: Sequence[str], candidate_files: Sequence[str], output: str, coding: dict,
-              sheets: dict, log: str) -> None:
-    """Rule coding_sheets -> results/coding_sheets/{coder}.xlsx."""
+def sheet_job(codebook: str, segments: Sequence[str], candidate_files: Sequence[str], outputs: Sequence[str],
+              coding: dict, sheets: dict, log: str) -> None:
+    """Rules coding_sheets and coding_sheets_transcript -> the same sheet for each coder
+    (results/coding_sheets/{coder}.xlsx or results/coding_sheets/{coder}/{transcript}.xlsx)."""
     from scripts.jobs import job_log
 
     with job_log(log) as logger:
         book = load_codebook(codebook)
         rows = sheet_rows(segments, coding.get("roles", ["participant"]))
         suggested = suggestions(candidate_files) if sheets.get("suggested", False) else None
-        save_deterministic(build_workbook(rows, book, suggested), output)
-        logger.info("%s: %d segment(s), %d code column(s), %s", output, len(rows), len(book.code_ids),
+        save_deterministic(build_workbook(rows, book, suggested), *outputs)
+        logger.info("%s: %d segment(s), %d code column(s), %s", ", ".join(outputs), len(rows), len(book.code_ids),
                     "with suggested codes" if suggested is not None else "blind (no suggestions)")
 
 
@@ -137,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--suggested", action="store_true")
     parser.add_argument("--log", default="/dev/stderr")
     args = parser.parse_args(argv)
-    sheet_job(args.codebook, args.segments, args.candidates, args.output, {"roles": args.roles},
+    sheet_job(args.codebook, args.segments, args.candidates, [args.output], {"roles": args.roles},
               {"suggested": args.suggested}, args.log)
 
 

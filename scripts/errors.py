@@ -22,6 +22,10 @@ class QualflowError(Exception):
             where = f"{where}, line {line}"
         super().__init__(f"{where}: {problem}. {fix}")
 
+    def __reduce__(self):
+        # rebuilt from its parts when it comes back from a worker process (scripts/workers.py)
+        return type(self), (self.path, self.problem, self.fix, self.line)
+
 
 class InputFormatError(QualflowError):
     """A raw transcript that cannot be read (empty, binary, unknown format, broken captions)."""

@@ -1,10 +1,11 @@
 """What each Snakemake rule runs: read the declared inputs, call the stage's pure functions, write
 the declared outputs and the job's log.
 
-Rules call these from ``run:`` so that, with ``--force-use-threads`` (set in the workflow
-profile), jobs run as threads of the Snakemake process and share one loaded spaCy model instead
-of paying 1-3 s to load it per transcript (see STYLE.md). Without that flag each job is its own
-process and everything still works, only slower.
+Rules call these from ``run:`` through ``in_worker`` (workflow/rules/common.smk): with
+``--force-use-threads`` (set in the workflow profile) jobs run as threads of the Snakemake
+process, and each hands its work to one of the run's worker processes (scripts/workers.py),
+which load the spaCy model once per run instead of paying 1-3 s per transcript (see STYLE.md).
+Without that flag each job is its own process and does its work itself, only slower.
 """
 
 from __future__ import annotations
@@ -110,13 +111,9 @@ def ingest(raw: str, output: str, config: dict, identifiers: str, log: str, tran
         logger.info("%s: %d turns", transcript_id, len(result.turns))
 
 
-def deidentify(ingested: str, outputs: dict, config: dict, identifiers: str, log: str, parse_processes: int = 0) -> None:
+def deidentify(ingested: str, outputs: dict, config: dict, identifiers: str, log: str) -> None:
     """outputs: transcript (de-identified JSON lines), tokens (the de-identified turns' tokens,
-    JSON lines), audit (TSV), key (private JSON).
-
-    parse_processes: spaCy worker processes shared by the jobs of this Snakemake process, which
-    parse and de-identify (0: in the job's own thread).
-    """
+    JSON lines), audit (TSV), key (private JSON)."""
     import json
 
     from scripts.contracts import validate_records
@@ -126,7 +123,7 @@ def deidentify(ingested: str, outputs: dict, config: dict, identifiers: str, log
         identifier_list = _identifier_list(config, identifiers)
         detector = deidentification.detector_from_config(config, identifier_list)
         request = deidentification.parse_request(detector, config["spacy"]["model"], config["spacy"]["batch_size"])
-        result = deidentification.deidentify_parsed(turns, request, detector, parse_processes)
+        result = deidentification.deidentify_parsed(turns, request, detector)
         write_jsonl(Path(outputs["transcript"]), result.turns, "transcript.schema.yaml")
         validate_records(result.tokens, deidentification.TOKENS_SCHEMA, outputs["tokens"])
         write_text(Path(outputs["tokens"]), deidentification.tokens_jsonl(result.tokens))

@@ -1,15 +1,19 @@
-"""spaCy work in worker processes shared by every job of one Snakemake run.
+"""The jobs' work in worker processes shared by every job of one Snakemake run.
 
 Jobs run as threads of the Snakemake process (--force-use-threads), so a model is loaded once per
-run instead of once per transcript; but threads parsing in that process are held back by the GIL
-(two threads on two cores measured ~1.2 cores busy). A job therefore hands its spaCy work to one
-of a few worker processes (one per core), each of which loads its models once and keeps them.
+run instead of once per transcript; but threads working in that process are held back by the GIL,
+which the scheduler needs too (two threads on two cores measured ~1.2 cores busy). A job
+therefore hands its work to one of a few worker processes (one per core), each of which loads
+its models once and keeps them, and waits (the GIL released) for the result.
 
 The workers are plain subprocesses speaking length-prefixed pickles over their pipes
 (multiprocessing's spawn would re-run ``python -m snakemake``, whose __main__ is not guarded).
 A request names a function of a ``scripts.`` module and its arguments (plain data); the worker
 imports the module by its package name, so results unpickle as the same classes on both sides.
-Only the type of a worker's error comes back, never its message: messages could quote text.
+A worker's :class:`~scripts.errors.QualflowError` comes back whole (its message is written to be
+safe to print: file, line, what to do); of any other error only its type and where it was raised,
+never its message: messages could quote text. A worker's standard output goes to its standard
+error: the pipe is for the replies alone.
 """
 
 from __future__ import annotations
@@ -55,20 +59,34 @@ def load_spacy(model: str, exclude: tuple[str, ...] = (), disable: tuple[str, ..
 
 
 class WorkerError(RuntimeError):
-    """A worker process failed; the message holds the error's type only."""
+    """A worker process failed; the message holds the error's type and place only."""
+
+
+def plain(value: Any) -> Any:
+    """Snakemake's file names and lists as built-in str, list and dict: a worker need not import
+    Snakemake to read its arguments."""
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, dict):
+        return {plain(key): plain(item) for key, item in value.items()}
+    if isinstance(value, tuple):
+        return tuple(plain(item) for item in value)
+    if isinstance(value, list):  # Snakemake's Namedlist too
+        return [plain(item) for item in value]
+    return value
 
 
 class WorkerPool:
     def __init__(self, processes: int) -> None:
         path = os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))
-        environment = {**os.environ, "PYTHONPATH": path}
-        self._workers = [
-            subprocess.Popen([sys.executable, "-c", _WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment)
-            for _ in range(processes)
-        ]
+        self._environment = {**os.environ, "PYTHONPATH": path}
+        self._workers = [self._start() for _ in range(processes)]
         self._idle: queue.Queue = queue.Queue()
         for worker in self._workers:
             self._idle.put(worker)
+
+    def _start(self) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-c", _WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self._environment)
 
     def call(self, function: str, *arguments: Any) -> Any:
         """Run scripts.module:function(*arguments) in an idle worker and return its result."""
@@ -76,10 +94,19 @@ class WorkerPool:
         try:
             _send(worker.stdin, (function, arguments))
             status, payload = _receive(worker.stdout)
+        except (EOFError, BrokenPipeError):
+            # the worker died (killed, out of memory): a new one takes its place for later jobs
+            code = worker.wait()
+            replacement = self._start()
+            self._workers[self._workers.index(worker)] = replacement
+            worker = replacement
+            raise WorkerError(f"a worker process ended while running {function} (exit code {code})") from None
         finally:
             self._idle.put(worker)
+        if status == "qualflow":
+            raise payload
         if status != "ok":
-            raise WorkerError(f"a spaCy worker process failed ({payload})")
+            raise WorkerError(f"a worker process failed running {function} ({payload})")
         return payload
 
     def close(self) -> None:
@@ -96,6 +123,7 @@ _POOLS_LOCK = threading.Lock()
 
 def call(processes: int, function: str, *arguments: Any) -> Any:
     """scripts.module:function(*arguments), in this thread (processes=0) or in the shared pool."""
+    arguments = plain(arguments)
     if processes <= 0:
         return _resolve(function)(*arguments)
     with _POOLS_LOCK:
@@ -129,6 +157,13 @@ def _receive(stream):
 
 def serve() -> int:
     """A worker process: answer requests until the input closes."""
+    from scripts.errors import QualflowError
+
+    # replies go to the original standard output; anything else written there (by a library, or
+    # at the C level) goes to standard error instead of into the replies
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     while True:
         try:
             function, arguments = _receive(sys.stdin.buffer)
@@ -136,6 +171,17 @@ def serve() -> int:
             return 0
         try:
             reply = ("ok", _resolve(function)(*arguments))
-        except Exception as error:  # reported by type only: messages could quote text
-            reply = ("error", type(error).__name__)
-        _send(sys.stdout.buffer, reply)
+        except QualflowError as error:  # written to be printed: file, line, what to do
+            reply = ("qualflow", error)
+        except Exception as error:  # type and place only: messages could quote text
+            reply = ("error", _where(error))
+        _send(replies, reply)
+
+
+def _where(error: Exception) -> str:
+    """An error's type and the innermost line of qualflow's code it passed through."""
+    import traceback
+
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if f"{os.sep}scripts{os.sep}" in frame.filename]
+    place = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return type(error).__name__ + place

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import candidates
+from scripts import candidates, workers
 from scripts import deidentify as deid
 from scripts.codebook import CodebookError, load_codebook
 from scripts.contracts import ContractError, read_tsv
@@ -191,7 +191,8 @@ def test_job_writes_sorted_tsv(tmp_path: Path, codebook, terms_path) -> None:
     first = output.read_bytes()
     candidates.candidates_job(*arguments)
     assert output.read_bytes() == first
-    candidates.candidates_job(*arguments, processes=1)  # in a worker process: the same rows
+    workers.call(1, "scripts.candidates:candidates_job", *arguments)  # in a worker process, as the rule runs it
+
     assert output.read_bytes() == first
 
 
@@ -199,8 +200,8 @@ def test_a_contract_error_in_a_worker_is_reported_with_its_file(tmp_path: Path, 
     segments, tokens = write_transcript(tmp_path, {1: ("participant", "They judged me.", [(0, 15)])})
     tokens.write_text(tokens.read_text(encoding="utf-8").replace('"turn":1', '"turn":2'), encoding="utf-8")
     with pytest.raises(ContractError, match="no tokens for turn 1") as error:
-        candidates.candidates_job(str(segments), str(tokens), str(terms_path), codebook.path, str(tmp_path / "out.tsv"),
-                                  ["participant"], str(tmp_path / "log"), processes=1)
+        workers.call(1, "scripts.candidates:candidates_job", str(segments), str(tokens), str(terms_path), codebook.path,
+                     str(tmp_path / "out.tsv"), ["participant"], str(tmp_path / "log"))
     assert str(tokens) in str(error.value)
 
 

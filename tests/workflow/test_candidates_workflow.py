@@ -66,6 +66,7 @@ def test_sheets_per_transcript_are_planned_per_coder_and_transcript(project: Pat
     planned = run_workflow(project, "--dry-run")
     assert planned.returncode == 0, planned.stderr[-2000:]
     counts = job_counts(planned.stdout)
-    assert counts["coding_sheet_transcript"] == 2 * len(TRANSCRIPTS)  # coder_a and coder_b
+    assert counts["coding_sheets_transcript"] == len(TRANSCRIPTS)  # one job writes every coder's sheet
     assert "coding_sheets" not in counts
     assert "results/coding_sheets/coder_a/A01.xlsx" in planned.stdout
+    assert "results/coding_sheets/coder_b/A01.xlsx" in planned.stdout

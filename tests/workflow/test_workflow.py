@@ -57,7 +57,7 @@ def test_run_rerun_add_one_and_reproduce(project: Path) -> None:
         "leak_check_transcript": 1,  # the corpus leak_check reads only corpus-level files
         # candidate coding: its own candidates; learned suggestions and the coding sheets cover every
         # transcript; candidate_quality only the coded ones (A03 is not coded), so it does not rerun.
-        "candidate_codes": 1, "learned_candidates": 1, "coding_sheets": 2,
+        "candidate_codes": 1, "learned_candidates": 1, "coding_sheets": 1,  # one job, every coder's sheet
         # the REFI-QDA project for the coders holds every transcript
         "qdpx_export": 1,
         # provenance hashes every raw transcript; themes and figures count only coded ones.

@@ -28,7 +28,8 @@ rule agreement:
     log:
         "results/logs/agreement.log",
     run:
-        agreement_report.agreement_job(
+        in_worker(
+            "scripts.agreement_report:agreement_job",
             input.codebook,
             input.codings,
             input.segments,
@@ -53,6 +54,11 @@ rule agreement_gate:
     log:
         "results/logs/agreement_gate.log",
     run:
-        agreement_report.quality_gate_job(
-            input.summary, input.by_code, output[0], params.agreement, log[0]
+        in_worker(
+            "scripts.agreement_report:quality_gate_job",
+            input.summary,
+            input.by_code,
+            output[0],
+            params.agreement,
+            log[0],
         )

@@ -11,8 +11,12 @@ rule codebook_terms:
     log:
         "results/logs/codebook_terms.log",
     run:
-        candidates.codebook_terms_job(
-            input.codebook, output[0], params.model, log[0], parse_processes()
+        in_worker(
+            "scripts.candidates:codebook_terms_job",
+            input.codebook,
+            output[0],
+            params.model,
+            log[0],
         )
 
 
@@ -32,7 +36,8 @@ rule candidate_codes:
     log:
         "results/logs/candidates/{transcript}.log",
     run:
-        candidates.candidates_job(
+        in_worker(
+            "scripts.candidates:candidates_job",
             input.segments,
             input.tokens,
             input.terms,
@@ -40,7 +45,6 @@ rule candidate_codes:
             output[0],
             params.roles,
             log[0],
-            parse_processes(),
         )
 
 
@@ -59,7 +63,8 @@ rule learned_candidates:
     log:
         "results/logs/learned_candidates.log",
     run:
-        learned.learned_job(
+        in_worker(
+            "scripts.learned:learned_job",
             input.codebook,
             input.codings,
             input.segments,
@@ -90,7 +95,8 @@ rule candidate_quality:
     log:
         "results/logs/candidate_quality.log",
     run:
-        learned.quality_job(
+        in_worker(
+            "scripts.learned:quality_job",
             input.codebook,
             input.codings,
             input.segments,
@@ -102,57 +108,59 @@ rule candidate_quality:
         )
 
 
-rule coding_sheets:
-    """An XLSX coding sheet for a coder: one row per segment, one column per code (blind by default)."""
-    input:
-        codebook=CODEBOOK,
-        segments=per_transcript("results/segments/{transcript}.tsv"),
-        candidates=sheet_candidates(),
-    output:
-        "results/coding_sheets/{coder}.xlsx",
-    wildcard_constraints:
-        coder="[A-Za-z0-9][A-Za-z0-9_-]*",
-    params:
-        coding=config["coding"],
-        sheets=config["coding_sheets"],
-        code=stage_code("coding_sheets", "codebook"),
-    log:
-        "results/logs/coding_sheets/{coder}.log",
-    run:
-        coding_sheets.sheet_job(
-            input.codebook,
-            input.segments,
-            input.candidates,
-            output[0],
-            params.coding,
-            params.sheets,
-            log[0],
-        )
+if SHEET_CODERS:
 
+    rule coding_sheets:
+        """The XLSX coding sheet of each coder: one row per segment, one column per code (blind by
+        default); the same sheet for every coder, built once."""
+        input:
+            codebook=CODEBOOK,
+            segments=per_transcript("results/segments/{transcript}.tsv"),
+            candidates=sheet_candidates(),
+        output:
+            expand("results/coding_sheets/{coder}.xlsx", coder=SHEET_CODERS),
+        params:
+            coding=config["coding"],
+            sheets=config["coding_sheets"],
+            code=stage_code("coding_sheets", "codebook"),
+        log:
+            "results/logs/coding_sheets.log",
+        run:
+            in_worker(
+                "scripts.coding_sheets:sheet_job",
+                input.codebook,
+                input.segments,
+                input.candidates,
+                output,
+                params.coding,
+                params.sheets,
+                log[0],
+            )
 
-rule coding_sheet_transcript:
-    """The coding sheet of one transcript for a coder (coding_sheets.per_transcript: true)."""
-    input:
-        codebook=CODEBOOK,
-        segments="results/segments/{transcript}.tsv",
-        candidates=transcript_sheet_candidates,
-    output:
-        "results/coding_sheets/{coder}/{transcript}.xlsx",
-    wildcard_constraints:
-        coder="[A-Za-z0-9][A-Za-z0-9_-]*",
-    params:
-        coding=config["coding"],
-        sheets=config["coding_sheets"],
-        code=stage_code("coding_sheets", "codebook"),
-    log:
-        "results/logs/coding_sheets/{coder}/{transcript}.log",
-    run:
-        coding_sheets.sheet_job(
-            input.codebook,
-            [input.segments],
-            input.candidates,
-            output[0],
-            params.coding,
-            params.sheets,
-            log[0],
-        )
+    rule coding_sheets_transcript:
+        """One transcript's coding sheet for each coder (coding_sheets.per_transcript: true)."""
+        input:
+            codebook=CODEBOOK,
+            segments="results/segments/{transcript}.tsv",
+            candidates=transcript_sheet_candidates,
+        output:
+            expand(
+                "results/coding_sheets/{coder}/{{transcript}}.xlsx", coder=SHEET_CODERS
+            ),
+        params:
+            coding=config["coding"],
+            sheets=config["coding_sheets"],
+            code=stage_code("coding_sheets", "codebook"),
+        log:
+            "results/logs/coding_sheets/{transcript}.log",
+        run:
+            in_worker(
+                "scripts.coding_sheets:sheet_job",
+                input.codebook,
+                [input.segments],
+                input.candidates,
+                output,
+                params.coding,
+                params.sheets,
+                log[0],
+            )

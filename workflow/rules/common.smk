@@ -3,16 +3,14 @@ from snakemake.utils import validate
 
 from scripts import (
     agreement_report,
-    candidates,
     codebook,
-    coding_sheets,
     codings,
     deidentify,
     jobs,
     learned,
     provenance,
-    refi_qda,
     themes,
+    workers,
 )
 
 
@@ -102,19 +100,38 @@ def stage_code(*modules):
     return jobs.code_digest(workflow.basedir, sorted(set(shared + modules)))
 
 
-def parse_processes():
-    """spaCy worker processes for this run (called when a job runs: the execution settings are
-    not known while the workflow is parsed). Only worth it when jobs are threads of one process.
+def worker_processes():
+    """Worker processes for this run (called when a job runs: the execution settings are not
+    known while the workflow is parsed). Only worth it when jobs are threads of one process.
     """
     setting = config["spacy"]["processes"]
     if setting != "auto":
         return setting
     cores = workflow.cores
-    # A cluster job (remote execution) parses its one transcript itself: it may see every CPU of
-    # a node it shares, and a pool there would only cost model loads.
+    # A cluster job (remote execution) does its one job itself: it may see every CPU of a node it
+    # shares, and a pool there would only cost model loads.
     if workflow.remote_exec:
         return 0
     return cores if workflow.use_threads and cores > 1 else 0
+
+
+def in_worker(function, *arguments):
+    """Run a job's work, scripts.<module>:<function>(*arguments), in one of this run's worker
+    processes (scripts/workers.py): the Snakemake process only schedules, the jobs' Python work
+    runs on every core, and each worker loads the spaCy model once. In the job's own thread
+    where there are no workers (a cluster job, or jobs not run as threads)."""
+    workers.call(worker_processes(), function, *map(named_outputs, arguments))
+
+
+def named_outputs(argument):
+    """A rule's named outputs (Snakemake's Namedlist with names) as a dict of their names."""
+    if (
+        isinstance(argument, list)
+        and hasattr(argument, "keys")
+        and list(argument.keys())
+    ):
+        return dict(argument.items())
+    return argument
 
 
 def raw_transcript(wildcards):

@@ -12,7 +12,8 @@ rule corpus_summary:
     log:
         "results/logs/corpus_summary.log",
     run:
-        jobs.corpus_summary(
+        in_worker(
+            "scripts.jobs:corpus_summary",
             {transcript: str(path) for transcript, path in TRANSCRIPTS.items()},
             input.segments,
             input.deidentified,

@@ -16,13 +16,13 @@ rule deidentify:
     log:
         "results/logs/deidentify/{transcript}.log",
     run:
-        jobs.deidentify(
+        in_worker(
+            "scripts.jobs:deidentify",
             input.transcript,
             output,
             config,
             input.identifiers,
             log[0],
-            parse_processes(),
         )
 
 
@@ -41,7 +41,7 @@ rule audit_summary:
     log:
         "results/logs/audit_summary.log",
     run:
-        jobs.audit_summary(input.audits, output[0], log[0])
+        in_worker("scripts.jobs:audit_summary", input.audits, output[0], log[0])
 
 
 rule leak_check_transcript:
@@ -56,8 +56,13 @@ rule leak_check_transcript:
     log:
         "results/logs/leak_check/{transcript}.log",
     run:
-        jobs.leak_check_transcript(
-            input.checked, config, input.identifiers, output[0], log[0]
+        in_worker(
+            "scripts.jobs:leak_check_transcript",
+            input.checked,
+            config,
+            input.identifiers,
+            output[0],
+            log[0],
         )
 
 
@@ -79,7 +84,8 @@ rule leak_check:
     log:
         "results/logs/leak_check.log",
     run:
-        jobs.leak_check(
+        in_worker(
+            "scripts.jobs:leak_check",
             input.checked,
             config,
             input.identifiers,

@@ -16,7 +16,8 @@ rule qdpx_export:
     log:
         "results/logs/qdpx_export.log",
     run:
-        refi_qda.export_job(
+        in_worker(
+            "scripts.refi_qda:export_job",
             input.segments,
             input.codebook,
             input.participants,

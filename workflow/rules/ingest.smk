@@ -11,7 +11,8 @@ rule ingest:
     log:
         "results/logs/ingest/{transcript}.log",
     run:
-        jobs.ingest(
+        in_worker(
+            "scripts.jobs:ingest",
             input.transcript,
             output[0],
             config,

@@ -9,4 +9,4 @@ rule segment:
     log:
         "results/logs/segment/{transcript}.log",
     run:
-        jobs.segment(input.transcript, output[0], log[0])
+        in_worker("scripts.jobs:segment", input.transcript, output[0], log[0])

@@ -38,7 +38,8 @@ rule themes:
     log:
         "results/logs/themes.log",
     run:
-        themes.themes_job(
+        in_worker(
+            "scripts.themes:themes_job",
             input.codebook,
             input.codings,
             input.segments,
@@ -67,9 +68,8 @@ rule theme_figures:
         "results/logs/theme_figures.log",
     run:
         # imported here: matplotlib costs a second at every start of Snakemake
-        from scripts import figures
-
-        figures.figures_job(
+        in_worker(
+            "scripts.figures:figures_job",
             figure_table_paths(input),
             input.codebook,
             params.attributes,
@@ -96,7 +96,8 @@ rule provenance:
     log:
         "results/logs/provenance.log",
     run:
-        provenance.provenance_job(
+        in_worker(
+            "scripts.provenance:provenance_job",
             provenance_input_groups(input),
             input.identifiers,
             params.config,
