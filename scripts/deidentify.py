@@ -151,6 +151,13 @@ def _alternation(forms: dict[str, ListedIdentifier], flags: int) -> re.Pattern |
     \\b) so that "Amina's", "Amina-like" and "(Amina)" match, and a form ending in "." still ends
     a match.
     """
+    return _compiled_alternation(tuple(sorted(forms)), flags)
+
+
+@lru_cache(maxsize=16)
+def _compiled_alternation(forms: tuple[str, ...], flags: int) -> re.Pattern | None:
+    # cached: each transcript's detector copies the list (dataclasses.replace), which would
+    # otherwise compile the same patterns again (~16 ms a transcript)
     if not forms:
         return None
     return re.compile(r"(?<!\w)" + _trie(forms) + r"(?!\w)", flags)
