@@ -8,6 +8,7 @@ coding sheets, agreement, themes) read the codebook through :func:`load_codebook
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,18 @@ class Codebook:
 
 
 def load_codebook(path: str | Path) -> Codebook:
-    """Read and validate a codebook; the error names the file, the line and the code."""
+    """Read and validate a codebook; the error names the file, the line and the code.
+
+    Read once per process and file version: a worker process runs many transcripts' jobs, and
+    validation costs ~10 ms each time. Callers must not change what it returns.
+    """
     path = Path(path)
+    status = path.stat() if path.exists() else None
+    return _read_codebook(path, path.resolve(), (status.st_mtime_ns, status.st_size) if status else None)
+
+
+@lru_cache(maxsize=8)
+def _read_codebook(path: Path, resolved: Path, version: tuple[int, int] | None) -> Codebook:
     try:
         document, text = settings.load_yaml(path, FIX)
     except ConfigurationError as error:

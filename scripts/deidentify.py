@@ -912,14 +912,20 @@ def find_leaks(text: str, identifiers: IdentifierList) -> list[tuple[int, str]]:
 
 def check_files_for_leaks(paths: Iterable[Path], identifiers: IdentifierList) -> list[dict]:
     """One row per file checked: path, lines, leaks. File names are checked too."""
+    import hashlib
+
     rows = []
+    contents: dict[bytes, tuple[int, list]] = {}  # files with the same bytes (every coder's sheet) read once
     for path in sorted(Path(path) for path in paths):
-        leaks = [(0, source) for _, source in find_leaks(path.name, identifiers)]
-        text = _file_text(path)
-        # one pass over the whole file (per-line matching cost seconds on a corpus); line
-        # numbers are worked out only for what is found
-        leaks += [(text.count("\n", 0, position) + 1, source) for position, source in find_leaks(text, identifiers)]
-        lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+        digest = hashlib.sha256(path.read_bytes()).digest()
+        if digest not in contents:
+            text = _file_text(path)
+            # one pass over the whole file (per-line matching cost seconds on a corpus); line
+            # numbers are worked out only for what is found
+            found = [(text.count("\n", 0, position) + 1, source) for position, source in find_leaks(text, identifiers)]
+            contents[digest] = (text.count("\n") + (1 if text and not text.endswith("\n") else 0), found)
+        lines, found = contents[digest]
+        leaks = [(0, source) for _, source in find_leaks(path.name, identifiers)] + found
         rows.append({"file": str(path), "lines": lines, "leaks": len(leaks), "first": leaks[0] if leaks else None})
     return rows
 

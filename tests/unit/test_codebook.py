@@ -120,3 +120,18 @@ def test_invalid_spacy_pattern_names_code_and_index(tmp_path: Path, pattern: str
 def test_exclude_terms_are_read(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD.replace("        keywords: [x]\n", "        keywords: [x]\n        exclude_terms: [not x, y*]\n"))
     assert load_codebook(path).code("a").exclude_terms == ("not x", "y*")
+
+
+def test_an_edited_codebook_is_read_again(tmp_path: Path) -> None:
+    """load_codebook keeps what it read per file version: an edit must not be missed."""
+    import os
+
+    path = write(tmp_path, GOOD)
+    assert load_codebook(path) is load_codebook(path)
+    path.write_text(GOOD.replace("version: 3", "version: 4"), encoding="utf-8")
+    status = path.stat()
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns + 1_000_000))  # even within one clock tick
+    assert load_codebook(path).version == "4"
+    path.write_text("version: 5\nthemes: []\n", encoding="utf-8")
+    with pytest.raises(CodebookError):
+        load_codebook(path)
