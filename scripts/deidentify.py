@@ -910,24 +910,41 @@ def find_leaks(text: str, identifiers: IdentifierList) -> list[tuple[int, str]]:
     return [(start, entry.source) for start, _, entry in identifiers.find(text)]
 
 
-def check_files_for_leaks(paths: Iterable[Path], identifiers: IdentifierList) -> list[dict]:
-    """One row per file checked: path, lines, leaks. File names are checked too."""
+def check_files_for_leaks(paths: Iterable[Path], identifiers: IdentifierList, checked: dict[str, int] | None = None) -> list[dict]:
+    """One row per file checked: path, lines, leaks. File names are checked too.
+
+    ``checked``: SHA-256 of file contents already found clean with this identifier list → their
+    line count. Such a file is not searched again; clean files found here are added to it.
+    """
     import hashlib
 
     rows = []
-    contents: dict[bytes, tuple[int, list]] = {}  # files with the same bytes (every coder's sheet) read once
+    checked = {} if checked is None else checked
     for path in sorted(Path(path) for path in paths):
-        digest = hashlib.sha256(path.read_bytes()).digest()
-        if digest not in contents:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        found: list = []
+        if digest in checked:
+            lines = checked[digest]
+        else:
             text = _file_text(path)
             # one pass over the whole file (per-line matching cost seconds on a corpus); line
             # numbers are worked out only for what is found
             found = [(text.count("\n", 0, position) + 1, source) for position, source in find_leaks(text, identifiers)]
-            contents[digest] = (text.count("\n") + (1 if text and not text.endswith("\n") else 0), found)
-        lines, found = contents[digest]
+            lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+            if not found:
+                checked[digest] = lines
         leaks = [(0, source) for _, source in find_leaks(path.name, identifiers)] + found
-        rows.append({"file": str(path), "lines": lines, "leaks": len(leaks), "first": leaks[0] if leaks else None})
+        rows.append({"file": str(path), "lines": lines, "leaks": len(leaks), "first": leaks[0] if leaks else None, "sha256": digest})
     return rows
+
+
+def leak_check_version(identifiers: IdentifierList) -> str:
+    """What a remembered clean result depends on: the forms searched for (a salted digest, not the
+    list's own SHA-256, which keys the placeholders of unlisted names)."""
+    import hashlib
+
+    forms = "\n".join([*sorted(identifiers.forms), "", *sorted(identifiers.case_sensitive_forms)])
+    return hashlib.sha256(b"qualflow leak check 1\0" + forms.encode("utf-8")).hexdigest()
 
 
 #: Zip archives whose members hold text: member suffixes read for each.

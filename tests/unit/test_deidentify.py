@@ -383,6 +383,51 @@ def test_leak_check_finds_survivors_and_does_not_print_them(tmp_path: Path, iden
     assert "emeke" not in str(error.value).lower()
 
 
+def test_the_leak_check_remembers_clean_contents_not_leaks(tmp_path: Path, identifiers: deid.IdentifierList) -> None:
+    """A content found clean is not searched again (by SHA-256), whatever its file; a leak is
+    never remembered, and a file that changes is searched again."""
+    first, copy = tmp_path / "a.tsv", tmp_path / "copy.tsv"
+    first.write_text("[PERSON_1] went\n", encoding="utf-8")
+    copy.write_bytes(first.read_bytes())
+    checked: dict[str, int] = {}
+    rows = deid.check_files_for_leaks([first, copy], identifiers, checked)
+    assert [row["leaks"] for row in rows] == [0, 0] and len(checked) == 1
+    first.write_text("[PERSON_1] went to Temeke\n", encoding="utf-8")
+    rows = deid.check_files_for_leaks([first, copy], identifiers, checked)
+    assert [row["leaks"] for row in rows] == [1, 0] and len(checked) == 1
+    # a leaking name in a file's name is found even when its content is remembered
+    renamed = tmp_path / "Temeke.tsv"
+    renamed.write_bytes(copy.read_bytes())
+    (row,) = deid.check_files_for_leaks([renamed], identifiers, checked)
+    assert row["leaks"] == 1
+
+
+def test_the_leak_check_job_reuses_its_cache_only_for_the_same_list(tmp_path: Path, monkeypatch) -> None:
+    import json
+
+    from scripts import jobs
+
+    listed = tmp_path / "identifiers.yaml"
+    listed.write_text(IDENTIFIERS, encoding="utf-8")
+    output, cache, log = tmp_path / "leaks.tsv", tmp_path / "cache" / "leak_check.json", tmp_path / "log"
+    sheet = tmp_path / "a.tsv"
+    sheet.write_text("[PERSON_1] met Aminata\n", encoding="utf-8")
+    config = {"deidentify": {"not_identifiers": [], "name_parts": True}}
+    jobs.leak_check([str(sheet)], config, str(listed), str(output), str(log), str(cache))
+    remembered = json.loads(cache.read_text(encoding="utf-8"))
+    assert list(remembered["clean"].values()) == [1] and "Amina" not in cache.read_text(encoding="utf-8")
+    table = output.read_bytes()
+    searched = []
+    monkeypatch.setattr(deid, "_file_text", lambda path: searched.append(path) or "")
+    jobs.leak_check([str(sheet)], config, str(listed), str(output), str(log), str(cache))
+    assert output.read_bytes() == table and searched == []  # remembered: not read again
+    monkeypatch.undo()
+    # 'Aminata' listed now: the remembered result no longer counts
+    listed.write_text(IDENTIFIERS.replace("  - name: Amina Said\n", "  - name: Amina Said\n  - name: Aminata\n"), encoding="utf-8")
+    with pytest.raises(PrivacyError):
+        jobs.leak_check([str(sheet)], config, str(listed), str(output), str(log), str(cache))
+
+
 def test_leak_check_reads_inside_workbooks(tmp_path: Path, identifiers: deid.IdentifierList) -> None:
     import openpyxl
 

@@ -54,7 +54,6 @@ def test_run_rerun_add_one_and_reproduce(project: Path) -> None:
     planned = run_workflow(project, "--dry-run")
     assert job_counts(planned.stdout) == {
         "all": 1, "audit_summary": 1, "corpus_summary": 1, "deidentify": 1, "ingest": 1, "leak_check": 1, "segment": 1,
-        "leak_check_transcript": 1,  # the corpus leak_check reads only corpus-level files
         # candidate coding: its own candidates; learned suggestions and the coding sheets cover every
         # transcript; candidate_quality only the coded ones (A03 is not coded), so it does not rerun.
         "candidate_codes": 1, "learned_candidates": 1, "coding_sheets": 1,  # one job, every coder's sheet

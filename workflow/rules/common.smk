@@ -184,7 +184,7 @@ AGREEMENT_OUTPUTS = [
 ]
 
 
-# A transcript's shareable outputs, checked by its own leak_check_transcript job.
+# A transcript's shareable outputs.
 TRANSCRIPT_CHECKED = [
     "results/deidentified/{transcript}.jsonl",
     "results/deidentified/{transcript}.tokens.jsonl",
@@ -199,15 +199,16 @@ TRANSCRIPT_CHECKED = [
 ]
 
 
-def transcript_checked_outputs(wildcards):
+def checked_outputs():
+    """Every output outside results/private/ (what can be shared): what the leak check reads."""
     return [
-        pattern.format(transcript=wildcards.transcript)
-        for pattern in TRANSCRIPT_CHECKED
+        *[path for pattern in TRANSCRIPT_CHECKED for path in per_transcript(pattern)],
+        *corpus_checked_outputs(),
     ]
 
 
 def corpus_checked_outputs():
-    """The corpus-level shareable outputs, read by leak_check itself."""
+    """The corpus-level shareable outputs."""
     return [
         "results/deidentified/audit_summary.tsv",
         "results/corpus/transcripts.tsv",
@@ -315,9 +316,10 @@ def provenance_input_groups(input):
 
 
 def final_outputs():
-    """What `snakemake` makes: the leak checks need every output outside results/private/ (what
-    can be shared: TRANSCRIPT_CHECKED and corpus_checked_outputs()), and those need the rest. Listed through the leak check rather than one by one: a
-    target job with thousands of inputs costs Snakemake seconds at every run of a large study."""
+    """What `snakemake` makes: the leak check needs every output outside results/private/
+    (checked_outputs()), and those need the rest. Named through the leak check rather than one
+    by one: a target job with thousands of inputs costs seconds at every run of a large study.
+    """
     return [
         "results/deidentified/leak_check.tsv",
         *([f"results/figures/{name}.png" for name in FIGURES] if FINAL else []),

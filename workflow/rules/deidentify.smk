@@ -44,34 +44,12 @@ rule audit_summary:
         in_worker("scripts.jobs:audit_summary", input.audits, output[0], log[0])
 
 
-rule leak_check_transcript:
-    """Fail if any entry of the identifier list survives in one transcript's shareable outputs."""
-    input:
-        checked=transcript_checked_outputs,
-        identifiers=IDENTIFIERS,
-    output:
-        "results/deidentified/leaks/{transcript}.tsv",
-    params:
-        code=stage_code("deidentify"),
-    log:
-        "results/logs/leak_check/{transcript}.log",
-    run:
-        in_worker(
-            "scripts.jobs:leak_check_transcript",
-            input.checked,
-            config,
-            input.identifiers,
-            output[0],
-            log[0],
-        )
-
-
 rule leak_check:
     """Fail the workflow if any entry of the identifier list survives in any output outside
-    results/private/: the corpus-level outputs here, each transcript's in its own job."""
+    results/private/. Contents found clean before (by SHA-256, with the same list) are not
+    searched again: a new interview costs the search of its own files."""
     input:
-        checked=corpus_checked_outputs(),
-        per_transcript=per_transcript("results/deidentified/leaks/{transcript}.tsv"),
+        checked=checked_outputs(),
         identifiers=IDENTIFIERS,
     output:
         report(
@@ -91,5 +69,5 @@ rule leak_check:
             input.identifiers,
             output[0],
             log[0],
-            input.per_transcript,
+            ".snakemake/qualflow/leak_check.json",
         )
