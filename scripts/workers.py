@@ -168,7 +168,11 @@ def serve() -> int:
         try:
             function, arguments = _receive(sys.stdin.buffer)
         except EOFError:
-            return 0
+            # The run is over: leave without tearing down the loaded models one object at a time
+            # (seconds at the end of every run). Every reply is sent; each job closed its files.
+            replies.close()
+            sys.stderr.flush()
+            os._exit(0)
         try:
             reply = ("ok", _resolve(function)(*arguments))
         except QualflowError as error:  # written to be printed: file, line, what to do
