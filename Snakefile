@@ -19,6 +19,7 @@ include: "workflow/rules/common.smk"
 
 wildcard_constraints:
     transcript="[A-Za-z0-9][A-Za-z0-9_-]*",
+    part="[0-9]+",
 
 
 onstart:

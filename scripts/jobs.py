@@ -22,7 +22,7 @@ from scripts import ingest as ingestion
 from scripts import segment as segmentation
 from scripts import settings
 from scripts.contracts import read_jsonl, read_tsv, write_jsonl, write_text, write_tsv
-from scripts.errors import QualflowError
+from scripts.errors import PrivacyError, QualflowError
 
 LOGGER = logging.getLogger("qualflow")
 # Set once: jobs running as concurrent threads must not save and restore a shared level.
@@ -147,12 +147,17 @@ def segment(deidentified: str, output: str, log: str) -> None:
 LEAK_CHECK_COLUMNS = ["file", "lines", "leaks"]
 
 
-def leak_check(files: Sequence[str], config: dict, identifiers: str, output: str, log: str, cache: str | None = None) -> None:
+def leak_check(
+    files: Sequence[str], config: dict, identifiers: str, output: str, log: str, cache: str | None = None,
+    parts: Sequence[str] = (),
+) -> None:
     """Fail the workflow if any identifier-list entry survives in a de-identified output.
 
     ``cache``: a JSON file remembering the contents (by SHA-256) found clean with this identifier
     list, so that a rerun after a new interview searches only the files that changed (a corpus of
-    1,000 interviews has ~6,000 files to check). It holds digests and line counts, no text.
+    1,000 interviews has ~7,000 files to check). It holds digests and line counts, no text.
+    ``parts``: the tables of the parts of the check already run (rule leak_check_part, one per
+    share of the transcripts); their rows join this check's in the table written.
     """
     import json
 
@@ -170,13 +175,20 @@ def leak_check(files: Sequence[str], config: dict, identifiers: str, output: str
         clean = dict(remembered)
         rows = deidentification.check_files_for_leaks([Path(file) for file in files], identifier_list, clean)
         deidentification.raise_on_leaks(rows)
-        write_tsv(Path(output), rows, LEAK_CHECK_COLUMNS)
+        checked = [{column: row[column] for column in LEAK_CHECK_COLUMNS} for row in rows]
+        for part in parts:
+            for row in read_tsv(Path(part)):
+                if row["leaks"] != "0":  # a part with a leak fails its own job: this one was edited
+                    raise PrivacyError(part, f"the leak check part reports {row['leaks']} leak(s) in {row['file']}",
+                                       "Do not share results/. Delete this file and rerun snakemake")
+                checked.append({"file": row["file"], "lines": int(row["lines"]), "leaks": 0})
+        write_tsv(Path(output), sorted(checked, key=lambda row: row["file"]), LEAK_CHECK_COLUMNS)
         if cache:
             current = {row["sha256"] for row in rows}
             kept = {key: lines for key, lines in sorted(clean.items()) if key in current}
             write_text(Path(cache), json.dumps({"identifier_list": version, "clean": kept}, sort_keys=True) + "\n")
         # (not how many were searched: the log must be the same whether or not a cache was there)
-        logger.info("%d files checked; no identifier-list entry found", len(rows))
+        logger.info("%d files checked; no identifier-list entry found", len(checked))
 
 
 AUDIT_SUMMARY_COLUMNS = ["type", "layer", "replacements", "distinct_placeholders", "transcripts"]

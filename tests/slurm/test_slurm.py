@@ -38,10 +38,11 @@ GROUP_SIZE = 7
 MAY_DIFFER: dict[str, str] = {}
 
 
-def _grouped_rules(code: Path) -> set[str]:
-    """The rules the SLURM profile puts in the per_transcript group."""
+def _profile_groups(code: Path) -> tuple[dict[str, str], dict[str, int]]:
+    """The SLURM profile's groups (rule -> group) and group components (group -> jobs or chains
+    per submission), per_transcript's set to the test's GROUP_SIZE."""
     profile = yaml.safe_load((code / "workflow" / "profiles" / "slurm" / "config.yaml").read_text())
-    return {rule for rule, group in profile["groups"].items() if group == "per_transcript"}
+    return profile["groups"], {**profile["group-components"], "per_transcript": GROUP_SIZE}
 
 
 def _in_ci() -> bool:
@@ -198,8 +199,10 @@ def test_slurm_run_matches_local_run(slurm: dict[str, str], code: Path, tmp_path
     settings = _scontrol_config(slurm)
     accounting = settings.get("AccountingStorageType") != "accounting_storage/none"
     environment = {**slurm, "SBATCH_PARTITION": PARTITION}  # read by the profile
+    groups, components = _profile_groups(code)
     arguments = [
-        f"--group-components=per_transcript={GROUP_SIZE}",
+        "--group-components",
+        *(f"{group}={size}" for group, size in components.items()),
         # Keep the plugin's log of every SLURM job (it deletes those of successful jobs).
         "--slurm-keep-successful-logs",
         # The plugin waits 40 s before it first asks about a job: right for a busy cluster,
@@ -237,18 +240,25 @@ def test_slurm_run_matches_local_run(slurm: dict[str, str], code: Path, tmp_path
     ]
     assert not different, f"differ between the local and the SLURM run: {different}"
 
-    # The jobs went through SLURM: one submission per group of transcripts plus one per
-    # corpus-level job, every one completed, on the partition and account the profile read.
+    # The jobs went through SLURM: one submission per group of transcripts (and of leak check
+    # parts) plus one per other corpus-level job, every one completed, on the partition and
+    # account the profile read.
     run_id = re.search(r"SLURM run ID: (\S+)", output).group(1)
     stats = _job_stats(output)
     transcripts = stats["ingest"]
-    grouped_rules = _grouped_rules(code)
-    grouped_jobs = sum(count for rule, count in stats.items() if rule in grouped_rules)
-    corpus_jobs = sum(
-        count for rule, count in stats.items() if rule not in grouped_rules and rule != "all"
-    )
+    in_group = {
+        group: sum(count for rule, count in stats.items() if groups.get(rule) == group)
+        for group in components
+    }
+    # a group of transcripts counts chains of jobs (one per transcript), other groups jobs
+    submissions = {
+        group: math.ceil((transcripts if group == "per_transcript" else jobs) / components[group])
+        for group, jobs in in_group.items()
+    }
+    grouped_jobs = sum(in_group.values())
+    corpus_jobs = sum(count for rule, count in stats.items() if rule not in groups and rule != "all")
     workflow_jobs = grouped_jobs + corpus_jobs
-    expected = math.ceil(transcripts / GROUP_SIZE) + corpus_jobs
+    expected = sum(submissions.values()) + corpus_jobs
     jobs = _slurm_jobs(run_id, accounting, slurm)
     assert len(jobs) == expected, jobs
     assert {job["state"] for job in jobs} == {"COMPLETED"}, jobs
@@ -258,15 +268,14 @@ def test_slurm_run_matches_local_run(slurm: dict[str, str], code: Path, tmp_path
         # Every workflow job ran as its own job step (srun) inside one of those allocations.
         assert len(_job_steps(run_id, slurm)) == workflow_jobs
     logs = on_slurm / ".snakemake" / "slurm_logs"
-    group_logs = sorted(logs.glob("group_per_transcript*/**/*.log"))
-    assert len(group_logs) == math.ceil(transcripts / GROUP_SIZE)
     assert len(sorted(logs.rglob("*.log"))) == expected
-    # The group jobs ran every per-transcript job (each as a 'localrule' of the job step).
-    ran_in_groups = sum(
-        len(re.findall(rf"^localrule ({'|'.join(grouped_rules)}):$", path.read_text(), re.M))
-        for path in group_logs
-    )
-    assert ran_in_groups == grouped_jobs
+    for group, count in submissions.items():
+        group_logs = sorted(logs.glob(f"group_{group}*/**/*.log"))
+        assert len(group_logs) == count, group
+        # The group jobs ran every job of the group (each as a 'localrule' of the job step).
+        rules = "|".join(rule for rule, name in groups.items() if name == group)
+        ran = sum(len(re.findall(rf"^localrule ({rules}):$", path.read_text(), re.M)) for path in group_logs)
+        assert ran == in_group[group], group
 
     print(
         f"{transcripts} transcripts, {workflow_jobs} workflow jobs, {len(local_files)} files "

@@ -428,6 +428,40 @@ def test_the_leak_check_job_reuses_its_cache_only_for_the_same_list(tmp_path: Pa
         jobs.leak_check([str(sheet)], config, str(listed), str(output), str(log), str(cache))
 
 
+def test_a_transcript_stays_in_its_leak_check_part_whatever_else_is_added() -> None:
+    first = deid.leak_check_parts([f"T{number:04d}" for number in range(200)])
+    grown = deid.leak_check_parts([f"T{number:04d}" for number in range(1000)])
+    assert all(set(transcripts) <= set(grown[part]) for part, transcripts in first.items())
+    assert set(grown) == {f"{part:02d}" for part in range(deid.LEAK_CHECK_PARTS)}  # all 64 used
+    assert max(map(len, grown.values())) < 3 * 1000 / deid.LEAK_CHECK_PARTS  # evenly spread
+    assert deid.leak_check_part("DSM01") == deid.leak_check_part("DSM01", 64)  # the same every run
+    assert deid.leak_check_parts([]) == {}
+
+
+def test_the_leak_check_table_joins_its_parts(tmp_path: Path) -> None:
+    from scripts import jobs
+
+    listed = tmp_path / "identifiers.yaml"
+    listed.write_text(IDENTIFIERS, encoding="utf-8")
+    config = {"deidentify": {"not_identifiers": [], "name_parts": True}}
+    corpus, one, two = tmp_path / "m.tsv", tmp_path / "z.tsv", tmp_path / "a.tsv"
+    for path in (corpus, one, two):
+        path.write_text("[PERSON_1] went\n", encoding="utf-8")
+    parts = [tmp_path / "part_1.tsv", tmp_path / "part_2.tsv"]
+    jobs.leak_check([str(one)], config, str(listed), str(parts[0]), str(tmp_path / "1.log"))
+    jobs.leak_check([str(two)], config, str(listed), str(parts[1]), str(tmp_path / "2.log"))
+    output, log = tmp_path / "leak_check.tsv", tmp_path / "log"
+    jobs.leak_check([str(corpus)], config, str(listed), str(output), str(log), None, [str(part) for part in parts])
+    rows = output.read_text(encoding="utf-8").splitlines()
+    assert rows == ["file\tlines\tleaks", *(f"{path}\t1\t0" for path in sorted(map(str, (corpus, one, two))))]
+    assert "3 files checked" in log.read_text(encoding="utf-8")
+    # a part table that reports a leak (its own job would have failed: it was edited) stops the run
+    parts[1].write_text(f"file\tlines\tleaks\n{two}\t1\t2\n", encoding="utf-8")
+    with pytest.raises(PrivacyError) as error:
+        jobs.leak_check([str(corpus)], config, str(listed), str(output), str(log), None, [str(part) for part in parts])
+    assert "part_2.tsv" in str(error.value)
+
+
 def test_leak_check_reads_inside_workbooks(tmp_path: Path, identifiers: deid.IdentifierList) -> None:
     import openpyxl
 

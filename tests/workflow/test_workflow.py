@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from scripts import deidentify
+
 from .conftest import job_counts, run_workflow
 
 pytestmark = pytest.mark.workflow
@@ -39,7 +41,8 @@ def test_run_rerun_add_one_and_reproduce(project: Path) -> None:
     checked = {row["file"]: row["leaks"] for row in csv.DictReader(open(results / "deidentified" / "leak_check.tsv", encoding="utf-8"), delimiter="\t")}
     shareable = {
         str(path.relative_to(project)) for path in results.rglob("*")
-        if path.is_file() and not {"private", "logs", "leaks"} & set(path.parts) and path.name not in ("leak_check.tsv", "quality_gate.tsv")
+        if path.is_file() and not {"private", "logs", "leaks", "leak_check"} & set(path.parts)
+        and path.name not in ("leak_check.tsv", "quality_gate.tsv")
         and path.suffix != ".png"  # pixels only; the figure's SVG twin, with its text, is checked
     }
     assert set(checked) == shareable  # the leak check reads every output that can be shared
@@ -49,11 +52,19 @@ def test_run_rerun_add_one_and_reproduce(project: Path) -> None:
     again = run_workflow(project)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
 
+    # The leak check's parts list the transcripts' files; the check itself the corpus-level ones.
+    parts = sorted((results / "deidentified" / "leak_check").glob("*.tsv"))
+    assert {path.stem for path in parts} == {deidentify.leak_check_part(transcript) for transcript in TRANSCRIPTS}
+    in_parts = {row["file"] for path in parts for row in csv.DictReader(open(path, encoding="utf-8"), delimiter="\t")}
+    assert in_parts < set(checked) and all(Path(path).stem.split(".")[0] in TRANSCRIPTS for path in in_parts)
+
     # A new interview schedules only its own jobs and the corpus-level ones.
     (project / "data" / "raw" / "A03.txt").write_text("I: How are you?\nP: Better since the clinic.\n", encoding="utf-8")
     planned = run_workflow(project, "--dry-run")
     assert job_counts(planned.stdout) == {
-        "all": 1, "audit_summary": 1, "corpus_summary": 1, "deidentify": 1, "ingest": 1, "leak_check": 1, "segment": 1,
+        "all": 1, "audit_summary": 1, "corpus_summary": 1, "deidentify": 1, "ingest": 1, "segment": 1,
+        # the leak check of its part of the corpus, then the check of the corpus-level files
+        "leak_check_part": 1, "leak_check": 1,
         # candidate coding: its own candidates; learned suggestions and the coding sheets cover every
         # transcript; candidate_quality only the coded ones (A03 is not coded), so it does not rerun.
         "candidate_codes": 1, "learned_candidates": 1, "coding_sheets": 1,  # one job, every coder's sheet

@@ -199,11 +199,18 @@ TRANSCRIPT_CHECKED = [
 ]
 
 
-def checked_outputs():
-    """Every output outside results/private/ (what can be shared): what the leak check reads."""
+# The leak check reads the transcripts' files in parts, each a fixed share of the transcripts
+# by ID (scripts/deidentify.py: leak_check_parts says why).
+TRANSCRIPTS_BY_PART = deidentify.leak_check_parts(TRANSCRIPTS)
+LEAK_CHECK_PARTS = list(TRANSCRIPTS_BY_PART)
+
+
+def part_checked_outputs(wildcards):
+    """The shareable files of the transcripts in one part of the leak check."""
     return [
-        *[path for pattern in TRANSCRIPT_CHECKED for path in per_transcript(pattern)],
-        *corpus_checked_outputs(),
+        pattern.format(transcript=transcript)
+        for transcript in TRANSCRIPTS_BY_PART[wildcards.part]
+        for pattern in TRANSCRIPT_CHECKED
     ]
 
 
@@ -316,9 +323,10 @@ def provenance_input_groups(input):
 
 
 def final_outputs():
-    """What `snakemake` makes: the leak check needs every output outside results/private/
-    (checked_outputs()), and those need the rest. Named through the leak check rather than one
-    by one: a target job with thousands of inputs costs seconds at every run of a large study.
+    """What `snakemake` makes: the leak check needs every output outside results/private/ (its
+    parts the transcripts' files, itself corpus_checked_outputs()), and those need the rest.
+    Named through the leak check rather than one by one: a target job with thousands of inputs
+    costs seconds at every run of a large study.
     """
     return [
         "results/deidentified/leak_check.tsv",

@@ -44,12 +44,39 @@ rule audit_summary:
         in_worker("scripts.jobs:audit_summary", input.audits, output[0], log[0])
 
 
+rule leak_check_part:
+    """The leak check of the shareable files of the transcripts in one part of the corpus (a
+    fixed share, by transcript ID): a new interview reruns the check of its part only."""
+    input:
+        checked=part_checked_outputs,
+        identifiers=IDENTIFIERS,
+    output:
+        "results/deidentified/leak_check/{part}.tsv",
+    params:
+        code=stage_code("deidentify"),
+    log:
+        "results/logs/leak_check/{part}.log",
+    run:
+        in_worker(
+            "scripts.jobs:leak_check",
+            input.checked,
+            config,
+            input.identifiers,
+            output[0],
+            log[0],
+            f".snakemake/qualflow/leak_check/{wildcards.part}.json",
+        )
+
+
 rule leak_check:
     """Fail the workflow if any entry of the identifier list survives in any output outside
-    results/private/. Contents found clean before (by SHA-256, with the same list) are not
-    searched again: a new interview costs the search of its own files."""
+    results/private/: the corpus-level files here, the transcripts' files in the parts. Contents
+    found clean before (by SHA-256, with the same list) are not searched again."""
     input:
-        checked=checked_outputs(),
+        parts=expand(
+            "results/deidentified/leak_check/{part}.tsv", part=LEAK_CHECK_PARTS
+        ),
+        checked=corpus_checked_outputs(),
         identifiers=IDENTIFIERS,
     output:
         report(
@@ -70,4 +97,5 @@ rule leak_check:
             output[0],
             log[0],
             ".snakemake/qualflow/leak_check.json",
+            input.parts,
         )
