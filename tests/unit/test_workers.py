@@ -60,3 +60,24 @@ def test_a_worker_that_dies_is_replaced() -> None:
         assert pool.call("scripts.segment:text_sha1", "x") == workers.call(0, "scripts.segment:text_sha1", "x")
     finally:
         pool.close()
+
+
+def test_the_snakemake_process_collects_garbage_rarely_and_not_at_exit() -> None:
+    """In a fresh interpreter (the setting is process-wide): the threshold is raised once, and
+    the objects alive at exit are frozen so that the last collection does not walk them."""
+    import subprocess
+    import sys
+
+    program = (
+        "import atexit, gc\n"
+        "from scripts import workers\n"
+        # registered first, so it runs last (atexit runs the last registered first)
+        "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
+        "before = gc.get_threshold()\n"
+        "workers.tune_garbage_collector(); workers.tune_garbage_collector()\n"
+        "assert gc.get_threshold() == (workers.GARBAGE_COLLECTION_THRESHOLD, *before[1:]), gc.get_threshold()\n"
+        "assert before[0] < workers.GARBAGE_COLLECTION_THRESHOLD and gc.get_freeze_count() == 0\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=workers._ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "frozen at exit: True"

@@ -1,13 +1,17 @@
 # Before Snakemake reads config.yaml: check it with qualflow's validator, whose errors name the
-# file, the line and the setting (Snakemake's own YAML error names neither).
+# file, the line and the setting (Snakemake's own YAML error names neither). And before the DAG is
+# built: the garbage collector's setting for it.
 import sys
 
 sys.path.insert(0, workflow.basedir)
 
 from snakemake.exceptions import WorkflowError
 
-from scripts import settings
+from scripts import settings, workers
 from scripts.errors import QualflowError
+
+# Snakemake's DAG is many long-lived objects: collect cyclic garbage rarely (scripts/workers.py).
+workers.tune_garbage_collector()
 
 try:
     for _config_path in workflow.configfiles or ["config.yaml"]:
