@@ -26,6 +26,15 @@ onstart:
     jobs.ensure_private_folder("results")
 
 
+# The run is over: do not wait for Snakemake's rescheduling timers (scripts/workers.py).
+onsuccess:
+    workers.end_pending_timers()
+
+
+onerror:
+    workers.end_pending_timers()
+
+
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/deidentify.smk"
 include: "workflow/rules/segment.smk"

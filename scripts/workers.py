@@ -84,6 +84,20 @@ def tune_garbage_collector() -> None:
     atexit.register(gc.freeze)
 
 
+def end_pending_timers() -> None:
+    """Let the Snakemake process exit as soon as its run is over.
+
+    After each scheduling round Snakemake starts a ``threading.Timer`` (the timespan of its
+    job-rate limiter, one second; a shorter one cannot be set: Snakemake 9.27 reads "100ms" as
+    100 minutes) to schedule again, and Python waits for every such thread before it exits: up
+    to a second at the end of every run. Called when the run is over (onsuccess, onerror), when
+    there is nothing left to schedule.
+    """
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()
+
+
 class WorkerError(RuntimeError):
     """A worker process failed; the message holds the error's type and place only."""
 

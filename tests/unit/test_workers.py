@@ -81,3 +81,14 @@ def test_the_snakemake_process_collects_garbage_rarely_and_not_at_exit() -> None
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=workers._ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "frozen at exit: True"
+
+
+def test_pending_timers_end_when_the_run_is_over() -> None:
+    import threading
+
+    fired = []
+    timer = threading.Timer(60, lambda: fired.append(True))
+    timer.start()
+    workers.end_pending_timers()
+    timer.join(timeout=5)
+    assert not timer.is_alive() and not fired
