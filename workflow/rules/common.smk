@@ -202,7 +202,6 @@ TRANSCRIPT_CHECKED = [
 # The leak check reads the transcripts' files in parts, each a fixed share of the transcripts
 # by ID (scripts/deidentify.py: leak_check_parts says why).
 TRANSCRIPTS_BY_PART = deidentify.leak_check_parts(TRANSCRIPTS)
-LEAK_CHECK_PARTS = list(TRANSCRIPTS_BY_PART)
 
 
 def part_checked_outputs(wildcards):

@@ -74,7 +74,8 @@ rule leak_check:
     found clean before (by SHA-256, with the same list) are not searched again."""
     input:
         parts=expand(
-            "results/deidentified/leak_check/{part}.tsv", part=LEAK_CHECK_PARTS
+            "results/deidentified/leak_check/{part}.tsv",
+            part=list(TRANSCRIPTS_BY_PART),
         ),
         checked=corpus_checked_outputs(),
         identifiers=IDENTIFIERS,
