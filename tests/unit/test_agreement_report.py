@@ -234,9 +234,14 @@ def test_outputs_are_deterministic(study: dict) -> None:
     assert page == agreement_html.render(second, checked, book, SETTINGS, CODING)
 
 
-def test_coding_errors_stop_the_run_after_logging_them_all(study: dict, caplog) -> None:
+def test_coding_errors_stop_the_run_after_logging_them_all(study: dict, caplog, monkeypatch) -> None:
+    import logging
+
     from scripts.codings import CodingError
 
+    # scripts.jobs, once imported (by any test), stops the qualflow logger's records reaching
+    # the root logger, where caplog listens: let them through for this test
+    monkeypatch.setattr(logging.getLogger("qualflow"), "propagate", True)
     write_csv(study["coding"] / "b" / "c.csv", [["T1-0002-001", "clam"], ["T1-0099-001", "calm"]])
     with pytest.raises(CodingError, match=r"b/c.csv, row 2: code clam is not in the codebook .*\(and 1 more coding error"):
         run(study)

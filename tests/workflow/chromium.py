@@ -125,24 +125,51 @@ def open_page(path: Path, expressions: dict[str, str], binary: str | None = None
     binary = binary or find_chromium()
     if binary is None:
         raise FileNotFoundError("chromium")
-    with tempfile.TemporaryDirectory(prefix="qualflow-chromium-") as profile:
-        stderr = open(Path(profile) / "stderr.log", "wb")
-        process = subprocess.Popen(
-            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
-             "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=stderr,
-        )
-        try:
-            return _drive(process, Path(profile), path, expressions, timeout)
-        finally:
-            process.terminate()
+    profile = tempfile.mkdtemp(prefix="qualflow-chromium-")
+    stderr = open(Path(profile) / "stderr.log", "wb")
+    # its own process group: Chromium's helper processes (renderer, crash handler) end with it,
+    # rather than writing into the profile while it is removed
+    process = subprocess.Popen(
+        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
+         "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
+    )
+    try:
+        return _drive(process, Path(profile), path, expressions, timeout)
+    finally:
+        _end_group(process)
+        stderr.close()
+        for _ in range(40):  # a helper may still be closing its files
             try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            stderr.close()
+                shutil.rmtree(profile)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.25)
+
+
+def _end_group(process: subprocess.Popen) -> None:
+    import signal
+
+    for sent, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(process.pid, sent)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        # the main process is gone; its helpers may linger a moment
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
 
 
 def _drive(process: subprocess.Popen, profile: Path, path: Path, expressions: dict[str, str], timeout: float) -> PageReport:
