@@ -3,7 +3,7 @@ REFI-QDA standard: a project (``.qdpx``: a zip holding ``project.qde``, XML, and
 under ``sources/``) and a codebook (``.qdc``, XML). Schemas: ``workflow/schemas/refi-qda/``; the
 rules of the exchange: ``workflow/schemas/refi_qda.md``.
 
-* **Export** (rule ``qdpx_export``): the de-identified transcripts as plain-text sources, each
+* **Export** (rules ``qdpx_export`` and ``qdc_export``): the de-identified transcripts as plain-text sources, each
   rendered from its segment file alone (:func:`render_transcript`: one line per speaker turn,
   ``"Speaker: sentence sentence ...\\n"``), the codebook as codes grouped by theme (the theme is
   the parent code, not codable), the participants as cases with their attributes as variables,
@@ -322,9 +322,9 @@ def candidate_pairs(rows: Iterable[dict[str, str]], codebook: Codebook) -> list[
 
 def export_job(
     segment_paths: Sequence[str], codebook_path: str, participants_path: str, candidate_paths: Sequence[str],
-    project_output: str, codebook_output: str, exchange: dict, attributes: Sequence[str], log: str,
+    project_output: str, exchange: dict, attributes: Sequence[str], log: str,
 ) -> None:
-    """The ``qdpx_export`` rule: results/exchange/project.qdpx and results/exchange/codebook.qdc."""
+    """The ``qdpx_export`` rule: results/exchange/project.qdpx."""
     from scripts.jobs import job_log
 
     with job_log(log) as logger:
@@ -338,12 +338,23 @@ def export_job(
         members = project_members(codebook, transcripts, cases, attributes, suggestions)
         Path(project_output).parent.mkdir(parents=True, exist_ok=True)
         Path(project_output).write_bytes(zip_bytes(members))
-        Path(codebook_output).write_bytes(codebook_document(codebook))
         logger.info(
             "%d transcripts, %d segments, %d codes in %d themes, %d cases, %s",
             len(transcripts), sum(len(t.spans) for t in transcripts), len(codebook.codes), len(codebook.themes), len(cases),
             f"{sum(len(pairs) for pairs in suggestions.values())} suggested codings" if suggestions is not None else "no suggestions",
         )
+
+
+def codebook_job(codebook_path: str, output: str, log: str) -> None:
+    """The ``qdc_export`` rule: results/exchange/codebook.qdc, the codebook alone (a rule of its
+    own: a new interview does not rewrite it)."""
+    from scripts.jobs import job_log
+
+    with job_log(log) as logger:
+        codebook = load_codebook(codebook_path)
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_bytes(codebook_document(codebook))
+        logger.info("%d codes in %d themes", len(codebook.codes), len(codebook.themes))
 
 
 # ---------------------------------------------------------------------------------------------

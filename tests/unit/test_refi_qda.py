@@ -55,8 +55,9 @@ def export(paths: dict, folder: Path, suggestions: bool = False, candidates: tup
     qdpx, qdc = folder / "project.qdpx", folder / "codebook.qdc"
     refi_qda.export_job(
         [str(paths["T1"]), str(paths["T2"])], str(paths["codebook"]), str(paths["participants"]), list(candidates),
-        str(qdpx), str(qdc), {"qdpx": True, "suggestions": suggestions}, ["role", "site"], str(folder / "export.log"),
+        str(qdpx), {"qdpx": True, "suggestions": suggestions}, ["role", "site"], str(folder / "export.log"),
     )
+    refi_qda.codebook_job(str(paths["codebook"]), str(qdc), str(folder / "codebook.log"))
     return qdpx, qdc
 
 

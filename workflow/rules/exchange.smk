@@ -1,6 +1,20 @@
+rule qdc_export:
+    """The codebook alone as a REFI-QDA codebook (.qdc), for programs that import codebooks."""
+    input:
+        codebook=CODEBOOK,
+    output:
+        "results/exchange/codebook.qdc",
+    params:
+        code=stage_code("refi_qda", "codebook"),
+    log:
+        "results/logs/qdc_export.log",
+    run:
+        in_worker("scripts.refi_qda:codebook_job", input.codebook, output[0], log[0])
+
+
 rule qdpx_export:
-    """A REFI-QDA project and codebook for the coders' QDA software (NVivo, ATLAS.ti, MAXQDA,
-    QualCoder): de-identified transcripts, codebook, participants; byte-identical when unchanged."""
+    """A REFI-QDA project for the coders' QDA software (NVivo, ATLAS.ti, MAXQDA, QualCoder):
+    de-identified transcripts, codebook, participants; byte-identical when unchanged."""
     input:
         segments=per_transcript("results/segments/{transcript}.tsv"),
         codebook=CODEBOOK,
@@ -8,7 +22,6 @@ rule qdpx_export:
         candidates=exchange_candidates(),
     output:
         project="results/exchange/project.qdpx",
-        codebook="results/exchange/codebook.qdc",
     params:
         exchange=config["exchange"],
         attributes=config["participants"]["attributes"],
@@ -23,7 +36,6 @@ rule qdpx_export:
             input.participants,
             input.candidates,
             output.project,
-            output.codebook,
             params.exchange,
             params.attributes,
             log[0],
