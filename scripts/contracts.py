@@ -21,7 +21,7 @@ from scripts.settings import load_schema
 
 SEGMENT_COLUMNS = [
     "segment_id", "transcript_id", "turn", "sentence", "role", "speaker",
-    "start_char", "end_char", "text", "text_sha1",
+    "turn_start_s", "turn_end_s", "start_char", "end_char", "text", "text_sha1",
 ]
 
 

@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from scripts.contracts import write_text
+from scripts.contracts import read_tsv, write_text
 
 #: Packages whose versions can change a number in the results.
 PACKAGES = (
@@ -93,9 +93,13 @@ def package_versions(model: str) -> dict[str, str | None]:
 def provenance(
     inputs: Mapping[str, Sequence[str]], private_inputs: Mapping[str, str], config: Mapping[str, Any],
     codebook_version: str, root: str | Path, commit: Mapping[str, Any] | None = None,
+    digests: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """The provenance record (plain data, sorted)."""
+    """The provenance record (plain data, sorted). digests: inputs whose SHA-256 is known
+    already, by kind (the raw transcripts', from the corpus parts' tables)."""
     files = {kind: {str(path): file_digest(path) for path in sorted(paths)} for kind, paths in sorted(inputs.items())}
+    for kind, known in sorted((digests or {}).items()):
+        files[kind] = {str(path): digest for path, digest in sorted(known.items())}
     for kind, path in sorted(private_inputs.items()):
         files[kind] = {str(path): "prefixed-sha256:" + file_digest(path, IDENTIFIER_PREFIX)}
     return {
@@ -111,14 +115,19 @@ def provenance(
 
 
 def provenance_job(
-    inputs: Mapping[str, Sequence[str]], identifiers: str, config: Mapping[str, Any], codebook: str, root: str,
-    commit: Mapping[str, Any], output: str, log: str,
+    inputs: Mapping[str, Sequence[str]], parts: Sequence[str], identifiers: str, config: Mapping[str, Any], codebook: str,
+    root: str, commit: Mapping[str, Any], output: str, log: str,
 ) -> None:
-    """Rule ``provenance`` → results/provenance.json."""
+    """Rule ``provenance`` → results/provenance.json. The raw transcripts' SHA-256 come from the
+    corpus parts' tables (rule corpus_part), which hashed them."""
     from scripts.codebook import load_codebook
     from scripts.jobs import job_log
 
     with job_log(log) as logger:
-        record = provenance(inputs, {"identifiers": identifiers}, config, load_codebook(codebook).version, root, commit)
+        transcripts = {row["raw_file"]: row["raw_sha256"] for path in parts for row in read_tsv(Path(path))}
+        record = provenance(
+            inputs, {"identifiers": identifiers}, config, load_codebook(codebook).version, root, commit,
+            digests={"transcripts": transcripts},
+        )
         write_text(Path(output), json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
         logger.info("provenance: %d input files, commit %s", sum(record["input_counts"].values()), record["workflow"]["commit"])

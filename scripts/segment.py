@@ -51,6 +51,8 @@ def segment_turns(turns: Sequence[dict]) -> list[dict]:
                     "sentence": number,
                     "role": turn["role"],
                     "speaker": turn["speaker"],
+                    "turn_start_s": turn.get("start_s"),
+                    "turn_end_s": turn.get("end_s"),
                     "start_char": start,
                     "end_char": end,
                     "text": stripped,

@@ -240,7 +240,7 @@ def test_slurm_run_matches_local_run(slurm: dict[str, str], code: Path, tmp_path
     ]
     assert not different, f"differ between the local and the SLURM run: {different}"
 
-    # The jobs went through SLURM: one submission per group of transcripts (and of leak check
+    # The jobs went through SLURM: one submission per group of transcripts (and of corpus
     # parts) plus one per other corpus-level job, every one completed, on the partition and
     # account the profile read.
     run_id = re.search(r"SLURM run ID: (\S+)", output).group(1)
@@ -250,11 +250,13 @@ def test_slurm_run_matches_local_run(slurm: dict[str, str], code: Path, tmp_path
         group: sum(count for rule, count in stats.items() if groups.get(rule) == group)
         for group in components
     }
-    # a group of transcripts counts chains of jobs (one per transcript), other groups jobs
-    submissions = {
-        group: math.ceil((transcripts if group == "per_transcript" else jobs) / components[group])
-        for group, jobs in in_group.items()
+    # group-components counts chains of connected jobs: a transcript's jobs, or a part's (its
+    # corpus tables, then its leak check); each of a group's rules has one job per chain
+    chains = {
+        group: max((count for rule, count in stats.items() if groups.get(rule) == group), default=0)
+        for group in components
     }
+    submissions = {group: math.ceil(chains[group] / components[group]) for group in components}
     grouped_jobs = sum(in_group.values())
     corpus_jobs = sum(count for rule, count in stats.items() if rule not in groups and rule != "all")
     workflow_jobs = grouped_jobs + corpus_jobs

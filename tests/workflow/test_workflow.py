@@ -52,25 +52,43 @@ def test_run_rerun_add_one_and_reproduce(project: Path) -> None:
     again = run_workflow(project)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
 
-    # The leak check's parts list the transcripts' files; the check itself the corpus-level ones.
+    # The leak check's parts list the transcripts' files and their part's corpus tables; the check
+    # itself the corpus-level ones.
     parts = sorted((results / "deidentified" / "leak_check").glob("*.tsv"))
     assert {path.stem for path in parts} == {deidentify.leak_check_part(transcript) for transcript in TRANSCRIPTS}
-    in_parts = {row["file"] for path in parts for row in csv.DictReader(open(path, encoding="utf-8"), delimiter="\t")}
-    assert in_parts < set(checked) and all(Path(path).stem.split(".")[0] in TRANSCRIPTS for path in in_parts)
+    assert {path.name for path in (results / "corpus" / "parts").iterdir()} == {
+        f"{path.stem}{suffix}" for path in parts for suffix in (".tsv", ".audit.tsv")
+    }
+    for path in parts:
+        in_part = {row["file"] for row in csv.DictReader(open(path, encoding="utf-8"), delimiter="\t")}
+        assert in_part < set(checked)
+        assert all(
+            Path(file).stem.split(".")[0] in TRANSCRIPTS or file.startswith(f"results/corpus/parts/{path.stem}.")
+            for file in in_part
+        )
+    corpus_rows = {
+        row["transcript_id"]: row for path in (results / "corpus" / "parts").glob("??.tsv")
+        for row in csv.DictReader(open(path, encoding="utf-8"), delimiter="\t")
+    }
+    assert sorted(corpus_rows) == TRANSCRIPTS
+    provenance = json.loads((results / "provenance.json").read_text(encoding="utf-8"))
+    assert provenance["inputs"]["transcripts"] == {
+        row["raw_file"]: hashlib.sha256((project / row["raw_file"]).read_bytes()).hexdigest() for row in corpus_rows.values()
+    }
 
     # A new interview schedules only its own jobs and the corpus-level ones.
     (project / "data" / "raw" / "A03.txt").write_text("I: How are you?\nP: Better since the clinic.\n", encoding="utf-8")
     planned = run_workflow(project, "--dry-run")
     assert job_counts(planned.stdout) == {
         "all": 1, "audit_summary": 1, "corpus_summary": 1, "deidentify": 1, "ingest": 1, "segment": 1,
-        # the leak check of its part of the corpus, then the check of the corpus-level files
-        "leak_check_part": 1, "leak_check": 1,
+        # its part's corpus tables; the leak check of its part, then the check of the corpus-level files
+        "corpus_part": 1, "leak_check_part": 1, "leak_check": 1,
         # candidate coding: its own candidates; learned suggestions and the coding sheets cover every
         # transcript; candidate_quality only the coded ones (A03 is not coded), so it does not rerun.
         "candidate_codes": 1, "learned_candidates": 1, "coding_sheets": 1,  # one job, every coder's sheet
         # the REFI-QDA project for the coders holds every transcript
         "qdpx_export": 1,
-        # provenance hashes every raw transcript; themes and figures count only coded ones.
+        # provenance lists every raw transcript; themes and figures count only coded ones.
         "provenance": 1,
     }, planned.stdout[-2000:]
     (project / "data" / "raw" / "A03.txt").unlink()

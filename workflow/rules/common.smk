@@ -199,18 +199,41 @@ TRANSCRIPT_CHECKED = [
 ]
 
 
-# The leak check reads the transcripts' files in parts, each a fixed share of the transcripts
-# by ID (scripts/deidentify.py: leak_check_parts says why).
+# The transcripts in parts, each a fixed share of them by ID: the leak check reads their files
+# part by part, and the corpus-level rules read one table per part (rule corpus_part), not a
+# file per transcript (scripts/deidentify.py: leak_check_parts says why).
 TRANSCRIPTS_BY_PART = deidentify.leak_check_parts(TRANSCRIPTS)
 
 
 def part_checked_outputs(wildcards):
-    """The shareable files of the transcripts in one part of the leak check."""
+    """The shareable files of the transcripts in one part of the leak check, and the part's
+    corpus tables (rule corpus_part)."""
     return [
-        pattern.format(transcript=transcript)
-        for transcript in TRANSCRIPTS_BY_PART[wildcards.part]
-        for pattern in TRANSCRIPT_CHECKED
+        *(
+            pattern.format(transcript=transcript)
+            for transcript in TRANSCRIPTS_BY_PART[wildcards.part]
+            for pattern in TRANSCRIPT_CHECKED
+        ),
+        f"results/corpus/parts/{wildcards.part}.tsv",
+        f"results/corpus/parts/{wildcards.part}.audit.tsv",
     ]
+
+
+def part_transcripts(pattern):
+    """An input function: pattern for each transcript of the job's part ({raw}: its raw file)."""
+
+    def files(wildcards):
+        return [
+            pattern.format(transcript=transcript, raw=TRANSCRIPTS[transcript])
+            for transcript in TRANSCRIPTS_BY_PART[wildcards.part]
+        ]
+
+    return files
+
+
+def corpus_parts(pattern):
+    """pattern ({part}) for every part of the corpus: the corpus-level rules' inputs."""
+    return [pattern.format(part=part) for part in TRANSCRIPTS_BY_PART]
 
 
 def corpus_checked_outputs():
@@ -303,8 +326,10 @@ def figure_outputs():
 
 
 def provenance_inputs(wildcards):
+    """The inputs provenance.json lists; the raw transcripts through the corpus parts' tables,
+    which hold their SHA-256."""
     return {
-        "transcripts": list(TRANSCRIPTS.values()),
+        "parts": corpus_parts("results/corpus/parts/{part}.tsv"),
         "participants": config["paths"]["participants"],
         "codebook": CODEBOOK,
         "identifiers": IDENTIFIERS,
@@ -314,7 +339,6 @@ def provenance_inputs(wildcards):
 
 def provenance_input_groups(input):
     return {
-        "transcripts": list(input.transcripts),
         "participants": [input.participants],
         "codebook": [input.codebook],
         "codings": list(input.codings),

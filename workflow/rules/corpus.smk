@@ -1,8 +1,37 @@
+rule corpus_part:
+    """The facts of one part's transcripts (a fixed share by ID, as for the leak check): raw
+    file SHA-256 and counts, and the de-identification audit rows; what the corpus-level rules
+    read instead of a file per transcript."""
+    input:
+        raw=part_transcripts("{raw}"),
+        segments=part_transcripts("results/segments/{transcript}.tsv"),
+        audits=part_transcripts("results/deidentified/{transcript}.audit.tsv"),
+    output:
+        transcripts="results/corpus/parts/{part}.tsv",
+        audit="results/corpus/parts/{part}.audit.tsv",
+    params:
+        transcripts=lambda wildcards: {
+            transcript: str(TRANSCRIPTS[transcript])
+            for transcript in TRANSCRIPTS_BY_PART[wildcards.part]
+        },
+        code=stage_code("provenance"),
+    log:
+        "results/logs/corpus_part/{part}.log",
+    run:
+        in_worker(
+            "scripts.jobs:corpus_part",
+            params.transcripts,
+            input.segments,
+            input.audits,
+            output,
+            log[0],
+        )
+
+
 rule corpus_summary:
     """One row per transcript: format, turns, segments, words, duration, participant attributes."""
     input:
-        segments=per_transcript("results/segments/{transcript}.tsv"),
-        deidentified=per_transcript("results/deidentified/{transcript}.jsonl"),
+        parts=corpus_parts("results/corpus/parts/{part}.tsv"),
         participants=config["paths"]["participants"],
     output:
         "results/corpus/transcripts.tsv",
@@ -14,9 +43,8 @@ rule corpus_summary:
     run:
         in_worker(
             "scripts.jobs:corpus_summary",
-            {transcript: str(path) for transcript, path in TRANSCRIPTS.items()},
-            input.segments,
-            input.deidentified,
+            sorted(TRANSCRIPTS),
+            input.parts,
             input.participants,
             params.attributes,
             output[0],

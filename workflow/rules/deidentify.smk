@@ -29,7 +29,7 @@ rule deidentify:
 rule audit_summary:
     """Replacements by type and layer over the whole corpus (counts only)."""
     input:
-        audits=per_transcript("results/deidentified/{transcript}.audit.tsv"),
+        audits=corpus_parts("results/corpus/parts/{part}.audit.tsv"),
     output:
         report(
             "results/deidentified/audit_summary.tsv",

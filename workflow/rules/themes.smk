@@ -99,6 +99,7 @@ rule provenance:
         in_worker(
             "scripts.provenance:provenance_job",
             provenance_input_groups(input),
+            input.parts,
             input.identifiers,
             params.config,
             input.codebook,
