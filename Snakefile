@@ -48,4 +48,5 @@ include: "workflow/rules/themes.smk"
 rule all:
     input:
         final_outputs(),
+        load_model_early,
     default_target: True

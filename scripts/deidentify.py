@@ -391,6 +391,11 @@ def load_pipeline(model: str):
     return load_spacy(model)
 
 
+def preload_pipeline(model: str) -> None:
+    """Load the pipeline ahead of the first transcript (a worker's warm-up, scripts/workers.py)."""
+    load_pipeline(model)
+
+
 @dataclass(frozen=True)
 class Tokens:
     """The tokens of one text, as columns: ``"".join(word + " " * space) == text``.

@@ -101,6 +101,23 @@ def ensure_private_folder(results: str | Path = "results") -> None:
     write_text(Path(results) / "private" / "README.txt", PRIVATE_README)
 
 
+def transcripts_to_parse(transcripts: dict[str, str | Path], parsed: str) -> list[str]:
+    """Transcripts whose parsed form (parsed, a pattern with {transcript}) is missing or older than
+    the raw file: those de-identification will parse with spaCy in this run, unless something
+    else (the code, the settings) reruns more. A guess from file times, for loading the model
+    early; what runs is Snakemake's decision."""
+    waiting = []
+    for transcript_id, raw in sorted(transcripts.items()):
+        try:
+            parsed_time = Path(parsed.format(transcript=transcript_id)).stat().st_mtime
+        except FileNotFoundError:
+            waiting.append(transcript_id)
+            continue
+        if Path(raw).stat().st_mtime > parsed_time:
+            waiting.append(transcript_id)
+    return waiting
+
+
 def ingest(raw: str, output: str, config: dict, identifiers: str, log: str, transcript_id: str) -> None:
     with job_log(log) as logger:
         rules = speaker_rules(config, _identifier_list(config, identifiers))

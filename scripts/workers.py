@@ -58,6 +58,12 @@ def load_spacy(model: str, exclude: tuple[str, ...] = (), disable: tuple[str, ..
     return loaded[key]
 
 
+def loaded_pipelines() -> list[tuple]:
+    """The spaCy pipelines this thread holds, as (model, exclude, disable): what a worker has
+    loaded so far (its warm-up included)."""
+    return sorted(getattr(_PIPELINES, "by_key", {}))
+
+
 #: Allocations between two collections of the youngest generation (Python's default: 700).
 GARBAGE_COLLECTION_THRESHOLD = 20_000
 _COLLECTOR_TUNED = False
@@ -117,12 +123,33 @@ def plain(value: Any) -> Any:
 
 
 class WorkerPool:
-    def __init__(self, processes: int) -> None:
+    def __init__(self, processes: int, warm_up: tuple[str, tuple] | None = None) -> None:
+        """processes workers. With warm_up, (function, arguments), each worker runs it before its
+        first job, one worker after the other, in a thread of this process: a model loads on one
+        core while this process goes on with the other (two loads at once would compete with it)."""
         path = os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))
         self._environment = {**os.environ, "PYTHONPATH": path}
         self._workers = [self._start() for _ in range(processes)]
         self._idle: queue.Queue = queue.Queue()
-        for worker in self._workers:
+        self._closed = False
+        if warm_up is None:
+            for worker in self._workers:
+                self._idle.put(worker)
+        else:
+            threading.Thread(target=self._warm_up, args=(warm_up,), name="qualflow-warm-up", daemon=True).start()
+
+    def _warm_up(self, request: tuple[str, tuple]) -> None:
+        for position, worker in enumerate(list(self._workers)):
+            if self._closed:  # the run ended first
+                return
+            try:
+                _send(worker.stdin, request)
+                _receive(worker.stdout)  # a failed warm-up (say, no such model) fails the job again, which reports it
+            except (EOFError, OSError, ValueError):  # the worker died, or the run ended
+                if self._closed:
+                    return
+                worker.wait()
+                worker = self._workers[position] = self._start()
             self._idle.put(worker)
 
     def _start(self) -> subprocess.Popen:
@@ -150,6 +177,7 @@ class WorkerPool:
         return payload
 
     def close(self) -> None:
+        self._closed = True
         for worker in self._workers:
             if worker.stdin and not worker.stdin.closed:
                 worker.stdin.close()
@@ -159,6 +187,21 @@ class WorkerPool:
 
 _POOLS: dict[int, WorkerPool] = {}
 _POOLS_LOCK = threading.Lock()
+
+
+def start(processes: int, function: str, *arguments: Any) -> bool:
+    """Start the run's pool of processes workers now, each of them running
+    scripts.module:function(*arguments) first (say, loading the spaCy model) while this process
+    goes on (building Snakemake's DAG). False if there is no pool (processes=0) or it runs already.
+    """
+    if processes <= 0:
+        return False
+    with _POOLS_LOCK:
+        if processes in _POOLS:
+            return False
+        pool = _POOLS[processes] = WorkerPool(processes, warm_up=(function, plain(arguments)))
+        atexit.register(pool.close)
+    return True
 
 
 def call(processes: int, function: str, *arguments: Any) -> Any:

