@@ -324,7 +324,7 @@ def corpus_summary(
                     participants, transcript_id,
                 )
             row = {
-                **{column: counts[transcript_id][column] for column in CORPUS_SUMMARY_COLUMNS[:8]},
+                **{column: counts[transcript_id][column] for column in CORPUS_SUMMARY_COLUMNS if column in CORPUS_PART_COLUMNS},
                 "has_participant_row": "yes" if attributes_row else "no",
             }
             for attribute in attributes:

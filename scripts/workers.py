@@ -189,19 +189,23 @@ _POOLS: dict[int, WorkerPool] = {}
 _POOLS_LOCK = threading.Lock()
 
 
+def _pool(processes: int, warm_up: tuple[str, tuple] | None = None) -> tuple[WorkerPool, bool]:
+    """The run's pool of processes workers, and whether this call started it (with warm_up)."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(processes)
+        if pool is not None:
+            return pool, False
+        pool = _POOLS[processes] = WorkerPool(processes, warm_up)
+        atexit.register(pool.close)
+        return pool, True
+
+
 def start(processes: int, function: str, *arguments: Any) -> bool:
     """Start the run's pool of processes workers now, each of them running
     scripts.module:function(*arguments) first (say, loading the spaCy model) while this process
     goes on (building Snakemake's DAG). False if there is no pool (processes=0) or it runs already.
     """
-    if processes <= 0:
-        return False
-    with _POOLS_LOCK:
-        if processes in _POOLS:
-            return False
-        pool = _POOLS[processes] = WorkerPool(processes, warm_up=(function, plain(arguments)))
-        atexit.register(pool.close)
-    return True
+    return processes > 0 and _pool(processes, (function, plain(arguments)))[1]
 
 
 def call(processes: int, function: str, *arguments: Any) -> Any:
@@ -209,12 +213,7 @@ def call(processes: int, function: str, *arguments: Any) -> Any:
     arguments = plain(arguments)
     if processes <= 0:
         return _resolve(function)(*arguments)
-    with _POOLS_LOCK:
-        pool = _POOLS.get(processes)
-        if pool is None:
-            pool = _POOLS[processes] = WorkerPool(processes)
-            atexit.register(pool.close)
-    return pool.call(function, *arguments)
+    return _pool(processes)[0].call(function, *arguments)
 
 
 def _resolve(function: str):

@@ -121,9 +121,12 @@ def load_model_early(wildcards):
     workers start now and load the spaCy model while the DAG is built, rather than after it, on
     the way of the first transcript. Not in dry runs, --touch, reports or cluster runs (where
     the jobs' own processes parse)."""
-    if workflow.executor_plugin is None or workflow.dryrun or workflow.touch:
-        return []
-    if not workflow.local_exec:
+    if (
+        workflow.executor_plugin is None
+        or workflow.dryrun
+        or workflow.touch
+        or not workflow.local_exec
+    ):
         return []
     if jobs.transcripts_to_parse(
         TRANSCRIPTS, "results/deidentified/{transcript}.jsonl"

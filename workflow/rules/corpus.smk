@@ -10,17 +10,13 @@ rule corpus_part:
         transcripts="results/corpus/parts/{part}.tsv",
         audit="results/corpus/parts/{part}.audit.tsv",
     params:
-        transcripts=lambda wildcards: {
-            transcript: str(TRANSCRIPTS[transcript])
-            for transcript in TRANSCRIPTS_BY_PART[wildcards.part]
-        },
         code=stage_code("provenance"),
     log:
         "results/logs/corpus_part/{part}.log",
     run:
         in_worker(
             "scripts.jobs:corpus_part",
-            params.transcripts,
+            dict(zip(TRANSCRIPTS_BY_PART[wildcards.part], input.raw)),
             input.segments,
             input.audits,
             output,
