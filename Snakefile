@@ -1,5 +1,7 @@
 # qualflow: raw interview transcripts → de-identified, segmented, coded and analysed results.
 # This file only sets up and lists the stages; each stage is in workflow/rules/, its logic in scripts/.
+import time
+
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -20,6 +22,10 @@ include: "workflow/rules/common.smk"
 wildcard_constraints:
     transcript="[A-Za-z0-9][A-Za-z0-9_-]*",
     part="[0-9]+",
+    coder="[A-Za-z0-9][A-Za-z0-9_-]*",
+
+
+RUN_STARTED = time.time()
 
 
 onstart:
@@ -31,8 +37,17 @@ onsuccess:
     workers.end_pending_timers()
 
 
+# A failed run leaves nothing stale that reads as current (scripts/jobs.py).
 onerror:
     workers.end_pending_timers()
+    stale = jobs.remove_stale_outputs(workflow.dag, RUN_STARTED)
+    if stale:
+        logger.warning(
+            f"qualflow: the run failed; {len(stale)} file(s) an earlier run made for jobs this run did not "
+            "finish were out of date and have been removed (they are made again once the error is fixed): "
+            + ", ".join(stale[:10])
+            + (" ..." if len(stale) > 10 else "")
+        )
 
 
 include: "workflow/rules/ingest.smk"
@@ -40,6 +55,7 @@ include: "workflow/rules/deidentify.smk"
 include: "workflow/rules/segment.smk"
 include: "workflow/rules/candidates.smk"
 include: "workflow/rules/corpus.smk"
+include: "workflow/rules/coding.smk"
 include: "workflow/rules/agreement.smk"
 include: "workflow/rules/exchange.smk"
 include: "workflow/rules/themes.smk"

@@ -116,8 +116,11 @@ def _sort_worst_first(rows: Sequence[dict]) -> list[dict]:
     return sorted(rows, key=key)
 
 
-def render(tables: Tables, checked: CheckedCodings, codebook: Codebook, settings: Settings, coding: dict) -> str:
-    """The whole page."""
+def render(
+    tables: Tables, checked: CheckedCodings, codebook: Codebook, settings: Settings, coding: dict, followed: Sequence[dict] = (),
+) -> str:
+    """The whole page. ``followed``: the anchoring ledger's rows of these coders (codings followed
+    to the text as it is now, and those waiting for a person)."""
     minimum, per_code = settings.minimum_alpha, settings.minimum_alpha_per_code
     coders = ", ".join(checked.coders)
     out = [
@@ -135,6 +138,7 @@ def render(tables: Tables, checked: CheckedCodings, codebook: Codebook, settings
     out += _summary(tables, settings, minimum, per_code)
     out += _coverage(tables, checked)
     out += _problems(checked)
+    out += _followed(followed)
     out += _by_code(tables, settings, per_code)
     out += _pairs(tables, checked)
     out += _disagreements(tables, codebook, settings)
@@ -213,6 +217,39 @@ def _problems(checked: CheckedCodings) -> list[str]:
         where = problem.file + (f", row {problem.row}" if problem.row is not None else "")
         out.append(f"<tr><td>{escape(problem.kind)}</td><td><code>{escape(where)}</code></td><td>{escape(problem.detail)}</td></tr>")
     out.append("</tbody></table>")
+    return out
+
+
+def _followed(ledger: Sequence[dict]) -> list[str]:
+    """Codings that followed their text (counts), codes renamed or merged (counts), and every
+    coding a person must re-check, with the coded text beside the text now."""
+    from collections import Counter
+
+    out = ['<h2 id="followed">Codings that followed the text</h2>']
+    statuses = Counter(row["status"] for row in ledger if row["status"] not in ("unchanged", "no_column"))
+    changes = Counter((row["code_id"], row["current_code_id"], row["code_change"]) for row in ledger if row["code_change"])
+    if not statuses and not changes:
+        out.append('<p class="note">Every coding is on the segment it was made on (the transcripts have not changed under them).</p>')
+        return out
+    words = {"carried": "carried (same words; a placeholder or spacing changed)", "moved": "moved to another segment ID or a small edit",
+             "split": "split (the sentence is now several segments: coded on each)", "merged": "merged (the sentence is now part of a longer one)",
+             "recheck": "need a person to re-check them (left out of the figures)"}
+    items = [f"{count} {escape(words[status])}" for status, count in sorted(statuses.items(), key=lambda item: list(words).index(item[0]))]
+    out.append(f"<p>{'; '.join(items)}. Every one is listed in <code>results/coding/anchoring.tsv</code>.</p>" if items else "")
+    for (old, new, kind), count in sorted(changes.items()):
+        target = f"<code>{escape(new)}</code>" if new else "a code a person chooses"
+        out.append(f'<p class="note">Code <code>{escape(old)}</code> ({escape(kind)}): {count} coding(s) counted as {target}.</p>')
+    rechecks = [row for row in ledger if row["status"] == "recheck"]
+    if rechecks:
+        out.append('<table id="recheck-table"><thead><tr><th>Coder</th><th>Where</th><th>Code</th><th>Coded text</th><th>Text now</th></tr></thead><tbody>')
+        for row in rechecks:
+            where = f"{row['file']}, row {row['row']}" + (f" (column {row['column']})" if row["column"] else "")
+            out.append(
+                f"<tr><td>{escape(row['coder'])}</td><td><code>{escape(where)}</code><br><span class=\"small\">{escape(row['segment_id'])}</span></td>"
+                f"<td><code>{escape(row['code_id'])}</code></td><td class=\"text\">{escape(row['coded_text'])}</td>"
+                f"<td class=\"text\">{escape(row['current_text']) or '&ndash;'}</td></tr>"
+            )
+        out.append("</tbody></table>")
     return out
 
 

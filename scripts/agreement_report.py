@@ -564,25 +564,28 @@ def compared_coders(coders: Sequence[str], coding: dict) -> list[str]:
 
 
 def run(
-    codebook_path: str, coding_paths: Sequence[str], segment_paths: Sequence[str], coding: dict, settings: Settings,
-    corpus_transcripts: Sequence[str], log_hint: str,
+    codebook_path: str, anchored: Sequence, coders: Sequence[str], segment_paths: Sequence[str], coding: dict,
+    settings: Settings, corpus_transcripts: Sequence[str], log_hint: str,
 ) -> tuple[Tables, CheckedCodings, Codebook]:
-    """Read, check (raise on coding errors, after logging them all) and compare."""
+    """Read the re-anchored codings (rule anchor_codings: codings, transcripts and problems
+    tables), check them (raise on coding errors, after logging them all) and compare.
+    ``coders``: the coder folders with files."""
+    from scripts.anchor_codings import load_anchored
+
     if settings.unit not in GRAINS:
         raise ConfigurationError("config.yaml", f"agreement.unit must be one of {', '.join(GRAINS)}", "Fix config.yaml")
     codebook = load_codebook(codebook_path)
-    grouped = coding_files.group_by_coder(coding_paths)
-    compared = compared_coders(list(grouped), coding)
+    compared = compared_coders(list(coders), coding)
     if len(compared) < 2:
         raise ConfigurationError(
-            coding_paths[0] if coding_paths else None, f"agreement needs at least two coders, found {len(compared)}",
+            "config.yaml", f"agreement needs at least two coders, found {len(compared)}",
             "Add a second coder's folder under the coding folder (paths.coding)",
         )
     segments = coding_files.load_segments(segment_paths)
-    qdpx = coding_files.QdpxContext.from_config(segments, codebook, coding)
-    parsed = {coder: coding_files.read_coder(coder, files, qdpx) for coder, files in grouped.items()}
+    consensus = coding.get("consensus")
+    parsed = load_anchored(anchored, coders=[*compared, *([consensus] if consensus in coders else [])])
     checked = coding_files.check_codings(
-        parsed, segments, codebook, coding["roles"], compared, coding.get("consensus"), corpus_transcripts,
+        parsed, segments, codebook, coding["roles"], compared, consensus, corpus_transcripts,
     )
     for problem in checked.problems:
         (LOGGER.error if problem.severity == "error" else LOGGER.warning)("%s", problem.message())
@@ -592,24 +595,28 @@ def run(
 
 
 def agreement_job(
-    codebook_path: str, coding_paths: Sequence[str], segment_paths: Sequence[str], outputs: Any, coding: dict,
-    agreement: dict, corpus_transcripts: Sequence[str], log: str,
+    codebook_path: str, anchored: Sequence[Sequence[str]], coders: Sequence[str], segment_paths: Sequence[str],
+    outputs: Any, coding: dict, agreement: dict, corpus_transcripts: Sequence[str], log: str,
 ) -> None:
-    """The ``agreement`` rule: outputs by_code, by_pair, summary, disagreements, problems, report."""
+    """The ``agreement`` rule: outputs by_code, by_pair, summary, disagreements, problems, report.
+    ``anchored``: the codings, transcripts, problems and anchoring tables of rule anchor_codings
+    (a list of each, one per coder; the anchoring tables list the codings followed to the text as
+    it is now, and those to re-check)."""
     from scripts import agreement_html
     from scripts.jobs import job_log
 
     settings = Settings.from_config(agreement)
     with job_log(log) as logger:
         tables, checked, codebook = run(
-            codebook_path, coding_paths, segment_paths, coding, settings, corpus_transcripts, log,
+            codebook_path, anchored, coders, segment_paths, coding, settings, corpus_transcripts, log,
         )
         write_tsv(Path(outputs["by_code"]), tables.by_code, BY_CODE_COLUMNS)
         write_tsv(Path(outputs["by_pair"]), tables.by_pair, BY_PAIR_COLUMNS)
         write_tsv(Path(outputs["summary"]), tables.summary, SUMMARY_COLUMNS)
         write_tsv(Path(outputs["disagreements"]), tables.disagreements, DISAGREEMENT_COLUMNS)
         write_tsv(Path(outputs["problems"]), [p.as_row() for p in checked.problems], coding_files.PROBLEM_COLUMNS)
-        page = agreement_html.render(tables, checked, codebook, settings, coding)
+        followed = [row for path in anchored[3] for row in read_tsv(Path(path))]
+        page = agreement_html.render(tables, checked, codebook, settings, coding, followed)
         write_text(Path(outputs["report"]), page)
         pooled = tables.summary[0]
         logger.info(

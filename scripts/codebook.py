@@ -7,7 +7,7 @@ coding sheets, agreement, themes) read the codebook through :func:`load_codebook
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -52,14 +52,25 @@ class Theme:
 
 
 @dataclass(frozen=True)
+class CodeChange:
+    """What became of an old code ID: ``renamed`` or ``merged`` into one code, or ``split`` into
+    several (whose codings a person must re-check)."""
+
+    kind: str
+    code_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Codebook:
-    """The codebook as read: ``codes`` in file order (theme by theme)."""
+    """The codebook as read: ``codes`` in file order (theme by theme); ``changes``: old code IDs
+    (renamed_from, merged_from, split_from) and what became of each."""
 
     path: str
     version: str
     themes: tuple[Theme, ...]
     codes: tuple[Code, ...]
     document: dict
+    changes: dict[str, CodeChange] = field(default_factory=dict)
 
     @property
     def code_ids(self) -> tuple[str, ...]:
@@ -159,7 +170,42 @@ def _build(document: dict, root: yaml.Node, path: Path) -> Codebook:
             id=theme["id"], label=theme["label"], description=theme.get("description", ""),
             code_ids=tuple(code["id"] for code in theme["codes"]),
         ))
-    return Codebook(path=str(path), version=str(document["version"]), themes=tuple(themes), codes=tuple(codes), document=document)
+    changes = _code_changes(document, root, path, seen_codes)
+    return Codebook(
+        path=str(path), version=str(document["version"]), themes=tuple(themes), codes=tuple(codes), document=document,
+        changes=changes,
+    )
+
+
+def _code_changes(document: dict, root: yaml.Node, path: Path, current: dict[str, int | None]) -> dict[str, CodeChange]:
+    """Old code IDs → what became of them; an old ID claimed twice, or still a code, is an error."""
+    claims: dict[str, list[tuple[str, str, int | None]]] = {}
+    for t, theme in enumerate(document["themes"]):
+        for c, code in enumerate(theme["codes"]):
+            for kind, key in (("renamed", "renamed_from"), ("merged", "merged_from"), ("split", "split_from")):
+                for o, old in enumerate(code.get(key, ())):
+                    line = settings.line_of(root, ["themes", t, "codes", c, key, o])
+                    if old in current:
+                        raise CodebookError(
+                            path, f"code {code['id']}: {key} names {old}, which is a code of this codebook",
+                            f"An old ID must be gone from the codebook: remove code {old}, or {old} from {key}", line=line,
+                        )
+                    claims.setdefault(old, []).append((kind, code["id"], line))
+    changes = {}
+    for old, claimed in sorted(claims.items()):
+        kinds = {kind for kind, _, _ in claimed}
+        if kinds == {"split"}:
+            changes[old] = CodeChange("split", tuple(sorted(code_id for _, code_id, _ in claimed)))
+            continue
+        if len(claimed) > 1:
+            raise CodebookError(
+                path, f"old code ID {old} is claimed by {len(claimed)} codes ({', '.join(code for _, code, _ in claimed)})",
+                "A code renamed or merged goes to one code; a code split into several: list it under split_from of each",
+                line=claimed[-1][2],
+            )
+        kind, code_id, _ = claimed[0]
+        changes[old] = CodeChange(kind, (code_id,))
+    return changes
 
 
 def pattern_problem(pattern: list) -> str:

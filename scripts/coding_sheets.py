@@ -27,6 +27,11 @@ from typing import Sequence
 from scripts.codebook import Codebook, load_codebook
 from scripts.contracts import deterministic_zip, read_tsv
 
+DONE_NOTE = (
+    "Write 1 in done when you have coded the transcript. The rows of a transcript with no code count as "
+    "'no code applies here' only once the transcript is marked done (or has at least one code in this sheet); "
+    "the rows of a transcript you have not coded are not counted."
+)
 BEFORE_CODES = ["segment_id", "transcript_id", "turn", "role", "text_sha1", "context", "text"]
 WIDTHS = {"segment_id": 17, "transcript_id": 10, "turn": 6, "role": 11, "text_sha1": 8, "context": 45, "text": 70, "memo": 30, "suggested": 24}
 
@@ -93,6 +98,20 @@ def build_workbook(rows: Sequence[dict], codebook: Codebook, suggested: dict[str
                                     errorTitle="1 or blank", error="Write 1 where the code applies; leave the cell blank elsewhere.")
         validation.add(f"{get_column_letter(first)}2:{get_column_letter(last)}{len(rows) + 1}")
         sheet.add_data_validation(validation)
+    done = workbook.create_sheet("transcripts")
+    done.append(["transcript_id", "segments", "done", "what done means"])
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["transcript_id"]] = counts.get(row["transcript_id"], 0) + 1
+    for number, (transcript, count) in enumerate(counts.items()):
+        done.append([transcript, count, None, DONE_NOTE if number == 0 else None])
+    if not counts:
+        done.append([None, None, None, DONE_NOTE])
+    for cell in done[1]:
+        cell.font = bold
+    done.freeze_panes = "A2"
+    for letter, width in (("A", 14), ("B", 10), ("C", 7), ("D", 80)):
+        done.column_dimensions[letter].width = width
     book = workbook.create_sheet("codebook")
     book.append(["theme_id", "theme", "code_id", "label", "definition", "include", "exclude", "keywords", "exclude_terms"])
     for cell in book[1]:

@@ -34,7 +34,7 @@ import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from scripts.codebook import Codebook
 from scripts.contracts import read_tsv
@@ -49,6 +49,8 @@ SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 CSV_REQUIRED = ("segment_id", "code_id")
 CSV_OPTIONAL = ("coder", "text_sha1", "memo", "transcript_id", "text")
 SHEET_NAME = "coding"
+TRANSCRIPTS_SHEET = "transcripts"
+CODEBOOK_SHEET = "codebook"
 #: Columns of a coding sheet that are not codes (workflow/schemas/coding_sheet.md).
 SHEET_COLUMNS = ("segment_id", "transcript_id", "turn", "sentence", "role", "speaker", "text", "context",
                  "text_sha1", "memo", "suggested")
@@ -83,7 +85,11 @@ class CodingError(QualflowError):
 
 @dataclass(frozen=True)
 class Mention:
-    """One coding row: a coder applied ``code_id`` to a segment (``code_id`` None: no code)."""
+    """One coding row: a coder applied ``code_id`` to a segment (``code_id`` None: no code).
+
+    Once re-anchored (scripts/anchor_codings.py), ``segment_id`` and ``code_id`` are where the
+    coding is now, ``status`` says how it got there (scripts/anchoring.py) and ``coded_segment_id``
+    and ``coded_code_id`` what the coder's file says."""
 
     coder: str
     file: str
@@ -93,6 +99,17 @@ class Mention:
     text_sha1: str | None = None
     column: str | None = None  # the sheet column of the code (sheets only)
     exemplar: bool = False  # the memo marks this segment as an exemplar quote (memo text is not kept)
+    status: str = "unchanged"
+    similarity: float = 1.0
+    coded_segment_id: str = ""
+    coded_code_id: str = ""
+    code_change: str = ""  # renamed, merged or split (the codebook's renamed_from, merged_from, split_from)
+    coded_text: str = ""  # the text coded (for the anchoring ledger, where the workflow produced it)
+    transcript_id: str = ""  # set where segment_id cannot say it (a REFI-QDA selection sent to recheck)
+
+    @property
+    def transcript(self) -> str:
+        return self.transcript_id or _transcript_of(self.segment_id or self.coded_segment_id)
 
 
 @dataclass
@@ -105,6 +122,23 @@ class CoderFiles:
     listed: list[tuple[str, str, int]] = field(default_factory=list)  # transcript, file, row
     sheet_codes: list[tuple[str, str, str]] = field(default_factory=list)  # file, code, column
     problems: list[Problem] = field(default_factory=list)  # found while reading (REFI-QDA projects)
+    sheets: dict[str, SheetCoding] = field(default_factory=dict)  # file → what its sheet says besides the codes
+
+
+@dataclass(frozen=True)
+class SheetCoding:
+    """A filled-in coding sheet: its counted rows' codings, its code columns (file, code ID,
+    column letter), the text of each row as the coder saw it (transcript → [(segment_id, text,
+    text_sha1)], sheet order), the transcripts marked done (transcript, row of the transcripts
+    tab), the code IDs of its codebook tab (None: no such tab), and the transcripts whose rows
+    were not counted (neither marked done nor given a code)."""
+
+    mentions: tuple[Mention, ...]
+    codes: tuple[tuple[str, str, str], ...]
+    texts: dict[str, tuple[tuple[str, str, str], ...]]
+    done: tuple[tuple[str, int], ...]
+    codebook_codes: frozenset[str] | None
+    not_counted: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -116,10 +150,12 @@ class QdpxContext:
     segments: Segments
     codebook: Codebook
     min_overlap: float = 0.5
+    similarity: float = 0.6  # coding.anchor_similarity: a selection followed into a changed text
+    versions: Any = None  # the kept segment versions (scripts/anchor_codings.py: Versions)
 
     @classmethod
     def from_config(cls, segments: Segments, codebook: Codebook, coding: dict) -> "QdpxContext":
-        return cls(segments, codebook, float(coding.get("qdpx_min_overlap", 0.5)))
+        return cls(segments, codebook, float(coding.get("qdpx_min_overlap", 0.5)), float(coding.get("anchor_similarity", 0.6)))
 
 
 @dataclass(frozen=True)
@@ -349,10 +385,22 @@ def _mention(path: Path, coder: str, row: int, values: dict[str, str], column: s
 
 
 def read_sheet_coding(path: str | Path, coder: str) -> tuple[list[Mention], list[tuple[str, str, str]]]:
-    """A filled-in coding sheet: its mentions and its code columns (file, code ID, column letter).
+    """A filled-in coding sheet's counted mentions and its code columns (see :func:`read_sheet`)."""
+    sheet = read_sheet(path, coder)
+    return list(sheet.mentions), list(sheet.codes)
 
-    Every row with a segment_id is a mention (the coder was asked to code that segment); each
-    code cell holding 1 adds a mention with that code. Cells may hold 1 or blank (0 reads as
+
+#: Values of a "done" cell that mark a transcript as coded.
+DONE_VALUES = frozenset({"1", "x", "yes", "done", "true"})
+
+
+def read_sheet(path: str | Path, coder: str) -> SheetCoding:
+    """A filled-in coding sheet (workflow/schemas/coding_sheet.md).
+
+    Each code cell holding 1 is a mention of that code; a row without codes says "no code
+    applies here", but only for a transcript the coder marked done in the sheet's
+    ``transcripts`` tab, or, in a sheet without that tab, gave at least one code: the blank
+    rows of a transcript nobody opened are not a coding. Cells may hold 1 or blank (0 reads as
     blank); anything else is an error naming the cell.
     """
     import openpyxl
@@ -378,10 +426,11 @@ def read_sheet_coding(path: str | Path, coder: str) -> tuple[list[Mention], list
         segment_column = header.index("segment_id")
         sha1_column = header.index("text_sha1") if "text_sha1" in header else None
         memo_column = header.index("memo") if "memo" in header else None
+        text_column = header.index("text") if "text" in header else None
         code_columns = [(index, name, get_column_letter(index + 1)) for index, name in enumerate(header) if name and name not in SHEET_COLUMNS]
-        sheet_codes = [(str(path), name, letter) for _, name, letter in code_columns]
+        sheet_codes = tuple((str(path), name, letter) for _, name, letter in code_columns)
         blank_headers = [index for index, name in enumerate(header) if not name]
-        mentions: list[Mention] = []
+        read: list[tuple[int, str, str, str, str, list[tuple[str, str]]]] = []  # row, segment, sha1, memo, text, codes
         width = len(header)
         for row, values in enumerate(rows, start=2):
             if len(values) < width:
@@ -400,13 +449,63 @@ def read_sheet_coding(path: str | Path, coder: str) -> tuple[list[Mention], list
                 continue
             sha1 = _cell_text(values[sha1_column]) if sha1_column is not None else ""
             memo = _cell_text(values[memo_column]) if memo_column is not None else ""
-            base = {"segment_id": segment_id, "text_sha1": sha1, "memo": memo}
-            mentions.append(_mention(path, coder, row, {**base, "code_id": ""}, None))
-            for code_id, letter in applied:
-                mentions.append(_mention(path, coder, row, {**base, "code_id": code_id}, letter))
+            text = _cell_text(values[text_column]) if text_column is not None else ""
+            read.append((row, segment_id, sha1, memo, text, applied))
+        done = _done_transcripts(workbook, path)
+        codebook_codes = _codebook_codes(workbook)
     finally:
         workbook.close()
-    return mentions, sheet_codes
+    coded = {_transcript_of(segment_id) for _, segment_id, _, _, _, applied in read if applied}
+    counted = coded | {transcript for transcript, _ in done}
+    mentions: list[Mention] = []
+    texts: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    not_counted: dict[str, int] = defaultdict(int)
+    for row, segment_id, sha1, memo, text, applied in read:
+        transcript = _transcript_of(segment_id)
+        texts[transcript].append((segment_id, text, sha1.lower()))
+        if transcript not in counted:
+            not_counted[transcript] += 1
+            continue
+        base = {"segment_id": segment_id, "text_sha1": sha1, "memo": memo}
+        mentions.append(_mention(path, coder, row, {**base, "code_id": ""}, None))
+        for code_id, letter in applied:
+            mentions.append(_mention(path, coder, row, {**base, "code_id": code_id}, letter))
+    return SheetCoding(
+        tuple(mentions), sheet_codes, {transcript: tuple(rows) for transcript, rows in texts.items()}, tuple(done),
+        codebook_codes, dict(sorted(not_counted.items())),
+    )
+
+
+def _done_transcripts(workbook, path: Path) -> list[tuple[str, int]]:
+    """(transcript, row) of every transcript marked done in the sheet's ``transcripts`` tab."""
+    if TRANSCRIPTS_SHEET not in workbook.sheetnames:
+        return []
+    rows = workbook[TRANSCRIPTS_SHEET].iter_rows(values_only=True)
+    header = [("" if value is None else str(value).strip()) for value in next(rows, ())]
+    if "transcript_id" not in header or "done" not in header:
+        raise CodingError(path, f"the {TRANSCRIPTS_SHEET} tab has no transcript_id and done columns", "Restore the tab's header from a fresh coding sheet", row=1)
+    transcript_column, done_column = header.index("transcript_id"), header.index("done")
+    done = []
+    for row, values in enumerate(rows, start=2):
+        values = tuple(values) + (None,) * (len(header) - len(values))
+        transcript, mark = _cell_text(values[transcript_column]), _cell_text(values[done_column]).casefold()
+        if transcript and mark in DONE_VALUES:
+            done.append((transcript, row))
+        elif mark and mark not in ("0", "no"):
+            raise CodingError(path, f"the done cell of the {TRANSCRIPTS_SHEET} tab must hold 1 or be blank", "Write 1 when the transcript is coded", row=row)
+    return done
+
+
+def _codebook_codes(workbook) -> frozenset[str] | None:
+    """The code IDs the sheet's codebook tab lists (the codebook it was made with)."""
+    if CODEBOOK_SHEET not in workbook.sheetnames:
+        return None
+    rows = workbook[CODEBOOK_SHEET].iter_rows(values_only=True)
+    header = [("" if value is None else str(value).strip()) for value in next(rows, ())]
+    if "code_id" not in header:
+        return None
+    column = header.index("code_id")
+    return frozenset(_cell_text(values[column]) for values in rows if len(values) > column and _cell_text(values[column]))
 
 
 def _cell_text(value: object) -> str:
@@ -447,15 +546,26 @@ def read_coder(coder: str, files: Sequence[str | Path], qdpx: QdpxContext | None
         elif path.suffix.lower() == ".csv":
             result.mentions.extend(read_csv_coding(path, coder))
         elif path.suffix.lower() == ".xlsx":
-            mentions, columns = read_sheet_coding(path, coder)
-            result.mentions.extend(mentions)
-            result.sheet_codes.extend(columns)
+            sheet = read_sheet(path, coder)
+            result.mentions.extend(sheet.mentions)
+            result.sheet_codes.extend(sheet.codes)
+            result.listed.extend((transcript, str(path), row) for transcript, row in sheet.done)
+            result.sheets[str(path)] = sheet
+            if sheet.not_counted:
+                result.problems.append(Problem(
+                    "warning", "not_counted", coder, str(path), None,
+                    f"{sum(sheet.not_counted.values())} row(s) of transcript(s) {', '.join(sheet.not_counted)} have no code and "
+                    "their transcripts are not marked done: not counted as coded",
+                    f"If {coder} coded them and no code applies, write 1 in the done column of the {TRANSCRIPTS_SHEET} tab",
+                ))
         elif path.suffix.lower() == ".qdpx":
             if qdpx is None:
                 raise CodingError(path, "a REFI-QDA project is read against the segments and the codebook, and none were given", "Report a bug")
             from scripts import refi_qda
 
-            mentions, problems = refi_qda.read_qdpx_coding(path, coder, qdpx.segments, qdpx.codebook, qdpx.min_overlap)
+            mentions, problems = refi_qda.read_qdpx_coding(
+                path, coder, qdpx.segments, qdpx.codebook, qdpx.min_overlap, qdpx.similarity, qdpx.versions,
+            )
             result.mentions.extend(mentions)
             result.problems.extend(problems)
         else:
@@ -560,7 +670,8 @@ def check_codings(
                     "error", "unknown_code", coder, file, 1, f"column {quoted(code_id)} is not a code of the codebook (version {codebook.version})",
                     "Rename the column to a code ID of the codebook or delete it", code_id=code_id, column=column,
                 ))
-        for file in sorted({file for file, _, _ in files.sheet_codes} | {m.file for m in files.mentions if m.column is not None}):
+        # (the codings of rule anchor_codings were checked for missing columns there: no sheet codes here)
+        for file in sorted({file for file, _, _ in files.sheet_codes}):
             present = {code_id for sheet, code_id, _ in files.sheet_codes if sheet == file}
             missing = [code_id for code_id in codebook.code_ids if code_id not in present]
             if missing:
@@ -590,8 +701,9 @@ def check_codings(
                 sha1_reported.add((mention.file, mention.row))
                 found.append(Problem(
                     "error", "text_changed", coder, mention.file, mention.row,
-                    f"segment {mention.segment_id} has changed since it was coded (text_sha1 differs)",
-                    "Re-check the coding of this segment against results/segments/ and update its text_sha1",
+                    f"the text under segment {mention.segment_id} has changed since it was coded (text_sha1 differs)",
+                    "Run the workflow (snakemake): it follows codings to the text as it is now and lists them in "
+                    "results/coding/anchoring.tsv. Do not copy the new text_sha1 onto the row: the ID may now name another sentence",
                     segment_id=mention.segment_id,
                 ))
             if mention.code_id is None:

@@ -92,6 +92,20 @@ def write_text(path: Path, text: str) -> None:
             handle.write(text)
 
 
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write a binary file; under a private folder, owner-only from the first byte."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if private_root(path) is not None:
+        secure_private_folders(path)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.chmod(path, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+    else:
+        path.write_bytes(data)
+
+
 #: Office documents (xlsx, docx) and zip exchange files are repacked with these fixed times.
 FIXED_DOCUMENT_TIME = "2000-01-01T00:00:00Z"
 FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)

@@ -5,12 +5,13 @@ Three layers, in order of precedence (DESIGN.md): the study identifier list
 (``data/identifiers.yaml``), pattern recognisers, and spaCy's statistical NER. Spans found by
 different layers that overlap are merged into one replacement (nothing half-replaced leaks).
 
-Placeholders are consistent within and across transcripts for the same surface form: an entry of
-the identifier list is ``[PERSON_3]`` (its position in the list) wherever any of its names
-appears; a name found only by the patterns or NER gets ``[PERSON_u1a2b3c]``, a keyed hash of its
-normalized form (the key is the SHA-256 of the identifier list, so the tag cannot be reversed by
-hashing a dictionary of names without that private file). Dates, ages, phones, emails, URLs and
-IDs become ``[DATE]``, ``[AGE]``, ``[PHONE]``, ``[EMAIL]``, ``[URL]``, ``[ID]``.
+Placeholders are consistent within and across transcripts and do not move (scripts/identifiers.py):
+an entry of the identifier list is ``[PERSON_22]`` (its ``id``) or a keyed hash of its name
+wherever any of its names appears; a name found only by the patterns or NER gets
+``[PERSON_u1a2b3c]``, a keyed hash of its normalized form (the key is the study secret, a private
+input created once, so the tag cannot be reversed by hashing a dictionary of names without it).
+Dates, ages, phones, emails, URLs and IDs become ``[DATE]``, ``[AGE]``, ``[PHONE]``, ``[EMAIL]``,
+``[URL]``, ``[ID]``.
 
 The parse that finds entities and sentences also gives each turn's tokens, lemmas and parts of
 speech; :func:`deidentified_tokens` turns them into the tokens of the de-identified turn
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import hmac
 import json
 import logging
 import re
@@ -40,24 +40,23 @@ from typing import Iterable, Sequence
 if __package__ in (None, ""):  # run as a file (python scripts/deidentify.py): make `scripts` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.errors import ConfigurationError, PrivacyError, QualflowError
-from scripts.ingest import label_key, normalize_text
-from scripts.settings import load_yaml, validate_document
+from scripts.errors import PrivacyError, QualflowError
+from scripts.identifiers import (  # noqa: F401 - the list's names, used with this module's
+    LIST_SECTIONS,
+    TITLES,
+    IdentifierList,
+    ListedIdentifier,
+    empty_identifier_list,
+    hashed_placeholder,
+    load_identifier_list,
+    surface_key,
+)
 
 LOGGER = logging.getLogger("qualflow.deidentify")
 
 LABELS = ("PERSON", "PLACE", "ORG", "DATE", "AGE", "PHONE", "EMAIL", "ID", "URL", "OTHER")
 NUMBERED_LABELS = ("PERSON", "PLACE", "ORG", "OTHER")
 LAYER_PRECEDENCE = {"identifiers": 0, "patterns": 1, "ner": 2}
-LIST_SECTIONS = {"people": "PERSON", "places": "PLACE", "organisations": "ORG", "other": "OTHER"}
-# Words before a name that are not part of it; they are not matched as name parts either.
-TITLES = frozenset(
-    "dr dr. doctor mr mr. mrs mrs. ms ms. miss mister madam sister brother nurse mama baba bibi "
-    "babu auntie aunty aunt uncle pastor father mother officer professor prof sheikh mzee don "
-    "dada kaka".split()
-)
-
-
 @dataclass(frozen=True)
 class Span:
     """A stretch of text to replace: [start, end) character offsets."""
@@ -70,180 +69,7 @@ class Span:
 
 
 # ---------------------------------------------------------------------------------------------
-# Layer 1: the study identifier list
-
-
-@dataclass(frozen=True)
-class ListedIdentifier:
-    label: str
-    placeholder: str
-    source: str  # position in identifiers.yaml, e.g. people[2].aliases[0]: safe to print
-
-
-@dataclass
-class IdentifierList:
-    """The compiled study identifier list."""
-
-    forms: dict[str, ListedIdentifier]  # normalized surface form → entry (case-insensitive forms)
-    case_sensitive_forms: dict[str, ListedIdentifier]
-    not_identifiers: frozenset[str]
-    people_roles: dict[str, str]  # label_key of a person's name or alias → speaker role
-    key: bytes  # keys the hashed placeholders of unlisted names
-    _patterns: tuple[re.Pattern | None, ...] = (None, None, None)
-
-    def __post_init__(self) -> None:
-        self._patterns = (
-            _alternation(self.forms, re.IGNORECASE),
-            _alternation(self.case_sensitive_forms, 0),
-            # the case-insensitive forms (stored in lower case) against lower-cased text
-            None if any(_LOWER_CASE_UNSAFE.search(form) for form in self.forms) else _alternation(self.forms, 0),
-        )
-
-    def find(self, text: str) -> list[tuple[int, int, ListedIdentifier]]:
-        """Every occurrence of a listed form, as (start, end, entry)."""
-        found = []
-        ignoring_case, case_sensitive, lower_case = self._patterns
-        # re.IGNORECASE costs ~10x a case-sensitive search: where lower-casing the text is the
-        # same comparison (no character below in text or forms), search the lower-cased text.
-        folded, folded_text = ignoring_case, text
-        if lower_case is not None and _LOWER_CASE_UNSAFE.search(text) is None:
-            folded, folded_text = lower_case, text.lower()
-        for pattern, table, fold, searched in ((folded, self.forms, True, folded_text), (case_sensitive, self.case_sensitive_forms, False, text)):
-            if pattern is None:
-                continue
-            for match in pattern.finditer(searched):
-                found.append((match.start(), match.end(), _entry(text[match.start():match.end()], table, fold)))
-        return found
-
-
-def _entry(matched: str, table: dict[str, ListedIdentifier], fold: bool) -> ListedIdentifier:
-    """The entry of a matched form. re.IGNORECASE also pairs letters that lower() keeps apart
-    ('İ' and 'i'), so a match may not be a table key: then the form it matches is looked for."""
-    entry = table.get(_form_key(matched, fold))
-    if entry is not None:
-        return entry
-    for form, entry in sorted(table.items()):
-        if re.fullmatch(_trie([form]), matched, re.IGNORECASE if fold else 0):
-            return entry
-    raise AssertionError("a matched identifier form is not in the identifier list")  # never says which
-
-
-#: Characters for which str.lower() and re.IGNORECASE disagree (re matches 'ı' with 'i', 'ſ'
-#: with 's', 'µ' with 'μ'; 'İ'.lower() is two characters). Checked against every code point by
-#: tests/unit/test_deidentify.py.
-_LOWER_CASE_UNSAFE = re.compile(
-    "[\u00b5\u0130-\u0131\u017f\u0345\u03c2\u03d0-\u03d1\u03d5-\u03d6\u03f0-\u03f1\u03f5\u1c80-\u1c88\u1e9b\u1fbe]"
-)
-
-
-def _form_key(form: str, fold: bool) -> str:
-    form = " ".join(normalize_text(form).split())
-    return form.lower() if fold else form
-
-
-def _alternation(forms: dict[str, ListedIdentifier], flags: int) -> re.Pattern | None:
-    """One regular expression for all forms, bounded by non-word characters; at each position the
-    longest form that matches.
-
-    The forms are merged into a trie (``amina(?: juma)?|ami``...): Python's re tries every branch
-    of a flat alternation at every position, a trie only the branches that share the text's next
-    character (~4x faster on a corpus; no library does this for re). Non-word boundaries (not
-    \\b) so that "Amina's", "Amina-like" and "(Amina)" match, and a form ending in "." still ends
-    a match.
-    """
-    return _compiled_alternation(tuple(sorted(forms)), flags)
-
-
-@lru_cache(maxsize=16)
-def _compiled_alternation(forms: tuple[str, ...], flags: int) -> re.Pattern | None:
-    # cached: each transcript's detector copies the list (dataclasses.replace), which would
-    # otherwise compile the same patterns again (~16 ms a transcript)
-    if not forms:
-        return None
-    return re.compile(r"(?<!\w)" + _trie(forms) + r"(?!\w)", flags)
-
-
-def _trie(forms: Iterable[str]) -> str:
-    """A regular expression matching exactly the forms (whitespace inside a form: any run of
-    whitespace), longest first where one form is the beginning of another."""
-    root: dict = {}
-    for form in forms:
-        node = root
-        for piece in re.split(r"(\s+)", form):
-            for unit in ([r"\s+"] if piece.isspace() else [re.escape(character) for character in piece]):
-                node = node.setdefault(unit, {})
-        node[""] = {}
-
-    def expression(node: dict) -> str:
-        branches = [unit + expression(child) for unit, child in sorted(node.items()) if unit]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        # a form ends here but longer ones go on: try the longer first (greedy), as before
-        return "(?:" + body + ")?" if "" in node else body
-
-    return "(?:" + expression(root) + ")"
-
-
-def load_identifier_list(path: Path, name_parts: bool = True) -> IdentifierList:
-    """Read and validate identifiers.yaml; errors name the entry's position, never its text.
-
-    Compiled once per process and file version: jobs running as threads share it.
-    """
-    path = Path(path)
-    status = path.stat() if path.exists() else None
-    version = (status.st_mtime_ns, status.st_size) if status else None
-    return _compiled_identifier_list(path.resolve(), version, name_parts)
-
-
-@lru_cache(maxsize=8)
-def _compiled_identifier_list(path: Path, version: tuple | None, name_parts: bool) -> IdentifierList:
-    fix = "Fix data/identifiers.yaml (see workflow/schemas/identifiers.schema.yaml)"
-    document, text = load_yaml(path, fix)
-    document = document if document is not None else {}
-    if not isinstance(document, dict):
-        raise ConfigurationError(path, "must be a mapping with people, places, organisations, other", fix, line=1)
-    validate_document(document, text, "identifiers.schema.yaml", path, fix)
-    explicit: dict[tuple[str, bool], ListedIdentifier] = {}
-    parts: dict[tuple[str, bool], list[ListedIdentifier]] = defaultdict(list)
-    people_roles: dict[str, str] = {}
-    for section, label in LIST_SECTIONS.items():
-        for index, entry in enumerate(document.get(section, []), start=1):
-            placeholder = f"[{label}_{index}]"
-            match_case = bool(entry.get("match_case", False))
-            names = [entry["name"], *entry.get("aliases", [])]
-            for position, name in enumerate(names):
-                source = f"{section}[{index - 1}]" + ("" if position == 0 else f".aliases[{position - 1}]")
-                key = (_form_key(name, not match_case), match_case)
-                explicit.setdefault(key, ListedIdentifier(label, placeholder, source))
-                if section == "people":
-                    people_roles[label_key(name)] = {"interviewer": "interviewer", "other": "other"}.get(
-                        entry.get("role", "other"), "participant"
-                    )
-            if section == "people" and name_parts:
-                for word in entry["name"].split():
-                    bare = word.strip(".,")
-                    if len(bare) >= 2 and bare.lower() not in TITLES:
-                        parts[(_form_key(bare, not match_case), match_case)].append(
-                            ListedIdentifier(label, placeholder, f"{section}[{index - 1}].name")
-                        )
-    for key, entries in parts.items():
-        if key in explicit:
-            continue
-        placeholders = {entry.placeholder for entry in entries}
-        # A first name shared by two listed people: replaced, but it cannot say which person.
-        explicit[key] = entries[0] if len(placeholders) == 1 else ListedIdentifier("PERSON", "[PERSON]", entries[0].source)
-    return IdentifierList(
-        forms={form: entry for (form, case), entry in explicit.items() if not case},
-        case_sensitive_forms={form: entry for (form, case), entry in explicit.items() if case},
-        not_identifiers=frozenset(" ".join(word.lower().split()) for word in document.get("not_identifiers", [])),
-        people_roles=people_roles,
-        key=hashlib.sha256(text.encode("utf-8")).digest(),
-    )
-
-
-def empty_identifier_list() -> IdentifierList:
-    return IdentifierList({}, {}, frozenset(), {}, b"qualflow")
+# Layer 1: the study identifier list (scripts/identifiers.py)
 
 
 def find_list_spans(text: str, identifiers: IdentifierList) -> list[Span]:
@@ -454,8 +280,16 @@ class ParseRequest:
 
 @lru_cache(maxsize=4)
 def english_words(model: str) -> frozenset[str]:
-    """Words of the English dictionary the model's rule lemmatizer carries (WordNet), if any."""
-    nlp = load_pipeline(model)
+    """Words of the English dictionary the model's rule lemmatizer carries (WordNet), if any.
+
+    From the pipeline this thread parses with if it has one; else from the model's lemmatizer
+    alone (a de-identification job that reuses a cached parse loads no weights)."""
+    from scripts.workers import load_spacy, loaded_pipelines
+
+    if (model, (), ()) in loaded_pipelines():
+        nlp = load_pipeline(model)
+    else:
+        nlp = load_spacy(model, exclude=LEMMATIZER_ONLY)
     if "lemmatizer" not in nlp.component_names:
         return frozenset()
     lookups = nlp.get_pipe("lemmatizer").lookups
@@ -468,6 +302,10 @@ def english_words(model: str) -> frozenset[str]:
     return frozenset(dictionary | set(nlp.Defaults.stop_words) | {"everybody", "somebody", "nobody", "anybody", "yeah", "okay"})
 
 
+#: The components a rule lemmatizer's tables can be read without (they hold the weights).
+LEMMATIZER_ONLY = ("tok2vec", "tagger", "parser", "senter", "ner", "morphologizer", "transformer")
+
+
 def is_english(word: str, english: frozenset[str]) -> bool:
     """In the dictionary, or a regular inflection of a word in it (loans, sores, hustling)."""
     if word in english:
@@ -478,19 +316,20 @@ def is_english(word: str, english: frozenset[str]) -> bool:
     return False
 
 
+def analysis_of(doc, request: ParseRequest) -> Analysis:
+    """What de-identification needs from one parsed text: the entity spans it keeps (with the
+    proper nouns the recogniser passed over), the sentences and the tokens."""
+    return Analysis(
+        tuple(find_ner_spans(doc, dict(request.ner_labels), request.not_identifiers, english_words(request.model))),
+        tuple((sentence.start_char, sentence.end_char) for sentence in doc.sents),
+        token_columns(doc),
+    )
+
+
 def analyse_here(texts: Sequence[str], request: ParseRequest) -> list[Analysis]:
     """Parse each text once in this thread: entities, proper nouns, sentences and tokens."""
     nlp = load_pipeline(request.model)
-    labels = dict(request.ner_labels)
-    words = english_words(request.model)
-    return [
-        Analysis(
-            tuple(find_ner_spans(doc, labels, request.not_identifiers, words)),
-            tuple((sentence.start_char, sentence.end_char) for sentence in doc.sents),
-            token_columns(doc),
-        )
-        for doc in nlp.pipe(texts, batch_size=request.batch_size)
-    ]
+    return [analysis_of(doc, request) for doc in nlp.pipe(texts, batch_size=request.batch_size)]
 
 
 def analyse(texts: Sequence[str], request: ParseRequest, processes: int = 0) -> list[Analysis]:
@@ -498,6 +337,76 @@ def analyse(texts: Sequence[str], request: ParseRequest, processes: int = 0) -> 
     from scripts import workers
 
     return workers.call(processes, "scripts.deidentify:analyse_here", list(texts), request)
+
+
+# ---------------------------------------------------------------------------------------------
+# The parse cache (results/private/parsed/{transcript}.spacy): each raw turn's parse, private
+
+#: The token attributes a cached parse keeps: all that de-identification and candidate coding
+#: read (no dependency arcs: sentence starts are kept as such).
+PARSE_ATTRIBUTES = ("ORTH", "SPACY", "NORM", "TAG", "POS", "LEMMA", "ENT_IOB", "ENT_TYPE", "SENT_START")
+
+
+def pipeline_fingerprint(model: str) -> str:
+    """What a cached parse depends on besides the text: the model and its version, the components
+    the workflow runs, and spaCy's version (read without loading the model when it is a package)."""
+    import spacy
+
+    version = spacy.util.get_package_version(model)
+    if version is None:  # a pipeline in a folder: its meta, from the loaded pipeline
+        version = load_pipeline(model).meta.get("version", "")
+    return json.dumps([model, version, spacy.__version__, list(PARSE_ATTRIBUTES)])
+
+
+def parse_turns(texts: Sequence[str], model: str, batch_size: int = 64, cached: bytes | None = None) -> tuple[bytes, int]:
+    """Each text's spaCy parse, as spaCy's DocBin (bytes), and how many texts were parsed now.
+
+    ``cached``: the DocBin of an earlier parse of the transcript: a text parsed there with the same
+    pipeline is not parsed again (a corrected word, or a change of the identifier list that
+    reruns ingest, parses only the turns that changed).
+    """
+    from spacy.tokens import DocBin
+
+    fingerprint = pipeline_fingerprint(model)
+    earlier = {}
+    if cached:
+        for doc in DocBin().from_bytes(cached).get_docs(_blank_vocab()):
+            if doc.user_data.get("pipeline") == fingerprint:
+                earlier[doc.text] = doc
+    waiting = sorted({text for text in texts if text not in earlier})
+    if waiting:
+        for text, doc in zip(waiting, load_pipeline(model).pipe(waiting, batch_size=batch_size), strict=True):
+            doc.user_data["pipeline"] = fingerprint
+            earlier[text] = doc
+    docs = DocBin(attrs=list(PARSE_ATTRIBUTES), store_user_data=True)
+    for text in texts:
+        docs.add(earlier[text])
+    return docs.to_bytes(), len(waiting)
+
+
+def parsed_turns(data: bytes, texts: Sequence[str], path: str | Path) -> list:
+    """The parsed docs of a transcript's turns from its parse cache, checked against the turns."""
+    from spacy.tokens import DocBin
+
+    from scripts.contracts import ContractError
+
+    try:
+        docs = list(DocBin().from_bytes(data).get_docs(_blank_vocab()))
+    except (ValueError, KeyError, TypeError):
+        docs = None
+    if docs is None or [doc.text for doc in docs] != list(texts):
+        raise ContractError(path, "the parse does not match the transcript's turns", "Delete the file and run the workflow again")
+    return docs
+
+
+def _blank_vocab():
+    """A vocabulary to read cached parses into (spaCy's English lexical attributes), per thread."""
+    vocab = getattr(_TOKENIZERS, "vocab", None)
+    if vocab is None:
+        import spacy
+
+        vocab = _TOKENIZERS.vocab = spacy.blank("en").vocab
+    return vocab
 
 
 def find_ner_spans(
@@ -666,14 +575,6 @@ def merge_overlaps(spans: Iterable[Span]) -> list[Span]:
     return result
 
 
-def surface_key(text: str) -> str:
-    """The normalized form a hashed placeholder is keyed on: no titles, no possessive, lower case."""
-    words = [word for word in re.sub(r"'s$", "", text.strip()).lower().split()]
-    while len(words) > 1 and words[0] in TITLES:
-        words = words[1:]
-    return " ".join(words)
-
-
 def placeholder_for(span: Span, text: str, identifiers: IdentifierList) -> str:
     if span.placeholder:
         return span.placeholder
@@ -683,8 +584,7 @@ def placeholder_for(span: Span, text: str, identifiers: IdentifierList) -> str:
     listed = identifiers.find(text[span.start:span.end])
     if listed:
         return listed[0][2].placeholder
-    tag = hmac.new(identifiers.key, f"{span.label}:{surface_key(text[span.start:span.end])}".encode(), hashlib.sha256)
-    return f"[{span.label}_u{tag.hexdigest()[:6]}]"
+    return hashed_placeholder(identifiers.key, span.label, text[span.start:span.end])
 
 
 def replace_spans(text: str, spans: Sequence[Span], identifiers: IdentifierList) -> tuple[str, list[tuple[Span, str]]]:
@@ -897,6 +797,11 @@ def deidentify_here(turns: list[dict], request: ParseRequest, detector: Detector
     return deidentify_transcript(turns, analyse_here([turn["text"] for turn in turns], request), detector)
 
 
+def deidentify_from_parse(turns: Sequence[dict], docs: Sequence, request: ParseRequest, detector: Detector) -> DeidentifiedTranscript:
+    """De-identify a transcript from its cached parse (:func:`parsed_turns`): no model runs."""
+    return deidentify_transcript(turns, [analysis_of(doc, request) for doc in docs], detector)
+
+
 def deidentify_parsed(turns: Sequence[dict], request: ParseRequest, detector: Detector, processes: int = 0) -> DeidentifiedTranscript:
     """Parse and de-identify a transcript in this thread (processes=0) or in the run's shared
     worker processes: there, detection and the tokens are worked out off the Snakemake process
@@ -915,14 +820,15 @@ def find_leaks(text: str, identifiers: IdentifierList) -> list[tuple[int, str]]:
     return [(start, entry.source) for start, _, entry in identifiers.find(text)]
 
 
-def check_files_for_leaks(paths: Iterable[Path], identifiers: IdentifierList, checked: dict[str, int] | None = None) -> list[dict]:
+def check_files_for_leaks(
+    paths: Iterable[Path], identifiers: IdentifierList, checked: dict[str, int] | None = None, added: IdentifierList | None = None,
+) -> list[dict]:
     """One row per file checked: path, lines, leaks. File names are checked too.
 
-    ``checked``: SHA-256 of file contents already found clean with this identifier list → their
-    line count. Such a file is not searched again; clean files found here are added to it.
+    ``checked``: SHA-256 of file contents already found clean → their line count. Such a file is
+    searched only for ``added``, the forms the list gained since (none: not searched again); clean
+    files found here are added to it, files with a leak taken out.
     """
-    import hashlib
-
     rows = []
     checked = {} if checked is None else checked
     for path in sorted(Path(path) for path in paths):
@@ -930,13 +836,18 @@ def check_files_for_leaks(paths: Iterable[Path], identifiers: IdentifierList, ch
         found: list = []
         if digest in checked:
             lines = checked[digest]
+            search = added if added is not None and (added.forms or added.case_sensitive_forms) else None
         else:
+            search, lines = identifiers, None
+        if search is not None:
             text = _file_text(path)
             # one pass over the whole file (per-line matching cost seconds on a corpus); line
             # numbers are worked out only for what is found
-            found = [(text.count("\n", 0, position) + 1, source) for position, source in find_leaks(text, identifiers)]
+            found = [(text.count("\n", 0, position) + 1, source) for position, source in find_leaks(text, search)]
             lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
-            if not found:
+            if found:
+                checked.pop(digest, None)
+            else:
                 checked[digest] = lines
         leaks = [(0, source) for _, source in find_leaks(path.name, identifiers)] + found
         rows.append({"file": str(path), "lines": lines, "leaks": len(leaks), "first": leaks[0] if leaks else None, "sha256": digest})
@@ -969,13 +880,14 @@ def leak_check_parts(transcript_ids: Iterable[str], parts: int = LEAK_CHECK_PART
     return dict(sorted(grouped.items()))
 
 
-def leak_check_version(identifiers: IdentifierList) -> str:
-    """What a remembered clean result depends on: the forms searched for (a salted digest, not the
-    list's own SHA-256, which keys the placeholders of unlisted names)."""
-    import hashlib
-
-    forms = "\n".join([*sorted(identifiers.forms), "", *sorted(identifiers.case_sensitive_forms)])
-    return hashlib.sha256(b"qualflow leak check 1\0" + forms.encode("utf-8")).hexdigest()
+def leak_check_forms(identifiers: IdentifierList) -> dict[str, str]:
+    """The forms the leak check searches for, by a salted digest of each (what the check's memory
+    keeps: never the forms, which are names)."""
+    forms = [(form, b"i") for form in identifiers.forms] + [(form, b"c") for form in identifiers.case_sensitive_forms]
+    return {
+        hashlib.sha256(b"qualflow leak check form\0" + case + b"\0" + form.encode("utf-8")).hexdigest(): form
+        for form, case in sorted(forms)
+    }
 
 
 #: Zip archives whose members hold text: member suffixes read for each.

@@ -488,6 +488,30 @@ def assign_roles(turns: list[RawTurn], rules: SpeakerRules, path: str | Path) ->
     return roles, warnings
 
 
+def raw_text(path: Path) -> str:
+    """All the text of a raw transcript file as ingest reads it, labels and timestamps included
+    (the words the identifier list's entries are looked for in: scripts/identifiers.py). Raises
+    :class:`InputFormatError` for a file ingest would refuse."""
+    suffix = path.suffix.lower()
+    if suffix == ".docx":
+        import docx
+        from docx.opc.exceptions import PackageNotFoundError
+        from docx.table import Table
+
+        try:
+            blocks = list(docx.Document(str(path)).iter_inner_content())
+        except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
+            raise InputFormatError(path, f"is not a Word document ({type(error).__name__})", "Save it again as .docx") from None
+        lines = []
+        for block in blocks:
+            if isinstance(block, Table):
+                lines.extend(" ".join(cell.text for cell in row.cells) for row in block.rows)
+            else:
+                lines.append(block.text)
+        return normalize_text("\n".join(lines))
+    return normalize_text(decode_transcript(path.read_bytes(), path))
+
+
 def ingest_transcript(path: Path, transcript_id: str, rules: SpeakerRules) -> IngestResult:
     """Read one raw transcript file into normalized turns (raw text: keep it private)."""
     suffix = path.suffix.lower()

@@ -21,7 +21,16 @@ from scripts import deidentify as deidentification
 from scripts import ingest as ingestion
 from scripts import segment as segmentation
 from scripts import settings
-from scripts.contracts import ContractError, read_jsonl, read_tsv, write_jsonl, write_text, write_tsv
+from scripts.contracts import (
+    ContractError,
+    read_jsonl,
+    read_tsv,
+    secure_private_folders,
+    write_bytes,
+    write_jsonl,
+    write_text,
+    write_tsv,
+)
 from scripts.errors import PrivacyError, QualflowError
 
 LOGGER = logging.getLogger("qualflow")
@@ -81,8 +90,8 @@ def code_digest(root: str | Path, modules: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
-def _identifier_list(config: dict, path: str | Path) -> deidentification.IdentifierList:
-    return deidentification.load_identifier_list(Path(path), name_parts=config["deidentify"]["name_parts"])
+def _identifier_list(config: dict, path: str | Path, secret: bytes = b"") -> deidentification.IdentifierList:
+    return deidentification.load_identifier_list(Path(path), name_parts=config["deidentify"]["name_parts"], secret=secret)
 
 
 def speaker_rules(config: dict, identifiers: deidentification.IdentifierList) -> ingestion.SpeakerRules:
@@ -99,6 +108,28 @@ def speaker_rules(config: dict, identifiers: deidentification.IdentifierList) ->
 def ensure_private_folder(results: str | Path = "results") -> None:
     """Create results/private/ owner-only, with a README that says what it is."""
     write_text(Path(results) / "private" / "README.txt", PRIVATE_README)
+
+
+def remove_stale_outputs(dag, started: float) -> list[str]:
+    """After a failed run: the outputs and logs, made by an earlier run, of the jobs this run had to
+    rerun and did not finish. They no longer match their inputs (an old quality gate, old figures,
+    a log listing an earlier run's errors), so they are removed rather than left to read as current.
+
+    ``dag``: Snakemake's job graph of the run; ``started``: when the run started (a file written
+    since is this run's: the failed job's log stays, saying what went wrong). Outputs updated in
+    place (the segment versions) are kept: they are a record, never stale."""
+    from snakemake.io import is_flagged
+
+    removed = []
+    for job in dag.needrun_jobs(exclude_finished=True):
+        for file in [*job.output, *job.log]:
+            if is_flagged(file, "update") or is_flagged(file, "protected"):
+                continue
+            path = Path(file)
+            if path.is_file() and path.stat().st_mtime < started:
+                path.unlink()
+                removed.append(str(path))
+    return sorted(removed)
 
 
 def transcripts_to_parse(transcripts: dict[str, str | Path], parsed: str) -> list[str]:
@@ -128,19 +159,46 @@ def ingest(raw: str, output: str, config: dict, identifiers: str, log: str, tran
         logger.info("%s: %d turns", transcript_id, len(result.turns))
 
 
-def deidentify(ingested: str, outputs: dict, config: dict, identifiers: str, log: str) -> None:
+def parse(ingested: str, output: str, cache: str, spacy_settings: dict, log: str) -> None:
+    """Parse a transcript's turns with spaCy into its private parse (rule ``parse``); turns whose
+    text the last parse holds (``cache``, a private link to it: Snakemake removes an output before
+    its job reruns), parsed with the same pipeline, are not parsed again."""
+    import os
+
+    with job_log(log) as logger:
+        texts = [turn["text"] for turn in read_jsonl(Path(ingested), "transcript.schema.yaml")]
+        cached = Path(cache).read_bytes() if Path(cache).is_file() else None
+        data, parsed = deidentification.parse_turns(texts, spacy_settings["model"], spacy_settings["batch_size"], cached)
+        write_bytes(Path(output), data)
+        secure_private_folders(Path(cache))
+        fresh = cache + ".new"
+        if os.path.exists(fresh):
+            os.unlink(fresh)
+        try:  # the same bytes under a second name, not a copy
+            os.link(output, fresh)
+        except OSError:
+            write_bytes(Path(fresh), data)
+        os.replace(fresh, cache)
+        logger.info("%d turns, %d parsed now, %d from the earlier parse", len(texts), parsed, len(texts) - parsed)
+
+
+def deidentify(ingested: str, parsed: str, outputs: dict, config: dict, identifiers: str, secret: str, log: str) -> None:
     """outputs: transcript (de-identified JSON lines), tokens (the de-identified turns' tokens,
-    JSON lines), audit (TSV), key (private JSON)."""
+    JSON lines), audit (TSV), key (private JSON). From the transcript's cached parse: no model
+    runs here, so a change of the identifier list or of the settings re-applies replacements
+    without parsing again."""
     import json
 
     from scripts.contracts import validate_records
+    from scripts.identifiers import load_study_secret
 
     with job_log(log) as logger:
         turns = read_jsonl(Path(ingested), "transcript.schema.yaml")
-        identifier_list = _identifier_list(config, identifiers)
+        docs = deidentification.parsed_turns(Path(parsed).read_bytes(), [turn["text"] for turn in turns], parsed)
+        identifier_list = _identifier_list(config, identifiers, load_study_secret(secret))
         detector = deidentification.detector_from_config(config, identifier_list)
         request = deidentification.parse_request(detector, config["spacy"]["model"], config["spacy"]["batch_size"])
-        result = deidentification.deidentify_parsed(turns, request, detector)
+        result = deidentification.deidentify_from_parse(turns, docs, request, detector)
         write_jsonl(Path(outputs["transcript"]), result.turns, "transcript.schema.yaml")
         validate_records(result.tokens, deidentification.TOKENS_SCHEMA, outputs["tokens"])
         write_text(Path(outputs["tokens"]), deidentification.tokens_jsonl(result.tokens))
@@ -155,13 +213,19 @@ def deidentify(ingested: str, outputs: dict, config: dict, identifiers: str, log
 AUDIT_COLUMNS = ["transcript_id", "type", "layer", "placeholder", "count"]
 
 
-def segment(deidentified: str, output: str, log: str) -> None:
+def segment(deidentified: str, outputs: dict, config: dict, identifiers: str, log: str) -> None:
+    """outputs: segments (TSV) and versions (every version of the transcript's segments so far)."""
     with job_log(log) as logger:
-        count = segmentation.segment_file(Path(deidentified), Path(output))
-        logger.info("%d segments", count)
+        segments = segmentation.segment_file(Path(deidentified), Path(outputs["segments"]))
+        earlier = segmentation.read_versions(Path(outputs["versions"]))
+        versions = segmentation.with_version(earlier, segments, _identifier_list(config, identifiers))
+        write_text(Path(outputs["versions"]), segmentation.versions_jsonl(versions))
+        logger.info("%d segments; %d version(s) of them kept", len(segments), len(versions))
 
 
 LEAK_CHECK_COLUMNS = ["file", "lines", "leaks"]
+#: The layout of the leak check's memory (.snakemake/qualflow/): another layout is not read.
+LEAK_CHECK_CACHE_VERSION = 2
 
 
 def leak_check(
@@ -170,9 +234,11 @@ def leak_check(
 ) -> None:
     """Fail the workflow if any identifier-list entry survives in a de-identified output.
 
-    ``cache``: a JSON file remembering the contents (by SHA-256) found clean with this identifier
-    list, so that a rerun after a new interview searches only the files that changed (a corpus of
-    1,000 interviews has ~7,000 files to check). It holds digests and line counts, no text.
+    ``cache``: a JSON file remembering the contents (by SHA-256) found clean and the forms of the
+    list they were searched for (by salted digest), so that a rerun after a new interview searches
+    only the files that changed (a corpus of 1,000 interviews has ~7,000 files to check), and a
+    rerun after a change of the list searches the files for the new forms alone. It holds digests
+    and line counts, no text.
     ``parts``: the tables of the parts of the check already run (rule leak_check_part, one per
     share of the transcripts); their rows join this check's in the table written.
     """
@@ -180,17 +246,21 @@ def leak_check(
 
     with job_log(log) as logger:
         identifier_list = _identifier_list(config, identifiers)
-        version = deidentification.leak_check_version(identifier_list)
+        forms = deidentification.leak_check_forms(identifier_list)
         remembered: dict[str, int] = {}
+        searched: set[str] = set()
         if cache and Path(cache).is_file():
             try:
                 document = json.loads(Path(cache).read_text(encoding="utf-8"))
-                if document.get("identifier_list") == version:
+                if document.get("version") == LEAK_CHECK_CACHE_VERSION:
                     remembered = {str(key): int(value) for key, value in document["clean"].items()}
+                    searched = set(document["forms"])
             except (ValueError, KeyError, TypeError, AttributeError):
                 remembered = {}  # unreadable: check everything again
+        # contents found clean before need searching only for the forms the list gained since
+        added = identifier_list.only(form for digest, form in forms.items() if digest not in searched)
         clean = dict(remembered)
-        rows = deidentification.check_files_for_leaks([Path(file) for file in files], identifier_list, clean)
+        rows = deidentification.check_files_for_leaks([Path(file) for file in files], identifier_list, clean, added)
         deidentification.raise_on_leaks(rows)
         checked = [{column: row[column] for column in LEAK_CHECK_COLUMNS} for row in rows]
         for part in parts:
@@ -203,7 +273,8 @@ def leak_check(
         if cache:
             current = {row["sha256"] for row in rows}
             kept = {key: lines for key, lines in sorted(clean.items()) if key in current}
-            write_text(Path(cache), json.dumps({"identifier_list": version, "clean": kept}, sort_keys=True) + "\n")
+            document = {"version": LEAK_CHECK_CACHE_VERSION, "forms": sorted(forms), "clean": kept}
+            write_text(Path(cache), json.dumps(document, sort_keys=True) + "\n")
         # (not how many were searched: the log must be the same whether or not a cache was there)
         logger.info("%d files checked; no identifier-list entry found", len(checked))
 

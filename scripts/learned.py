@@ -205,36 +205,44 @@ def quality(final: FinalCoding, candidate_files: Sequence[str], settings: Learne
     return quality_rows(final.labels, {"keyword": keyword, "learned": learned, "both": keyword | learned}, final.code_ids)
 
 
-def _final(codebook: str, coding_paths: Sequence[str], segments: Sequence[str], coding: dict) -> FinalCoding:
+def _final(codebook: str, segments: Sequence[str], coding: dict, anchored: Sequence[str] = (), coders: Sequence[str] = (),
+           files: Sequence[str] = ()) -> FinalCoding:
+    """The final coding: from rule anchor_codings's tables (``anchored``, for the final
+    ``coders``), or read from coders' ``files`` as they are (the command line)."""
+    from scripts.anchor_codings import load_anchored
+
     book = load_codebook(codebook)
     loaded = coding_files.load_segments(segments)
-    if not coding_paths:
+    if not coders and not files:
         raise ConfigurationError("config.yaml", f"no files for the final coding ({coding.get('final', 'consensus')})",
                                  "Set coding.final to a coder folder with codings, or to union")
-    return load_final_coding(coding_paths, loaded, book, coding)
+    parsed = load_anchored(anchored, coders=coders) if anchored else None
+    return load_final_coding(files, loaded, book, coding, parsed=parsed)
 
 
-def learned_job(codebook: str, coding_paths: Sequence[str], segments: Sequence[str], output: str, coding: dict,
+def learned_job(codebook: str, anchored: Sequence[str], coders: Sequence[str], segments: Sequence[str], output: str, coding: dict,
                 candidates: dict, log: str) -> None:
-    """Rule learned_candidates -> results/candidates/learned.tsv."""
+    """Rule learned_candidates -> results/candidates/learned.tsv. ``anchored``: rule
+    anchor_codings's codings, transcripts and problems tables; ``coders``: the final coding's."""
     from scripts.jobs import job_log
 
     with job_log(log) as logger:
         settings = LearnedSettings.from_config(candidates)
-        final = _final(codebook, coding_paths, segments, coding)
+        final = _final(codebook, segments, coding, anchored, coders)
         rows = suggest(final, coding.get("roles", ["participant"]), settings)
         write_tsv(Path(output), rows, LEARNED_COLUMNS, "candidate.schema.yaml")
         logger.info("learned: trained on %d coded segment(s); %d suggestion(s) for uncoded segments", len(final.coded), len(rows))
 
 
-def quality_job(codebook: str, coding_paths: Sequence[str], segments: Sequence[str], candidate_files: Sequence[str], output: str,
-                coding: dict, candidates: dict, log: str) -> None:
-    """Rule candidate_quality -> results/candidates/quality.tsv."""
+def quality_job(codebook: str, anchored: Sequence[str], coders: Sequence[str], segments: Sequence[str], candidate_files: Sequence[str],
+                output: str, coding: dict, candidates: dict, log: str, files: Sequence[str] = ()) -> None:
+    """Rule candidate_quality -> results/candidates/quality.tsv (``files``: coders' files read as
+    they are, from the command line, instead of ``anchored``)."""
     from scripts.jobs import job_log
 
     with job_log(log) as logger:
         settings = LearnedSettings.from_config(candidates)
-        final = _final(codebook, coding_paths, segments, coding)
+        final = _final(codebook, segments, coding, anchored, coders, files)
         rows = quality(final, candidate_files, settings)
         write_tsv(Path(output), rows, QUALITY_COLUMNS)
         for row in rows:
@@ -252,8 +260,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--output", default="results/candidates/quality.tsv")
     parser.add_argument("--log", default="/dev/stderr")
     args = parser.parse_args(argv)
-    quality_job(args.codebook, args.codings, args.segments, args.candidates, args.output,
-                {"final": args.final, "consensus": args.final, "roles": ["participant"]}, {}, args.log)
+    quality_job(args.codebook, (), (), args.segments, args.candidates, args.output,
+                {"final": args.final, "consensus": args.final, "roles": ["participant"]}, {}, args.log, files=args.codings)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ codebook, coders' files), the version of Python and of every package that shapes
 the spaCy model, the git commit of the workflow and a digest of its code (Snakefile, rules,
 scripts, schemas: meaningful without git too). No timestamps: the same inputs give the same file.
 
-The identifier list is hashed with a prefix: its plain SHA-256 is the key that makes unlisted
-names' placeholders consistent (scripts/deidentify.py), and must not be published.
+The private inputs (the identifier list and the study secret, which keys the hashed placeholders:
+scripts/identifiers.py) are hashed with a prefix, so that the record tells whether two result
+sets used the same ones without publishing a digest anyone could test a guessed list against.
 """
 
 from __future__ import annotations
@@ -115,8 +116,8 @@ def provenance(
 
 
 def provenance_job(
-    inputs: Mapping[str, Sequence[str]], parts: Sequence[str], identifiers: str, config: Mapping[str, Any], codebook: str,
-    root: str, commit: Mapping[str, Any], output: str, log: str,
+    inputs: Mapping[str, Sequence[str]], parts: Sequence[str], identifiers: str, secret: str, config: Mapping[str, Any],
+    codebook: str, root: str, commit: Mapping[str, Any], output: str, log: str,
 ) -> None:
     """Rule ``provenance`` → results/provenance.json. The raw transcripts' SHA-256 come from the
     corpus parts' tables (rule corpus_part), which hashed them."""
@@ -126,7 +127,7 @@ def provenance_job(
     with job_log(log) as logger:
         transcripts = {row["raw_file"]: row["raw_sha256"] for path in parts for row in read_tsv(Path(path))}
         record = provenance(
-            inputs, {"identifiers": identifiers}, config, load_codebook(codebook).version, root, commit,
+            inputs, {"identifiers": identifiers, "study_secret": secret}, config, load_codebook(codebook).version, root, commit,
             digests={"transcripts": transcripts},
         )
         write_text(Path(output), json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

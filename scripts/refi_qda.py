@@ -734,6 +734,11 @@ class CodeMatcher:
         self.code_ids = {code.id.casefold(): code.id for code in codebook.codes}
         for code in codebook.codes:
             self.code_names[code.label.strip().casefold()].add(code.id)
+        # a code renamed, merged or split since the export: matched by its old GUID or ID, and
+        # mapped to the codebook's codes with the other codings (scripts/anchor_codings.py)
+        for old in codebook.changes:
+            self.by_guid.setdefault(normalized_guid(stable_guid("code", old)), old)
+            self.code_ids.setdefault(old.casefold(), old)
         self.theme_names = {}
         for theme in codebook.themes:
             self.theme_names[theme.label.strip().casefold()] = theme.id
@@ -814,16 +819,24 @@ def coded_segments(start: int, end: int, spans: Sequence[tuple[str, int, int]], 
 
 
 def read_qdpx_coding(
-    path: str | Path, coder: str, segments: Segments, codebook: Codebook, min_overlap: float = 0.5,
+    path: str | Path, coder: str, segments: Segments, codebook: Codebook, min_overlap: float = 0.5, similarity: float = 0.6,
+    versions: Any = None,
 ) -> tuple[list[Mention], list[Problem]]:
     """A coder's REFI-QDA project as codings (one :class:`~scripts.codings.Mention` per segment
     and code, ``row`` = the selection's number in the file) and the problems found.
 
     Raises :class:`~scripts.codings.CodingError` for a file that cannot be read and for a
-    selection outside its source's text. Sources are matched to transcripts by name and checked
-    against the transcript re-rendered from ``segments``; codings by qualflow-suggestions are left
-    out (with a warning).
+    selection outside its source's text. Sources are matched to transcripts by name and
+    compared with the transcript re-rendered from ``segments``. Where the transcript has changed
+    since the export: if ``versions`` (the kept segment versions, scripts/anchor_codings.py) hold
+    the version exported, the selections code its segments (with their text SHA-1), to be followed
+    like any coding; else each selection is followed into the text as it is now
+    (:func:`scripts.anchoring.map_selection`): ``carried`` (the same words), ``moved`` (at least
+    ``similarity`` of its words found again) or ``recheck`` (a mention with no segment, left out
+    until a person looks). Codings by qualflow-suggestions are left out (with a warning).
     """
+    from scripts import anchoring
+
     path = Path(path)
     exchange = read_exchange(path)
     if exchange.kind != "project":
@@ -845,10 +858,18 @@ def read_qdpx_coding(
             continue
         transcript = source_transcript(source.name, rows_by_transcript)
         rendered = render_transcript(rows_by_transcript[transcript]) if transcript else None
-        to_rendered = position_map(source.text, rendered.text) if rendered and source.text is not None else None
-        if to_rendered is None:
+        if rendered is None or source.text is None:
             problems.append(_source_problem(coder, file, source, transcript, counted[0].number))
             continue
+        to_rendered = position_map(source.text, rendered.text)
+        # Windows line ends aside, the text the selections were made on
+        to_plain = _LineEnds(source.text) if "\r\n" in source.text else _identity
+        plain = source.text.replace("\r\n", "\n")
+        sha1 = {row["segment_id"]: row["text_sha1"] for row in rows_by_transcript[transcript]}
+        if to_rendered is None and versions is not None:
+            exported = next(((kept, digests) for kept, digests in versions.rendered(transcript) if kept.text == plain), None)
+            if exported is not None:  # the version exported is kept: code its segments, followed later
+                rendered, sha1, to_rendered = exported[0], exported[1], to_plain
         for selection in counted:
             if not 0 <= selection.start <= selection.end <= len(source.text):
                 raise CodingError(path, _outside(selection, source), FRESH_EXPORT_FIX)
@@ -856,12 +877,31 @@ def read_qdpx_coding(
             users.update(user for _, user in selection.codings if user not in helpers)
             if not codes:
                 continue
-            covered, (share, nearest) = coded_segments(to_rendered(selection.start), to_rendered(selection.end), rendered.spans, min_overlap)
+            status, share = "unchanged", 1.0
+            start, end = to_plain(selection.start), to_plain(selection.end)
+            coded_text = plain[start:end]
+            if to_rendered is None:  # the transcript changed since this project was exported
+                where = anchoring.map_selection(plain, rendered.text, start, end)
+                if where is None or where[2] < similarity:
+                    for code_id in codes:
+                        mentions.setdefault(("", f"{selection.number}:{code_id}"), Mention(
+                            coder, file, selection.number, "", code_id, status="recheck",
+                            similarity=where[2] if where else 0.0, coded_code_id=code_id, coded_text=coded_text,
+                            transcript_id=transcript,
+                        ))
+                    continue
+                start, end, share = where
+                status = "carried" if anchoring.same_words(coded_text, rendered.text[start:end]) else "moved"
+            covered, (largest, nearest) = coded_segments(start, end, rendered.spans, min_overlap)
             if not covered:
-                problems.append(_too_small(coder, file, selection, codes, share, nearest, min_overlap))
+                problems.append(_too_small(coder, file, selection, codes, largest, nearest, min_overlap))
             for segment_id in covered:
                 for code_id in codes:
-                    mentions.setdefault((segment_id, code_id), Mention(coder, file, selection.number, segment_id, code_id))
+                    mentions.setdefault((segment_id, code_id), Mention(
+                        coder, file, selection.number, segment_id, code_id, status=status, similarity=share,
+                        text_sha1=sha1.get(segment_id) if status == "unchanged" else None,
+                        coded_code_id=code_id, coded_text=coded_text if status != "unchanged" else "",
+                    ))
     problems.extend(_code_problems(coder, file, bad_codes, codebook))
     if ignored:
         problems.append(Problem(
@@ -880,17 +920,12 @@ def read_qdpx_coding(
 
 
 def _source_problem(coder: str, file: str, source: TextSourceEntry, transcript: str | None, first: int) -> Problem:
-    """Why a coded source's selections cannot be read: no transcript, no text, or a changed text."""
+    """Why a coded source's selections cannot be read: no transcript, or no text."""
     where = f"source {quoted(source.name)} (GUID {source.guid})"
     if transcript is None:
         kind, detail = "unknown_source", f"{where} is coded but is not a transcript of the corpus (its name must be the transcript ID)"
-    elif source.text is None:
-        kind, detail = "missing_source_text", f"{where}: {source.missing}"
     else:
-        kind, detail = "text_changed", (
-            f"{where} is not the text of transcript {transcript} as its segments are now (the transcript was "
-            f"re-segmented or the source's text edited)"
-        )
+        kind, detail = "missing_source_text", f"{where}: {source.missing}"
     return Problem("error", kind, coder, file, first, detail, FRESH_EXPORT_FIX)
 
 

@@ -4,12 +4,19 @@ Sentence boundaries come from the de-identify step, which parsed each turn once 
 step only cuts, numbers and fingerprints. ``segment_id = {transcript_id}-{turn:04d}-{sentence:03d}``
 stays the same as long as the transcript does; ``text_sha1`` lets a coding notice that the text
 under it changed.
+
+Every version of a transcript's segments the workflow has produced is kept
+(``results/segments/versions/{transcript}.jsonl``, one version a line, added to and never
+rewritten but to take out a name listed since): a coding made on an earlier version names its
+segment and text SHA-1, and :mod:`scripts.anchoring` finds that text there and follows it to the
+segments as they are now.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -17,7 +24,7 @@ from typing import Sequence
 if __package__ in (None, ""):  # run as a file (python scripts/segment.py): make `scripts` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.contracts import SEGMENT_COLUMNS, read_jsonl, write_tsv
+from scripts.contracts import SEGMENT_COLUMNS, ContractError, read_jsonl, write_tsv
 from scripts.errors import QualflowError
 
 
@@ -62,11 +69,62 @@ def segment_turns(turns: Sequence[dict]) -> list[dict]:
     return segments
 
 
-def segment_file(deidentified: Path, output: Path) -> int:
-    """Read a de-identified transcript, write its segments; returns the number of segments."""
+def segment_file(deidentified: Path, output: Path) -> list[dict]:
+    """Read a de-identified transcript, write its segments; returns them."""
     segments = segment_turns(read_jsonl(deidentified, "transcript.schema.yaml"))
     write_tsv(output, segments, SEGMENT_COLUMNS, "segments.schema.yaml")
-    return len(segments)
+    return segments
+
+
+# ---------------------------------------------------------------------------------------------
+# Segment versions (results/segments/versions/{transcript}.jsonl)
+
+
+def version_digest(pairs: Sequence[Sequence[str]]) -> str:
+    """The digest of a version: its segment IDs and text SHA-1s, in order."""
+    return hashlib.sha256("\n".join(f"{segment_id}\t{sha1}" for segment_id, sha1, *_ in pairs).encode()).hexdigest()
+
+
+def read_versions(path: Path) -> list[dict]:
+    """The versions kept for a transcript, oldest first: ``{"version", "segments": [[segment_id,
+    text_sha1, text, speaker], ...]}``. No file: none yet."""
+    if not Path(path).is_file():
+        return []
+    versions = read_jsonl(Path(path))
+    for number, version in enumerate(versions, start=1):
+        if not isinstance(version, dict) or not isinstance(version.get("segments"), list):
+            raise ContractError(path, "is not a file of segment versions", "Restore it from a backup of results/", line=number)
+    return versions
+
+
+def with_version(versions: Sequence[dict], segments: Sequence[dict], listed=None) -> list[dict]:
+    """The versions with the current one added if it is new. ``listed`` (the identifier list):
+    what it lists is taken out of earlier versions (as a bare [TYPE]), for a name listed since
+    a version was made must not stay in results/; the SHA-1 a coding names still finds it."""
+    current = [[row["segment_id"], row["text_sha1"], row["text"], row["speaker"]] for row in segments]
+    kept = [{"segments": [list(item) for item in version["segments"]], "version": version["version"]} for version in versions]
+    if listed is not None:
+        for version in kept:
+            for item in version["segments"]:
+                item[2] = _without_listed(item[2], listed)
+    digest = version_digest(current)
+    if all(version["version"] != digest for version in kept):
+        kept.append({"segments": current, "version": digest})
+    return kept
+
+
+def _without_listed(text: str, listed) -> str:
+    pieces, cursor = [], 0
+    for start, end, entry in sorted(listed.find(text)):
+        if start < cursor:
+            continue
+        pieces += [text[cursor:start], f"[{entry.label}]"]
+        cursor = end
+    return "".join(pieces) + text[cursor:]
+
+
+def versions_jsonl(versions: Sequence[dict]) -> str:
+    return "".join(json.dumps(version, ensure_ascii=False, sort_keys=True) + "\n" for version in versions)
 
 
 def main(argv: list[str] | None = None) -> int:

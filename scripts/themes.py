@@ -567,26 +567,26 @@ def save_word_document(document, path: str | Path) -> None:
 
 
 def build(
-    codebook_path: str, coding_paths: Sequence[str], segment_paths: Sequence[str], participants_path: str,
+    codebook_path: str, anchored: Sequence[str], coders: Sequence[str], segment_paths: Sequence[str], participants_path: str,
     coding: dict, settings: ThemeSettings,
 ) -> dict[str, Any]:
-    """Everything the ``themes`` rule writes, as plain data."""
+    """Everything the ``themes`` rule writes, as plain data. ``anchored``: rule anchor_codings's
+    codings, transcripts and problems tables; ``coders``: the final coding's folders."""
     from scripts import learned
+    from scripts.anchor_codings import load_anchored
 
     codebook = load_codebook(codebook_path)
     participant_rows = load_participants(Path(participants_path))
     columns = [column for column in (participant_rows[0] if participant_rows else {}) if column not in ("transcript_id", "participant_id")]
     check_settings(settings, columns, participants_path)
-    if not coding_paths:
+    if not coders:
         raise ConfigurationError(
             "config.yaml", f"no files for the final coding ({coding.get('final', 'consensus')})",
             "Set coding.final to a coder folder with codings, or to union",
         )
     segments = coding_files.load_segments(segment_paths)
-    grouped = coding_files.group_by_coder(coding_paths)
-    qdpx = coding_files.QdpxContext.from_config(segments, codebook, coding)
-    parsed = {coder: coding_files.read_coder(coder, paths, qdpx) for coder, paths in grouped.items()}
-    final = learned.load_final_coding(coding_paths, segments, codebook, coding, parsed=parsed)
+    parsed = load_anchored(anchored, coders=coders)
+    final = learned.load_final_coding((), segments, codebook, coding, parsed=parsed)
     participants = participants_by_transcript(participant_rows, segments.transcripts, [*columns])
     corpus = coded_corpus(final, codebook, participants, parsed)
     prevalence_rows = prevalence(corpus, settings)
@@ -604,7 +604,7 @@ def build(
 
 
 def themes_job(
-    codebook_path: str, coding_paths: Sequence[str], segment_paths: Sequence[str], participants_path: str,
+    codebook_path: str, anchored: Sequence[str], coders: Sequence[str], segment_paths: Sequence[str], participants_path: str,
     outputs: Any, coding: dict, themes: dict, attributes: Sequence[str], log: str,
 ) -> None:
     """Rule ``themes`` → results/themes/ (TSV, Markdown and Word tables, exemplar quotes)."""
@@ -612,7 +612,7 @@ def themes_job(
 
     with job_log(log) as logger:
         settings = ThemeSettings.from_config(themes, attributes)
-        result = build(codebook_path, coding_paths, segment_paths, participants_path, coding, settings)
+        result = build(codebook_path, anchored, coders, segment_paths, participants_path, coding, settings)
         codebook, corpus = result["codebook"], result["corpus"]
         write_tsv(Path(outputs["prevalence"]), result["prevalence"], PREVALENCE_COLUMNS)
         matrix, matrix_columns = result["code_by_participant"]

@@ -99,3 +99,15 @@ def write_sheet(path: Path, header: list[str], rows: list[list]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)
     return path
+
+
+def anchored_tables(folder: Path, codebook: str | Path, files: list[str], segments: list[str], coding: dict | None = None,
+                    versions: list[str] = ()) -> list[str]:
+    """Rule anchor_codings on these coders' files: its codings, transcripts and problems tables
+    (the ledger beside them), as the agreement, themes and learned jobs read them."""
+    from scripts.anchor_codings import anchor_codings
+
+    outputs = {name: str(folder / f"{name}.tsv") for name in ("codings", "transcripts", "problems", "anchoring")}
+    anchor_codings(str(codebook), files, [str(path) for path in segments], list(versions), outputs,
+                   coding or {"roles": ["participant"], "consensus": "consensus"}, str(folder / "anchor.log"))
+    return [outputs["codings"], outputs["transcripts"], outputs["problems"]]

@@ -16,7 +16,7 @@ from scripts import agreement_html
 from scripts import agreement_report as report
 from scripts.agreement_report import Settings
 
-from .coding_helpers import write_csv, write_project
+from .coding_helpers import anchored_tables, write_csv, write_project
 
 SETTINGS = Settings(iterations=200, seed=7, minimum_alpha=0.667, minimum_alpha_per_code=0.667)
 CODING = {"roles": ["participant"], "consensus": "consensus", "coders": []}
@@ -141,9 +141,13 @@ def study(tmp_path: Path) -> dict:
 
 
 def run(study: dict, settings: Settings = SETTINGS, coding: dict = CODING):
+    from scripts import codings
+
     paths = study["paths"]
-    return report.run(str(paths["codebook"]), study["files"], [str(paths["T1"]), str(paths["T2"])], coding, settings,
-                      ["T1", "T2"], "the log")
+    segments = [str(paths["T1"]), str(paths["T2"])]
+    tables = anchored_tables(study["root"], paths["codebook"], study["files"], segments, coding)
+    coders = sorted(codings.group_by_coder(study["files"]))
+    return report.run(str(paths["codebook"]), tables, coders, segments, coding, settings, ["T1", "T2"], "the log")
 
 
 def corpus(study: dict, grain: str, coders=("a", "b", "c")):

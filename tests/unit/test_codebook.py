@@ -66,7 +66,7 @@ def test_unknown_key_names_file_line_and_code(tmp_path: Path) -> None:
         load_codebook(path)
     message = str(caught.value)
     assert message.startswith(f"{path}, line 9: code a: unknown key(s) keyword")
-    assert "allowed: definition, examples, exclude, exclude_terms, id, include, keywords, label, patterns" in message
+    assert "allowed: definition, examples, exclude, exclude_terms, id, include, keywords, label, merged_from, patterns" in message
 
 
 def test_duplicate_code_id_names_both_lines(tmp_path: Path) -> None:

@@ -24,7 +24,10 @@ def make_sheet(tmp_path: Path, suggested: bool = False, candidates: list[str] | 
 def test_sheet_layout_blind_by_default(tmp_path: Path) -> None:
     output, _ = make_sheet(tmp_path)
     workbook = openpyxl.load_workbook(output)
-    assert workbook.sheetnames == ["coding", "codebook"]
+    assert workbook.sheetnames == ["coding", "transcripts", "codebook"]
+    done = list(workbook["transcripts"].iter_rows(values_only=True))
+    assert done[0][:3] == ("transcript_id", "segments", "done") and [row[0] for row in done[1:]] == ["T1", "T2"]
+    assert "only once the transcript is marked done" in done[1][3]
     sheet = workbook["coding"]
     header = [cell.value for cell in sheet[1]]
     assert header == ["segment_id", "transcript_id", "turn", "role", "text_sha1", "context", "text", "calm", "work", "queue", "memo"]
@@ -85,3 +88,28 @@ def test_filled_in_sheet_is_read_back_as_the_same_codings(tmp_path: Path) -> Non
     read_back = {(segments.rows[s]["segment_id"], codebook.code_ids[c]) for s, c in checked.applied["coder_x"]}
     assert read_back == applied
     assert checked.asked["coder_x"] == {"T1", "T2"}
+
+
+def test_a_transcript_marked_done_counts_its_blank_rows_and_an_untouched_one_does_not(tmp_path: Path) -> None:
+    """The sheet saved with codes only in T1 and nothing in T2: T2 was not coded; marked done, its
+    blank rows say 'no code applies'."""
+    output, paths = make_sheet(tmp_path)
+    workbook = openpyxl.load_workbook(output)
+    sheet = workbook["coding"]
+    header = [cell.value for cell in sheet[1]]
+    for row in sheet.iter_rows(min_row=2):
+        if row[0].value == "T1-0002-001":
+            row[header.index("calm")].value = 1
+    untouched = tmp_path / "untouched.xlsx"
+    workbook.save(untouched)
+    read = codings.read_sheet(untouched, "coder_x")
+    assert {mention.segment_id.split("-")[0] for mention in read.mentions} == {"T1"}
+    assert read.not_counted == {"T2": 2}
+    for row in workbook["transcripts"].iter_rows(min_row=2):
+        if row[0].value == "T2":
+            row[2].value = 1
+    done = tmp_path / "done.xlsx"
+    workbook.save(done)
+    read = codings.read_sheet(done, "coder_x")
+    assert {mention.segment_id.split("-")[0] for mention in read.mentions} == {"T1", "T2"} and read.not_counted == {}
+    assert [transcript for transcript, _ in read.done] == ["T2"]

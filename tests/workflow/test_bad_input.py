@@ -85,7 +85,7 @@ CASES: dict[str, tuple[Callable[[Path], str], str]] = {
     "malformed config.yaml": (malformed_config, r"config.yaml, line \d+: is not valid YAML \(.*flow sequence started on line \d+\)"),
     "invalid config setting": (invalid_config_setting, r"config.yaml, line \d+: deidentify.layers\[1\] must be one of"),
     "malformed identifiers.yaml": (malformed_identifiers, r"identifiers.yaml, line \d+: is not valid YAML"),
-    "unknown key in identifiers.yaml": (unknown_key_in_identifiers, r"identifiers.yaml, line 6: unknown key\(s\) nickname under people\[1\]"),
+    "unknown key in identifiers.yaml": (unknown_key_in_identifiers, r"identifiers.yaml, line 8: unknown key\(s\) nickname under people\[1\]"),
 }
 
 

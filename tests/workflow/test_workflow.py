@@ -80,7 +80,7 @@ def test_run_rerun_add_one_and_reproduce(project: Path) -> None:
     (project / "data" / "raw" / "A03.txt").write_text("I: How are you?\nP: Better since the clinic.\n", encoding="utf-8")
     planned = run_workflow(project, "--dry-run")
     assert job_counts(planned.stdout) == {
-        "all": 1, "audit_summary": 1, "corpus_summary": 1, "deidentify": 1, "ingest": 1, "segment": 1,
+        "all": 1, "audit_summary": 1, "corpus_summary": 1, "ingest": 1, "parse": 1, "deidentify": 1, "segment": 1,
         # its part's corpus tables; the leak check of its part, then the check of the corpus-level files
         "corpus_part": 1, "leak_check_part": 1, "leak_check": 1,
         # candidate coding: its own candidates; learned suggestions and the coding sheets cover every

@@ -1,8 +1,8 @@
 rule agreement:
     """Inter-coder agreement of the human codings: per code and pooled, all coders and pairs."""
     input:
+        **anchored_inputs(AGREEMENT_CODERS),
         codebook=CODEBOOK,
-        codings=CODING_FILES,
         segments=coded_segments(),
     output:
         by_code="results/agreement/by_code.tsv",
@@ -22,8 +22,14 @@ rule agreement:
     params:
         coding=config["coding"],
         agreement=config["agreement"],
+        coders=CODERS_WITH_FILES,
         code=stage_code(
-            "agreement", "agreement_report", "agreement_html", "codings", "codebook"
+            "agreement",
+            "agreement_report",
+            "agreement_html",
+            "anchor_codings",
+            "codings",
+            "codebook",
         ),
     log:
         "results/logs/agreement.log",
@@ -31,7 +37,8 @@ rule agreement:
         in_worker(
             "scripts.agreement_report:agreement_job",
             input.codebook,
-            input.codings,
+            anchored_paths(input),
+            params.coders,
             input.segments,
             output,
             params.coding,

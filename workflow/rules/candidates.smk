@@ -51,22 +51,24 @@ rule candidate_codes:
 rule learned_candidates:
     """Codes suggested for uncoded segments by a model trained on the final coding."""
     input:
+        **anchored_inputs(FINAL_CODERS),
         codebook=CODEBOOK,
-        codings=FINAL_FILES,
         segments=per_transcript("results/segments/{transcript}.tsv"),
     output:
         "results/candidates/learned.tsv",
     params:
         coding=config["coding"],
         candidates=config["candidates"],
-        code=stage_code("learned", "codings", "codebook"),
+        coders=FINAL_CODERS,
+        code=stage_code("learned", "anchor_codings", "codings", "codebook"),
     log:
         "results/logs/learned_candidates.log",
     run:
         in_worker(
             "scripts.learned:learned_job",
             input.codebook,
-            input.codings,
+            anchored_paths(input),
+            params.coders,
             input.segments,
             output[0],
             params.coding,
@@ -78,8 +80,8 @@ rule learned_candidates:
 rule candidate_quality:
     """Precision, recall and F1 of keyword, learned and combined candidates against the final coding."""
     input:
+        **anchored_inputs(FINAL_CODERS),
         codebook=CODEBOOK,
-        codings=FINAL_FILES,
         segments=final_segments(),
         candidates=final_candidates(),
     output:
@@ -91,14 +93,16 @@ rule candidate_quality:
     params:
         coding=config["coding"],
         candidates=config["candidates"],
-        code=stage_code("learned", "codings", "codebook"),
+        coders=FINAL_CODERS,
+        code=stage_code("learned", "anchor_codings", "codings", "codebook"),
     log:
         "results/logs/candidate_quality.log",
     run:
         in_worker(
             "scripts.learned:quality_job",
             input.codebook,
-            input.codings,
+            anchored_paths(input),
+            params.coders,
             input.segments,
             input.candidates,
             output[0],

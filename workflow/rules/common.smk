@@ -1,4 +1,5 @@
 # Setup shared by all rules: config validation, the list of transcripts, input functions.
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 from scripts import (
@@ -6,6 +7,7 @@ from scripts import (
     codebook,
     codings,
     deidentify,
+    identifiers,
     jobs,
     learned,
     provenance,
@@ -16,17 +18,37 @@ from scripts import (
 
 validate(config, "../schemas/config.schema.yaml")
 
+IDENTIFIERS = config["paths"]["identifiers"]
+STUDY_SECRET = config["paths"]["study_secret"]
+
 try:
     TRANSCRIPTS = settings.discover_transcripts(config["paths"]["raw"])
-    deidentify.load_identifier_list(config["paths"]["identifiers"])
+    deidentify.load_identifier_list(IDENTIFIERS)
     settings.check_participant_attributes(
         config["paths"]["participants"], config["participants"]["attributes"]
     )
+    # Created by the first run (scripts/identifiers.py); later, a missing secret is an error.
+    if identifiers.ensure_study_secret(STUDY_SECRET, "results/private/keys"):
+        logger.warning(
+            f"qualflow: created the study secret {STUDY_SECRET}: keep it private and back it "
+            "up with results/private/keys/ (it keys every hashed placeholder)"
+        )
+    elif identifiers.is_demo_secret(STUDY_SECRET):
+        logger.info(
+            f"qualflow: {STUDY_SECRET} is the demo study's public secret: for synthetic data "
+            "only (delete it before a real study's first run)"
+        )
+    # Which entries of the identifier list each transcript depends on: a change of the list
+    # reruns ingest and deidentify only for the transcripts it touches.
+    RELEVANCE = identifiers.relevance_by_transcript(
+        TRANSCRIPTS,
+        IDENTIFIERS,
+        config["deidentify"]["name_parts"],
+        ".snakemake/qualflow/relevance",
+        identifiers.load_study_secret(STUDY_SECRET),
+    )
 except QualflowError as error:
     raise WorkflowError(str(error)) from None
-
-
-IDENTIFIERS = config["paths"]["identifiers"]
 CODEBOOK = config["paths"]["codebook"]
 
 # Human codings (data/coding/{coder}/): agreement runs when at least two coders are compared.
@@ -53,29 +75,73 @@ try:
         )
 except QualflowError as error:
     raise WorkflowError(str(error)) from None
-CODING_FILES = sorted(
-    str(path)
-    for coder in [*COMPARED_CODERS, config["coding"]["consensus"]]
-    for path in CODERS.get(coder, [])
-)
-# Only the transcripts someone coded are inputs of agreement: a new, uncoded interview does
-# not rerun it.
-CODED_TRANSCRIPTS = (
-    codings.coded_transcripts(
-        CODING_FILES, TRANSCRIPTS, cache=".snakemake/qualflow/coded_transcripts.json"
-    )
+CODERS_WITH_FILES = sorted(coder for coder, files in CODERS.items() if files)
+CONSENSUS = config["coding"]["consensus"]
+# The coders whose codings agreement reads (the compared ones and the consensus) and those of
+# the final coding (themes, quotes, learned suggestions, candidate quality).
+AGREEMENT_CODERS = (
+    [*COMPARED_CODERS, *([CONSENSUS] if CONSENSUS in CODERS_WITH_FILES else [])]
     if AGREEMENT
     else []
 )
-
-
-FINAL_TRANSCRIPTS = (
-    codings.coded_transcripts(
-        FINAL_FILES, TRANSCRIPTS, cache=".snakemake/qualflow/final_transcripts.json"
+FINAL_CODERS = [
+    coder
+    for coder in learned.final_coders(config["coding"], COMPARED_CODERS)
+    if coder in CODERS_WITH_FILES
+]
+# Each coder's codings are read once and followed to the segments as they are now (rule
+# anchor_codings, one job per coder: editing one coder's file reruns that coder's job only).
+ANCHORED_CODERS = sorted(set(AGREEMENT_CODERS) | set(FINAL_CODERS))
+# The transcripts each coder's files mention: a new, uncoded interview reruns none of this.
+CODER_TRANSCRIPTS = {
+    coder: codings.coded_transcripts(
+        CODERS[coder],
+        TRANSCRIPTS,
+        cache=f".snakemake/qualflow/coded_transcripts/{coder}.json",
     )
-    if FINAL
-    else []
+    for coder in ANCHORED_CODERS
+}
+CODED_TRANSCRIPTS = sorted(
+    {t for coder in AGREEMENT_CODERS for t in CODER_TRANSCRIPTS[coder]}
 )
+FINAL_TRANSCRIPTS = sorted(
+    {t for coder in FINAL_CODERS for t in CODER_TRANSCRIPTS[coder]}
+)
+ANCHORED_TABLES = ("codings", "transcripts", "problems", "anchoring")
+ANCHORING_LEDGER = "results/coding/anchoring.tsv"
+
+
+def anchored(coders, table):
+    """Rule anchor_codings's table (codings, transcripts, problems, anchoring) of each coder."""
+    return [f"results/coding/{coder}/{table}.tsv" for coder in coders]
+
+
+def anchored_inputs(coders):
+    """The anchored tables of these coders, as named inputs of the rules that count codings."""
+    return {table: anchored(coders, table) for table in ANCHORED_TABLES}
+
+
+def anchored_paths(input):
+    """The anchored tables of a job's inputs, in the order scripts/anchor_codings.py reads them."""
+    return [list(input[table]) for table in ANCHORED_TABLES]
+
+
+def coder_files(wildcards):
+    return [str(path) for path in CODERS[wildcards.coder]]
+
+
+def coder_transcripts(pattern):
+    """An input function: pattern ({transcript}) for each transcript the job's coder mentions."""
+
+    def files(wildcards):
+        return [
+            pattern.format(transcript=transcript)
+            for transcript in CODER_TRANSCRIPTS[wildcards.coder]
+        ]
+
+    return files
+
+
 SHEET_CODERS = config["coding_sheets"]["coders"]
 # One workbook per coder, or (large studies) one per coder and transcript, so that a new
 # interview adds its own sheets instead of rewriting a corpus-wide workbook.
@@ -129,7 +195,7 @@ def load_model_early(wildcards):
     ):
         return []
     if jobs.transcripts_to_parse(
-        TRANSCRIPTS, "results/deidentified/{transcript}.jsonl"
+        TRANSCRIPTS, "results/private/parsed/{transcript}.spacy"
     ):
         workers.start(
             worker_processes(),
@@ -160,6 +226,16 @@ def named_outputs(argument):
 
 def raw_transcript(wildcards):
     return TRANSCRIPTS[wildcards.transcript]
+
+
+def identifier_entries(stage):
+    """A params function: the digest of the identifier list's entries that the transcript's
+    ingest or deidentify job depends on (scripts/identifiers.py)."""
+
+    def digest(wildcards):
+        return getattr(RELEVANCE[wildcards.transcript], stage)
+
+    return digest
 
 
 def per_transcript(pattern):
@@ -214,6 +290,7 @@ TRANSCRIPT_CHECKED = [
     "results/deidentified/{transcript}.tokens.jsonl",
     "results/deidentified/{transcript}.audit.tsv",
     "results/segments/{transcript}.tsv",
+    "results/segments/versions/{transcript}.jsonl",
     "results/candidates/{transcript}.tsv",
     *(
         [f"results/coding_sheets/{coder}/{{transcript}}.xlsx" for coder in SHEET_CODERS]
@@ -266,6 +343,18 @@ def corpus_checked_outputs():
         "results/deidentified/audit_summary.tsv",
         "results/corpus/transcripts.tsv",
         "results/candidates/codebook_terms.json",
+        *(
+            [
+                *(
+                    path
+                    for table in ANCHORED_TABLES
+                    for path in anchored(ANCHORED_CODERS, table)
+                ),
+                ANCHORING_LEDGER,
+            ]
+            if ANCHORED_CODERS
+            else []
+        ),
         *(
             [
                 path
@@ -357,6 +446,7 @@ def provenance_inputs(wildcards):
         "participants": config["paths"]["participants"],
         "codebook": CODEBOOK,
         "identifiers": IDENTIFIERS,
+        "secret": STUDY_SECRET,
         "codings": sorted(str(path) for files in CODERS.values() for path in files),
     }
 

@@ -1,9 +1,37 @@
-rule deidentify:
-    """Replace identifiers by placeholders; the key goes to results/private/, counts to the audit,
-    the de-identified turns' tokens (with lemmas, from the same parse) to .tokens.jsonl."""
+rule parse:
+    """Parse a transcript's turns with spaCy, once: tokens, sentences, entities (private: raw
+    text). The parses of turns whose text has not changed are kept from the last run
+    (results/private/parse_cache/)."""
     input:
         transcript="results/private/ingested/{transcript}.jsonl",
-        identifiers=IDENTIFIERS,
+    output:
+        "results/private/parsed/{transcript}.spacy",
+    params:
+        model=config["spacy"]["model"],
+        code=stage_code("deidentify", "identifiers", "ingest"),
+    log:
+        "results/logs/parse/{transcript}.log",
+    run:
+        in_worker(
+            "scripts.jobs:parse",
+            input.transcript,
+            output[0],
+            f"results/private/parse_cache/{wildcards.transcript}.spacy",
+            config["spacy"],
+            log[0],
+        )
+
+
+rule deidentify:
+    """Replace identifiers by placeholders, from the cached parse (no model runs); the key goes to
+    results/private/, counts to the audit, the de-identified turns' tokens to .tokens.jsonl. Reruns
+    when the identifier list changes only for transcripts whose words an added, removed or
+    changed entry has (params: identifiers)."""
+    input:
+        transcript="results/private/ingested/{transcript}.jsonl",
+        parsed="results/private/parsed/{transcript}.spacy",
+        identifiers=ancient(IDENTIFIERS),
+        secret=STUDY_SECRET,
     output:
         transcript="results/deidentified/{transcript}.jsonl",
         tokens="results/deidentified/{transcript}.tokens.jsonl",
@@ -11,17 +39,20 @@ rule deidentify:
         key="results/private/keys/{transcript}.json",
     params:
         deidentify=config["deidentify"],
-        spacy=config["spacy"],
-        code=stage_code("deidentify", "ingest"),
+        model=config["spacy"]["model"],
+        identifiers=identifier_entries("deidentify"),
+        code=stage_code("deidentify", "identifiers", "ingest"),
     log:
         "results/logs/deidentify/{transcript}.log",
     run:
         in_worker(
             "scripts.jobs:deidentify",
             input.transcript,
+            input.parsed,
             output,
             config,
             input.identifiers,
+            input.secret,
             log[0],
         )
 
@@ -53,7 +84,7 @@ rule leak_check_part:
     output:
         "results/deidentified/leak_check/{part}.tsv",
     params:
-        code=stage_code("deidentify"),
+        code=stage_code("deidentify", "identifiers"),
     log:
         "results/logs/leak_check/{part}.log",
     run:
@@ -86,7 +117,7 @@ rule leak_check:
             category="De-identification",
         ),
     params:
-        code=stage_code("deidentify"),
+        code=stage_code("deidentify", "identifiers"),
     log:
         "results/logs/leak_check.log",
     run:

@@ -1,8 +1,8 @@
 rule themes:
     """Theme and code prevalence by participant group, co-occurrence, saturation, exemplar quotes."""
     input:
+        **anchored_inputs(FINAL_CODERS),
         codebook=CODEBOOK,
-        codings=FINAL_FILES,
         segments=final_segments(),
         participants=config["paths"]["participants"],
     output:
@@ -34,14 +34,16 @@ rule themes:
         coding=config["coding"],
         themes=config["themes"],
         attributes=config["participants"]["attributes"],
-        code=stage_code("themes", "learned", "codings", "codebook"),
+        coders=FINAL_CODERS,
+        code=stage_code("themes", "learned", "anchor_codings", "codings", "codebook"),
     log:
         "results/logs/themes.log",
     run:
         in_worker(
             "scripts.themes:themes_job",
             input.codebook,
-            input.codings,
+            anchored_paths(input),
+            params.coders,
             input.segments,
             input.participants,
             output,
@@ -101,6 +103,7 @@ rule provenance:
             provenance_input_groups(input),
             input.parts,
             input.identifiers,
+            input.secret,
             params.config,
             input.codebook,
             workflow.basedir,
