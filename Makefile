@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.qualflow-installed
 CORES ?= all
-SNAKEMAKE := $(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES)
+SNAKEMAKE := $(BIN)/snakemake --cores $(CORES)
 
 .PHONY: install install-browser run report test test-slurm lint benchmark lock clean-results
 
@@ -34,7 +34,7 @@ test: install install-browser
 
 # The SLURM test alone: starts a one-node cluster on this machine (tests/slurm/cluster.sh; as
 # root, installs Debian's slurm-wlm, munge, slurmdbd and MariaDB the first time), runs the demo
-# study through workflow/profiles/slurm, checks the results are a local run's, stops the cluster.
+# study through profiles/slurm, checks the results are a local run's, stops the cluster.
 test-slurm: install
 	$(BIN)/python -m pytest -m slurm -rP tests/slurm
 

@@ -429,6 +429,27 @@ def candidates_job(segments: str, tokens: str, terms: str, codebook: str, output
         logger.info("%s: %d candidate(s), %d negated", Path(segments).stem, len(rows), sum(row["negated"] for row in rows))
 
 
+def candidates_part(input: dict, output: dict, params: dict, log: str) -> None:
+    """Rule candidate_codes (a part of the corpus): each transcript's candidate codes, from its
+    segments and tokens and the codebook's lemmatised terms (scripts/parts.py)."""
+    from scripts import parts
+    from scripts.jobs import _report, _settings, _works, job_log
+
+    with job_log(log) as logger:
+        book = load_codebook(input["codebook"])  # errors in the codebook are reported here, with file and line
+        check_patterns(book)
+
+        def work_on(work: parts.Work) -> None:
+            segments, tokens = work.inputs
+            rows = code_transcript(segments, tokens, input["terms"], input["codebook"], list(params["roles"]))
+            write_tsv(Path(work.outputs["candidates"]), rows, COLUMNS, "candidate.schema.yaml")
+            logger.info("%s: %d candidate(s), %d negated", work.transcript, len(rows), sum(row["negated"] for row in rows))
+
+        works = _works(params, {"segments": input["segments"], "tokens": input["tokens"]}, output)
+        settings = _settings(parts.file_digest(input["terms"]), parts.file_digest(input["codebook"]), params["roles"], params["code"])
+        _report(logger, "candidate_codes", parts.run_part("candidate_codes", params["part"], works, settings, work_on, logger=logger))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Candidate codes of one transcript's segments (keywords, patterns).")
     parser.add_argument("segments", help="results/segments/{transcript}.tsv")

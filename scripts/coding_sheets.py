@@ -152,6 +152,32 @@ def sheet_job(codebook: str, segments: Sequence[str], candidate_files: Sequence[
                     "with suggested codes" if suggested is not None else "blind (no suggestions)")
 
 
+def sheets_part(input: dict, output: dict, params: dict, log: str) -> None:
+    """Rule coding_sheets (a part of the corpus): each transcript's coding sheet, the same for every
+    coder (``output``: a list per coder, in the order of the part's transcripts)."""
+    from scripts import parts
+    from scripts.jobs import _report, _settings, job_log
+
+    with job_log(log) as logger:
+        book = load_codebook(input["codebook"])
+        suggested_on = params["sheets"].get("suggested", False)
+        coders = sorted(output)
+
+        def work_on(work: parts.Work) -> None:
+            rows = sheet_rows([work.inputs[-1]], params["coding"].get("roles", ["participant"]))
+            suggested = suggestions(work.inputs[:-1]) if suggested_on else None
+            save_deterministic(build_workbook(rows, book, suggested), *(work.outputs[coder] for coder in coders))
+            logger.info("%s: %d segment(s) for %d coder(s)", work.transcript, len(rows), len(coders))
+
+        works = [
+            parts.Work(transcript, [*([input["candidates"][index]] if suggested_on else []), input["segments"][index]],
+                       {coder: output[coder][index] for coder in coders})
+            for index, transcript in enumerate(params["transcripts"])
+        ]
+        settings = _settings(parts.file_digest(input["codebook"]), params["coding"].get("roles"), params["sheets"], params["code"])
+        _report(logger, "coding_sheets", parts.run_part("coding_sheets", params["part"], works, settings, work_on, logger=logger))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write a coding sheet (.xlsx) for a coder.")
     parser.add_argument("output", help="results/coding_sheets/{coder}.xlsx")

@@ -854,32 +854,6 @@ def check_files_for_leaks(
     return rows
 
 
-#: Parts of the corpus whose files the leak check reads in separate jobs (see leak_check_parts).
-LEAK_CHECK_PARTS = 64
-
-
-def leak_check_part(transcript_id: str, parts: int = LEAK_CHECK_PARTS) -> str:
-    """The part of the leak check that reads a transcript's files ("00" to "63"): fixed by the
-    transcript's ID alone (CRC-32, the same on every machine and run), so adding interviews never
-    moves one to another part."""
-    import zlib
-
-    return f"{zlib.crc32(transcript_id.encode('utf-8')) % parts:0{len(str(parts - 1))}d}"
-
-
-def leak_check_parts(transcript_ids: Iterable[str], parts: int = LEAK_CHECK_PARTS) -> dict[str, list[str]]:
-    """The transcripts of each part that has any, parts and transcripts sorted.
-
-    Why parts: Snakemake's preparation of a job costs time in (its input files x the jobs that
-    make them): one check over a 1,000-interview corpus (7,000 files of 4,000 jobs) spent ~2.5 s
-    there on every new interview, and it grows with the square of the corpus. A part holds about
-    1/64 of the transcripts, and a new interview reruns only its own part's check."""
-    grouped: dict[str, list[str]] = defaultdict(list)
-    for transcript_id in sorted(transcript_ids):
-        grouped[leak_check_part(transcript_id, parts)].append(transcript_id)
-    return dict(sorted(grouped.items()))
-
-
 def leak_check_forms(identifiers: IdentifierList) -> dict[str, str]:
     """The forms the leak check searches for, by a salted digest of each (what the check's memory
     keeps: never the forms, which are names)."""

@@ -19,6 +19,7 @@ from typing import Iterator, Sequence
 
 from scripts import deidentify as deidentification
 from scripts import ingest as ingestion
+from scripts import parts
 from scripts import segment as segmentation
 from scripts import settings
 from scripts.contracts import (
@@ -149,78 +150,127 @@ def transcripts_to_parse(transcripts: dict[str, str | Path], parsed: str) -> lis
     return waiting
 
 
-def ingest(raw: str, output: str, config: dict, identifiers: str, log: str, transcript_id: str) -> None:
+def _settings(*values: object) -> str:
+    """The settings a part job's outputs depend on besides their inputs, as one text for the
+    digest of the part cache (scripts/parts.py)."""
+    import json
+
+    return json.dumps(values, sort_keys=True, default=str)
+
+
+def _works(params: dict, inputs: dict, outputs: dict, extra: dict | None = None) -> list[parts.Work]:
+    """One parts.Work per transcript of the part: its inputs and outputs, by name, from the job's
+    named lists (each in the order of params["transcripts"])."""
+    works = []
+    for index, transcript in enumerate(params["transcripts"]):
+        works.append(parts.Work(
+            transcript,
+            [inputs[name][index] for name in sorted(inputs)],
+            {name: outputs[name][index] for name in outputs},
+            (extra or {}).get(transcript, ""),
+        ))
+    return works
+
+
+def _report(logger: logging.Logger, stage: str, done: parts.Done) -> None:
+    """The part job's last log line (the same whichever transcripts were worked on: how many were
+    is in the Snakemake log, not here, so that a log depends on the inputs alone)."""
+    logger.info("%s: %d transcript(s)", stage, len(done.worked) + len(done.reused))
+
+
+def ingest_part(input: dict, output: dict, params: dict, log: str) -> None:
+    """Rule ingest (a part of the corpus): each raw transcript into normalized turns (private)."""
     with job_log(log) as logger:
-        rules = speaker_rules(config, _identifier_list(config, identifiers))
-        result = ingestion.ingest_transcript(Path(raw), transcript_id, rules)
-        for warning in result.warnings:
-            logger.warning("%s", warning)
-        write_jsonl(Path(output), result.turns, "transcript.schema.yaml")
-        logger.info("%s: %d turns", transcript_id, len(result.turns))
+        rules = speaker_rules(params["config"], _identifier_list(params["config"], input["identifiers"]))
+
+        def work_on(work: parts.Work) -> None:
+            result = ingestion.ingest_transcript(Path(work.inputs[0]), work.transcript, rules)
+            for warning in result.warnings:
+                logger.warning("%s", warning)
+            write_jsonl(Path(work.outputs["ingested"]), result.turns, "transcript.schema.yaml")
+            logger.info("%s: %d turns", work.transcript, len(result.turns))
+
+        works = _works(params, {"raw": input["raw"]}, output, params["identifiers"])
+        done = parts.run_part("ingest", params["part"], works, _settings(params["config"]["speakers"], params["code"]), work_on, logger=logger)
+        _report(logger, "ingest", done)
 
 
-def parse(ingested: str, output: str, cache: str, spacy_settings: dict, log: str) -> None:
-    """Parse a transcript's turns with spaCy into its private parse (rule ``parse``); turns whose
-    text the last parse holds (``cache``, a private link to it: Snakemake removes an output before
-    its job reruns), parsed with the same pipeline, are not parsed again."""
-    import os
-
+def parse_part(input: dict, output: dict, params: dict, log: str) -> None:
+    """Rule parse (a part of the corpus): each transcript's turns parsed with spaCy once (private).
+    A transcript whose text changed is parsed again turn by turn: the turns its last parse holds,
+    parsed with the same pipeline, are not parsed again."""
     with job_log(log) as logger:
-        texts = [turn["text"] for turn in read_jsonl(Path(ingested), "transcript.schema.yaml")]
-        cached = Path(cache).read_bytes() if Path(cache).is_file() else None
-        data, parsed = deidentification.parse_turns(texts, spacy_settings["model"], spacy_settings["batch_size"], cached)
-        write_bytes(Path(output), data)
-        secure_private_folders(Path(cache))
-        fresh = cache + ".new"
-        if os.path.exists(fresh):
-            os.unlink(fresh)
-        try:  # the same bytes under a second name, not a copy
-            os.link(output, fresh)
-        except OSError:
-            write_bytes(Path(fresh), data)
-        os.replace(fresh, cache)
-        logger.info("%d turns, %d parsed now, %d from the earlier parse", len(texts), parsed, len(texts) - parsed)
+        spacy_settings = params["spacy"]
+
+        def work_on(work: parts.Work) -> None:
+            texts = [turn["text"] for turn in read_jsonl(Path(work.inputs[0]), "transcript.schema.yaml")]
+            last = parts.previous("parse", work.transcript, "parsed", private=True)
+            cached = last.read_bytes() if last is not None else None
+            data, parsed = deidentification.parse_turns(texts, spacy_settings["model"], spacy_settings["batch_size"], cached)
+            write_bytes(Path(work.outputs["parsed"]), data)
+            logger.info("%s: %d turns, %d parsed now", work.transcript, len(texts), parsed)
+
+        fingerprint = deidentification.pipeline_fingerprint(spacy_settings["model"])
+        works = _works(params, {"ingested": input["ingested"]}, output)
+        done = parts.run_part("parse", params["part"], works, _settings(fingerprint, params["code"]), work_on, logger=logger)
+        _report(logger, "parse", done)
 
 
-def deidentify(ingested: str, parsed: str, outputs: dict, config: dict, identifiers: str, secret: str, log: str) -> None:
-    """outputs: transcript (de-identified JSON lines), tokens (the de-identified turns' tokens,
-    JSON lines), audit (TSV), key (private JSON). From the transcript's cached parse: no model
-    runs here, so a change of the identifier list or of the settings re-applies replacements
-    without parsing again."""
+def deidentify_part(input: dict, output: dict, params: dict, log: str) -> None:
+    """Rule deidentify (a part of the corpus): outputs transcript (de-identified JSON lines),
+    tokens (the de-identified turns' tokens), audit (TSV), key (private JSON), a list each. From
+    each transcript's parse: no model runs here, so a change of the identifier list or of the
+    settings re-applies replacements without parsing again."""
     import json
 
     from scripts.contracts import validate_records
     from scripts.identifiers import load_study_secret
 
     with job_log(log) as logger:
-        turns = read_jsonl(Path(ingested), "transcript.schema.yaml")
-        docs = deidentification.parsed_turns(Path(parsed).read_bytes(), [turn["text"] for turn in turns], parsed)
-        identifier_list = _identifier_list(config, identifiers, load_study_secret(secret))
+        config = params["config"]
+        identifier_list = _identifier_list(config, input["identifiers"], load_study_secret(input["secret"]))
         detector = deidentification.detector_from_config(config, identifier_list)
         request = deidentification.parse_request(detector, config["spacy"]["model"], config["spacy"]["batch_size"])
-        result = deidentification.deidentify_from_parse(turns, docs, request, detector)
-        write_jsonl(Path(outputs["transcript"]), result.turns, "transcript.schema.yaml")
-        validate_records(result.tokens, deidentification.TOKENS_SCHEMA, outputs["tokens"])
-        write_text(Path(outputs["tokens"]), deidentification.tokens_jsonl(result.tokens))
-        write_tsv(Path(outputs["audit"]), result.audit, AUDIT_COLUMNS)
-        write_text(Path(outputs["key"]), json.dumps(result.key, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
-        replaced = sum(row["count"] for row in result.audit if row["type"] != "SPEAKER")
-        logger.info("%d turns, %d replacements", len(turns), replaced)
-        if result.retokenised:
-            logger.info("%d stretch(es) cut by a replacement tokenised again (tokens file)", result.retokenised)
+
+        def work_on(work: parts.Work) -> None:
+            ingested, parsed = work.inputs
+            turns = read_jsonl(Path(ingested), "transcript.schema.yaml")
+            docs = deidentification.parsed_turns(Path(parsed).read_bytes(), [turn["text"] for turn in turns], parsed)
+            result = deidentification.deidentify_from_parse(turns, docs, request, detector)
+            write_jsonl(Path(work.outputs["transcript"]), result.turns, "transcript.schema.yaml")
+            validate_records(result.tokens, deidentification.TOKENS_SCHEMA, work.outputs["tokens"])
+            write_text(Path(work.outputs["tokens"]), deidentification.tokens_jsonl(result.tokens))
+            write_tsv(Path(work.outputs["audit"]), result.audit, AUDIT_COLUMNS)
+            write_text(Path(work.outputs["key"]), json.dumps(result.key, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+            replaced = sum(row["count"] for row in result.audit if row["type"] != "SPEAKER")
+            logger.info("%s: %d turns, %d replacements", work.transcript, len(turns), replaced)
+
+        works = _works(params, {"ingested": input["ingested"], "parsed": input["parsed"]}, output, params["identifiers"])
+        settings = _settings(config["deidentify"], config["spacy"]["model"], parts.file_digest(input["secret"]), params["code"])
+        done = parts.run_part("deidentify", params["part"], works, settings, work_on, logger=logger)
+        _report(logger, "deidentify", done)
 
 
 AUDIT_COLUMNS = ["transcript_id", "type", "layer", "placeholder", "count"]
 
 
-def segment(deidentified: str, outputs: dict, config: dict, identifiers: str, log: str) -> None:
-    """outputs: segments (TSV) and versions (every version of the transcript's segments so far)."""
+def segment_part(input: dict, output: dict, params: dict, log: str) -> None:
+    """Rule segment (a part of the corpus): outputs segments (TSV) and versions (every version of
+    the transcript's segments so far), a list each."""
     with job_log(log) as logger:
-        segments = segmentation.segment_file(Path(deidentified), Path(outputs["segments"]))
-        earlier = segmentation.read_versions(Path(outputs["versions"]))
-        versions = segmentation.with_version(earlier, segments, _identifier_list(config, identifiers))
-        write_text(Path(outputs["versions"]), segmentation.versions_jsonl(versions))
-        logger.info("%d segments; %d version(s) of them kept", len(segments), len(versions))
+        listed = _identifier_list(params["config"], input["identifiers"])
+
+        def work_on(work: parts.Work) -> None:
+            last = parts.previous("segment", work.transcript, "versions")
+            earlier = segmentation.read_versions(last) if last is not None else []
+            segments = segmentation.segment_file(Path(work.inputs[0]), Path(work.outputs["segments"]))
+            versions = segmentation.with_version(earlier, segments, listed)
+            write_text(Path(work.outputs["versions"]), segmentation.versions_jsonl(versions))
+            logger.info("%s: %d segments; %d version(s) of them kept", work.transcript, len(segments), len(versions))
+
+        works = _works(params, {"deidentified": input["deidentified"]}, output, params["identifiers"])
+        done = parts.run_part("segment", params["part"], works, _settings(params["code"]), work_on, logger=logger)
+        _report(logger, "segment", done)
 
 
 LEAK_CHECK_COLUMNS = ["file", "lines", "leaks"]

@@ -1,4 +1,4 @@
-"""Proof on a real SLURM: the demo study through workflow/profiles/slurm gives the local run's results.
+"""Proof on a real SLURM: the demo study through profiles/slurm gives the local run's results.
 
 A one-node cluster on this machine (tests/slurm/cluster.sh: Debian's slurm-wlm and munge, slurmdbd
 for `sacct`) runs the workflow with snakemake-executor-plugin-slurm; every file under results/
@@ -29,20 +29,25 @@ REPO = Path(__file__).resolve().parents[2]
 CLUSTER = REPO / "tests" / "slurm" / "cluster.sh"
 PARTITION = "main"  # cluster.sh's partition
 ACCOUNT = "qualflow"  # cluster.sh's account
-# The profile puts 40 transcripts in a group job. The test asks for groups of 7, so that the 13
-# demo transcripts are two group jobs that run side by side on the test node's CPUs (a group job
-# runs its jobs one after the other) and the test exercises several groups at once.
-GROUP_SIZE = 7
+# The per-transcript stages' rules of a part of the corpus ({stage}_{part}) form the group
+# part_{part}: one SLURM job per part (the 13 demo transcripts fall into 8 parts).
+PART_RULE = re.compile(r"^(?P<stage>ingest|parse|deidentify|segment|candidate_codes|coding_sheets)_(?P<part>\d\d)$")
 # Files under results/ that may differ between the two runs, and why. None: the logs hold counts
 # and warnings only, and provenance.json no timestamps.
 MAY_DIFFER: dict[str, str] = {}
 
 
 def _profile_groups(code: Path) -> tuple[dict[str, str], dict[str, int]]:
-    """The SLURM profile's groups (rule -> group) and group components (group -> jobs or chains
-    per submission), per_transcript's set to the test's GROUP_SIZE."""
-    profile = yaml.safe_load((code / "workflow" / "profiles" / "slurm" / "config.yaml").read_text())
-    return profile["groups"], {**profile["group-components"], "per_transcript": GROUP_SIZE}
+    """The SLURM profile's groups (rule -> group) and group components (group -> chains per
+    submission)."""
+    profile = yaml.safe_load((code / "profiles" / "slurm" / "config.yaml").read_text())
+    return profile["groups"], profile["group-components"]
+
+
+def _part(transcript: str) -> str:
+    from scripts.parts import part_of
+
+    return part_of(transcript)
 
 
 def _in_ci() -> bool:
@@ -102,7 +107,7 @@ def slurm() -> dict[str, str]:
 
 # What the two runs need of the repository: copied once, so that both run the same code even if
 # the working tree changes meanwhile (provenance.json records a digest of the code).
-CODE = ("Snakefile", "config.yaml", "data", "scripts", "workflow")
+CODE = ("Snakefile", "config.yaml", "data", "scripts", "workflow", "profiles")
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +134,7 @@ def _snakemake(code: Path, folder: Path, profile: str, *arguments: str, environm
         sys.executable, "-m", "snakemake",
         "--snakefile", str(code / "Snakefile"),
         "--directory", str(folder),
-        "--workflow-profile", str(code / "workflow" / "profiles" / profile),
+        "--workflow-profile", str(code / "profiles" / profile),
         *arguments,
     ]
     started = time.monotonic()
@@ -240,27 +245,32 @@ def test_slurm_run_matches_local_run(slurm: dict[str, str], code: Path, tmp_path
     ]
     assert not different, f"differ between the local and the SLURM run: {different}"
 
-    # The jobs went through SLURM: one submission per group of transcripts (and of corpus
-    # parts) plus one per other corpus-level job, every one completed, on the partition and
-    # account the profile read.
+    # The jobs went through SLURM: one submission per part of the corpus (its per-transcript
+    # stages, the group part_{part}), one per 16 parts' corpus tables and leak checks (parts),
+    # plus one per other corpus-level job, every one completed, on the partition and account the
+    # profile read.
     run_id = re.search(r"SLURM run ID: (\S+)", output).group(1)
     stats = _job_stats(output)
-    transcripts = stats["ingest"]
-    in_group = {
-        group: sum(count for rule, count in stats.items() if groups.get(rule) == group)
-        for group in components
-    }
-    # group-components counts chains of connected jobs: a transcript's jobs, or a part's (its
-    # corpus tables, then its leak check); each of a group's rules has one job per chain
+    part_jobs: dict[str, int] = {}
+    for rule, count in stats.items():
+        found = PART_RULE.match(rule)
+        if found:
+            part_jobs[found["part"]] = part_jobs.get(found["part"], 0) + count
+    transcripts = len(list((on_slurm / "data" / "raw").iterdir()))
+    assert len(part_jobs) == len({_part(path.stem) for path in (on_slurm / "data" / "raw").iterdir()})
+    in_group = {group: sum(count for rule, count in stats.items() if groups.get(rule) == group) for group in components}
+    # group-components counts chains of connected jobs: a part's tables, then its leak check
     chains = {
         group: max((count for rule, count in stats.items() if groups.get(rule) == group), default=0)
         for group in components
     }
     submissions = {group: math.ceil(chains[group] / components[group]) for group in components}
-    grouped_jobs = sum(in_group.values())
-    corpus_jobs = sum(count for rule, count in stats.items() if rule not in groups and rule != "all")
+    grouped_jobs = sum(in_group.values()) + sum(part_jobs.values())
+    corpus_jobs = sum(
+        count for rule, count in stats.items() if rule not in groups and not PART_RULE.match(rule) and rule != "all"
+    )
     workflow_jobs = grouped_jobs + corpus_jobs
-    expected = sum(submissions.values()) + corpus_jobs
+    expected = len(part_jobs) + sum(submissions.values()) + corpus_jobs
     jobs = _slurm_jobs(run_id, accounting, slurm)
     assert len(jobs) == expected, jobs
     assert {job["state"] for job in jobs} == {"COMPLETED"}, jobs
@@ -271,17 +281,22 @@ def test_slurm_run_matches_local_run(slurm: dict[str, str], code: Path, tmp_path
         assert len(_job_steps(run_id, slurm)) == workflow_jobs
     logs = on_slurm / ".snakemake" / "slurm_logs"
     assert len(sorted(logs.rglob("*.log"))) == expected
+    for part, count in part_jobs.items():
+        group_logs = sorted(logs.glob(f"group_part_{part}*/**/*.log"))
+        assert len(group_logs) == 1, part
+        # The part's group job ran every job of the part (each as a 'localrule' of the job step).
+        ran = len(re.findall(rf"^localrule \w+_{part}:$", group_logs[0].read_text(), re.M))
+        assert ran == count, part
     for group, count in submissions.items():
         group_logs = sorted(logs.glob(f"group_{group}*/**/*.log"))
         assert len(group_logs) == count, group
-        # The group jobs ran every job of the group (each as a 'localrule' of the job step).
         rules = "|".join(rule for rule, name in groups.items() if name == group)
         ran = sum(len(re.findall(rf"^localrule ({rules}):$", path.read_text(), re.M)) for path in group_logs)
         assert ran == in_group[group], group
 
     print(
         f"{transcripts} transcripts, {workflow_jobs} workflow jobs, {len(local_files)} files "
-        f"identical; {len(jobs)} SLURM jobs (groups of {GROUP_SIZE} transcripts; {workflow_jobs} "
+        f"identical; {len(jobs)} SLURM jobs ({len(part_jobs)} parts of the corpus; {workflow_jobs} "
         f"without grouping), run ID {run_id}"
     )
     for job in jobs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -46,11 +47,32 @@ def run_workflow(project: Path, *arguments: str) -> subprocess.CompletedProcess:
         sys.executable, "-m", "snakemake",
         "--snakefile", str(REPO / "Snakefile"),
         "--directory", str(project),
-        "--workflow-profile", str(REPO / "workflow" / "profiles" / "default"),
+        # no --workflow-profile: plain snakemake finds profiles/default/ beside the Snakefile
         "--cores", "2",
         *arguments,
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
+PART_RULE = re.compile(r"^(?P<stage>ingest|parse|deidentify|segment|candidate_codes|coding_sheets)_(?P<part>\d\d)$")
+
+
+def stage_counts(counts: dict[str, int]) -> dict[str, int]:
+    """Job counts with the per-part rules ({stage}_{part}, scripts/parts.py) counted by stage: how
+    many parts of the corpus each stage runs."""
+    staged: dict[str, int] = {}
+    for rule, count in counts.items():
+        found = PART_RULE.match(rule)
+        key = found["stage"] if found else rule
+        staged[key] = staged.get(key, 0) + count
+    return staged
+
+
+def parts_of(transcripts) -> int:
+    """How many parts of the corpus these transcripts fall into."""
+    from scripts.parts import by_part
+
+    return len(by_part(transcripts))
 
 
 def job_counts(dry_run_output: str) -> dict[str, int]:

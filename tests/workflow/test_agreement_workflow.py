@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from .chromium import find_chromium, open_page
-from .conftest import MINI, REPO, job_counts, run_workflow
+from .conftest import MINI, REPO, job_counts, run_workflow, stage_counts
 
 pytestmark = pytest.mark.workflow
 OUTPUTS = ["by_code.tsv", "by_pair.tsv", "summary.tsv", "disagreements.tsv", "coding_problems.tsv", "report.html", "quality_gate.tsv"]
@@ -130,7 +130,7 @@ def test_no_codings_no_agreement(project: Path) -> None:
     shutil.rmtree(project / "data" / "coding" / "coder_b")  # one coder left: nothing to compare
     planned = run_workflow(project, "--dry-run")
     assert planned.returncode == 0, planned.stderr[-2000:]
-    counts = job_counts(planned.stdout)
+    counts = stage_counts(job_counts(planned.stdout))
     assert "segment" in counts and "agreement" not in counts and "agreement_gate" not in counts
 
 

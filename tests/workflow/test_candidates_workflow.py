@@ -8,7 +8,7 @@ from pathlib import Path
 
 import openpyxl
 
-from .conftest import job_counts, run_workflow
+from .conftest import job_counts, parts_of, run_workflow, stage_counts
 
 TRANSCRIPTS = ["A01", "A02", "B01", "B02"]
 
@@ -37,9 +37,10 @@ def test_candidates_quality_and_sheets(project: Path) -> None:
     assert (results / "candidates" / "learned.tsv").read_text(encoding="utf-8").startswith("segment_id\tcode_id\tsource\tscore")
 
     for coder in ("coder_a", "coder_b"):
-        workbook = openpyxl.load_workbook(results / "coding_sheets" / f"{coder}.xlsx", read_only=True)
-        header = next(workbook["coding"].iter_rows(max_row=1, values_only=True))
-        assert "suggested" not in header and "stability" in header  # blind by default
+        for transcript in TRANSCRIPTS:
+            workbook = openpyxl.load_workbook(results / "coding_sheets" / coder / f"{transcript}.xlsx", read_only=True)
+            header = next(workbook["coding"].iter_rows(max_row=1, values_only=True))
+            assert "suggested" not in header and "stability" in header  # blind by default
     assert not any((project / "data" / "coding").rglob("*.xlsx"))  # the pipeline never writes there
 
 
@@ -47,8 +48,8 @@ def test_no_final_coding_no_learned_or_quality(project: Path) -> None:
     shutil.rmtree(project / "data" / "coding" / "consensus")
     planned = run_workflow(project, "--dry-run")
     assert planned.returncode == 0, planned.stderr[-2000:]
-    counts = job_counts(planned.stdout)
-    assert counts["candidate_codes"] == len(TRANSCRIPTS)
+    counts = stage_counts(job_counts(planned.stdout))
+    assert counts["candidate_codes"] == parts_of(TRANSCRIPTS)  # a job per part of the corpus
     assert "learned_candidates" not in counts and "candidate_quality" not in counts
 
 
@@ -60,13 +61,14 @@ def test_codebook_error_stops_the_run_naming_the_code(project: Path) -> None:
     assert "data/codebook.yaml, line 32: code goals: has no keywords and no patterns" in planned.stdout + planned.stderr, planned.stdout[-2000:]
 
 
-def test_sheets_per_transcript_are_planned_per_coder_and_transcript(project: Path) -> None:
-    config = project / "config.yaml"
-    config.write_text(config.read_text(encoding="utf-8").replace("  per_transcript: false", "  per_transcript: true"), encoding="utf-8")
+def test_sheets_are_planned_per_coder_and_transcript_and_a_corpus_workbook_on_request(project: Path) -> None:
     planned = run_workflow(project, "--dry-run")
     assert planned.returncode == 0, planned.stderr[-2000:]
-    counts = job_counts(planned.stdout)
-    assert counts["coding_sheets_transcript"] == len(TRANSCRIPTS)  # one job writes every coder's sheet
-    assert "coding_sheets" not in counts
+    counts = stage_counts(job_counts(planned.stdout))
+    assert counts["coding_sheets"] == parts_of(TRANSCRIPTS)  # one job per part writes every coder's sheets
     assert "results/coding_sheets/coder_a/A01.xlsx" in planned.stdout
     assert "results/coding_sheets/coder_b/A01.xlsx" in planned.stdout
+    config = project / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("  per_transcript: true", "  per_transcript: false"), encoding="utf-8")
+    planned = run_workflow(project, "--dry-run")
+    assert job_counts(planned.stdout)["coding_sheets"] == 1 and "results/coding_sheets/coder_a.xlsx" in planned.stdout

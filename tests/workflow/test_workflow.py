@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts import deidentify
+from scripts.parts import part_of
 
-from .conftest import job_counts, run_workflow
+from .conftest import job_counts, run_workflow, stage_counts
 
 pytestmark = pytest.mark.workflow
 TRANSCRIPTS = ["A01", "A02", "B01", "B02"]
@@ -55,7 +55,7 @@ def test_run_rerun_add_one_and_reproduce(project: Path) -> None:
     # The leak check's parts list the transcripts' files and their part's corpus tables; the check
     # itself the corpus-level ones.
     parts = sorted((results / "deidentified" / "leak_check").glob("*.tsv"))
-    assert {path.stem for path in parts} == {deidentify.leak_check_part(transcript) for transcript in TRANSCRIPTS}
+    assert {path.stem for path in parts} == {part_of(transcript) for transcript in TRANSCRIPTS}
     assert {path.name for path in (results / "corpus" / "parts").iterdir()} == {
         f"{path.stem}{suffix}" for path in parts for suffix in (".tsv", ".audit.tsv")
     }
@@ -79,13 +79,15 @@ def test_run_rerun_add_one_and_reproduce(project: Path) -> None:
     # A new interview schedules only its own jobs and the corpus-level ones.
     (project / "data" / "raw" / "A03.txt").write_text("I: How are you?\nP: Better since the clinic.\n", encoding="utf-8")
     planned = run_workflow(project, "--dry-run")
-    assert job_counts(planned.stdout) == {
-        "all": 1, "audit_summary": 1, "corpus_summary": 1, "ingest": 1, "parse": 1, "deidentify": 1, "segment": 1,
+    assert stage_counts(job_counts(planned.stdout)) == {
+        # its part's jobs of the per-transcript stages (the others of the part come back unchanged)
+        "ingest": 1, "parse": 1, "deidentify": 1, "segment": 1, "candidate_codes": 1, "coding_sheets": 1,
+        "all": 1, "audit_summary": 1, "corpus_summary": 1,
         # its part's corpus tables; the leak check of its part, then the check of the corpus-level files
         "corpus_part": 1, "leak_check_part": 1, "leak_check": 1,
-        # candidate coding: its own candidates; learned suggestions and the coding sheets cover every
-        # transcript; candidate_quality only the coded ones (A03 is not coded), so it does not rerun.
-        "candidate_codes": 1, "learned_candidates": 1, "coding_sheets": 1,  # one job, every coder's sheet
+        # learned suggestions cover every transcript; candidate_quality only the coded ones (A03 is
+        # not coded), so it does not rerun.
+        "learned_candidates": 1,
         # the REFI-QDA project for the coders holds every transcript
         "qdpx_export": 1,
         # provenance lists every raw transcript; themes and figures count only coded ones.

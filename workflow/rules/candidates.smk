@@ -20,32 +20,38 @@ rule codebook_terms:
         )
 
 
-rule candidate_codes:
-    """Candidate codes of a transcript's segments: codebook keywords and patterns, negation flagged.
-    No spaCy model: the tokens and lemmas come from the deidentify parse."""
-    input:
-        segments="results/segments/{transcript}.tsv",
-        tokens="results/deidentified/{transcript}.tokens.jsonl",
-        terms="results/candidates/codebook_terms.json",
-        codebook=CODEBOOK,
-    output:
-        "results/candidates/{transcript}.tsv",
-    params:
-        roles=config["candidates"]["roles"],
-        code=stage_code("candidates", "codebook", "deidentify"),
-    log:
-        "results/logs/candidates/{transcript}.log",
-    run:
-        in_worker(
-            "scripts.candidates:candidates_job",
-            input.segments,
-            input.tokens,
-            input.terms,
-            input.codebook,
-            output[0],
-            params.roles,
-            log[0],
-        )
+for part, transcripts in TRANSCRIPTS_BY_PART.items():
+
+    rule:
+        """Candidate codes of transcripts' segments: codebook keywords and patterns, negation
+        flagged. No spaCy model: the tokens and lemmas come from the parse."""
+        name:
+            f"candidate_codes_{part}"
+        input:
+            segments=of_part(transcripts, "results/segments/{transcript}.tsv"),
+            tokens=of_part(
+                transcripts, "results/deidentified/{transcript}.tokens.jsonl"
+            ),
+            terms="results/candidates/codebook_terms.json",
+            codebook=CODEBOOK,
+        output:
+            candidates=of_part(transcripts, "results/candidates/{transcript}.tsv"),
+        params:
+            part=part,
+            transcripts=transcripts,
+            roles=config["candidates"]["roles"],
+            code=stage_code("candidates", "codebook", "deidentify", "parts"),
+        log:
+            f"results/logs/candidates/{part}.log",
+        resources:
+            runtime=part_minutes(transcripts, 0.1),
+            mem_mb=1000,
+        group:
+            f"part_{part}"
+        run:
+            in_worker(
+                "scripts.candidates:candidates_part", input, output, params, log[0]
+            )
 
 
 rule learned_candidates:
@@ -112,11 +118,12 @@ rule candidate_quality:
         )
 
 
-if SHEET_CODERS:
+if SHEET_CODERS and not SHEETS_PER_TRANSCRIPT:
 
     rule coding_sheets:
-        """The XLSX coding sheet of each coder: one row per segment, one column per code (blind by
-        default); the same sheet for every coder, built once."""
+        """The XLSX coding sheet of each coder (coding_sheets.per_transcript: false): one row per
+        segment of the corpus, one column per code (blind by default); the same for every coder.
+        """
         input:
             codebook=CODEBOOK,
             segments=per_transcript("results/segments/{transcript}.tsv"),
@@ -141,30 +148,49 @@ if SHEET_CODERS:
                 log[0],
             )
 
-    rule coding_sheets_transcript:
-        """One transcript's coding sheet for each coder (coding_sheets.per_transcript: true)."""
-        input:
-            codebook=CODEBOOK,
-            segments="results/segments/{transcript}.tsv",
-            candidates=transcript_sheet_candidates,
-        output:
-            expand(
-                "results/coding_sheets/{coder}/{{transcript}}.xlsx", coder=SHEET_CODERS
-            ),
-        params:
-            coding=config["coding"],
-            sheets=config["coding_sheets"],
-            code=stage_code("coding_sheets", "codebook"),
-        log:
-            "results/logs/coding_sheets/{transcript}.log",
-        run:
-            in_worker(
-                "scripts.coding_sheets:sheet_job",
-                input.codebook,
-                [input.segments],
-                input.candidates,
-                output,
-                params.coding,
-                params.sheets,
-                log[0],
-            )
+
+if SHEET_CODERS and SHEETS_PER_TRANSCRIPT:
+    for part, transcripts in TRANSCRIPTS_BY_PART.items():
+
+        rule:
+            """Each transcript's coding sheet, the same for every coder: one row per segment, one
+            column per code (blind by default)."""
+            name:
+                f"coding_sheets_{part}"
+            input:
+                codebook=CODEBOOK,
+                segments=of_part(transcripts, "results/segments/{transcript}.tsv"),
+                candidates=(
+                    of_part(transcripts, "results/candidates/{transcript}.tsv")
+                    if config["coding_sheets"]["suggested"]
+                    else []
+                ),
+            output:
+                **{
+                    coder: of_part(
+                        transcripts,
+                        f"results/coding_sheets/{coder}/{{transcript}}.xlsx",
+                    )
+                    for coder in SHEET_CODERS
+                },
+            params:
+                part=part,
+                transcripts=transcripts,
+                coding=config["coding"],
+                sheets=config["coding_sheets"],
+                code=stage_code("coding_sheets", "codebook", "parts"),
+            log:
+                f"results/logs/coding_sheets/{part}.log",
+            resources:
+                runtime=part_minutes(transcripts, 0.1),
+                mem_mb=1000,
+            group:
+                f"part_{part}"
+            run:
+                in_worker(
+                    "scripts.coding_sheets:sheets_part",
+                    input,
+                    output,
+                    params,
+                    log[0],
+                )

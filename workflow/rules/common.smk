@@ -1,8 +1,11 @@
 # Setup shared by all rules: config validation, the list of transcripts, input functions.
+import math
+
 from snakemake.logging import logger
 from snakemake.utils import validate
 
 from scripts import (
+    parts,
     agreement_report,
     codebook,
     codings,
@@ -224,18 +227,35 @@ def named_outputs(argument):
     return argument
 
 
-def raw_transcript(wildcards):
-    return TRANSCRIPTS[wildcards.transcript]
+def of_part(transcripts, pattern):
+    """pattern ({transcript}) for each transcript of a part: a part rule's inputs or outputs."""
+    return [pattern.format(transcript=transcript) for transcript in transcripts]
 
 
-def identifier_entries(stage):
-    """A params function: the digest of the identifier list's entries that the transcript's
-    ingest or deidentify job depends on (scripts/identifiers.py)."""
+def part_relevance(transcripts, stage):
+    """For a part rule's params: each transcript's digest of the identifier list's entries that
+    its ingest or deidentify work depends on (scripts/identifiers.py)."""
+    return {
+        transcript: getattr(RELEVANCE[transcript], stage) for transcript in transcripts
+    }
 
-    def digest(wildcards):
-        return getattr(RELEVANCE[wildcards.transcript], stage)
 
-    return digest
+def config_sections(*keys):
+    """The settings a stage depends on, from config.yaml by key ("spacy.model"), as a params
+    value: a change of any other setting does not rerun the stage."""
+    chosen = {}
+    for key in keys:
+        section, _, name = key.partition(".")
+        if name:
+            chosen.setdefault(section, {})[name] = config[section][name]
+        else:
+            chosen[section] = config[section]
+    return chosen
+
+
+def part_minutes(transcripts, per_transcript):
+    """The runtime (minutes) to ask a cluster for a part job (at least one)."""
+    return max(1, math.ceil(len(transcripts) * per_transcript))
 
 
 def per_transcript(pattern):
@@ -302,8 +322,8 @@ TRANSCRIPT_CHECKED = [
 
 # The transcripts in parts, each a fixed share of them by ID: the leak check reads their files
 # part by part, and the corpus-level rules read one table per part (rule corpus_part), not a
-# file per transcript (scripts/deidentify.py: leak_check_parts says why).
-TRANSCRIPTS_BY_PART = deidentify.leak_check_parts(TRANSCRIPTS)
+# file per transcript, and the per-transcript stages run a part per job (scripts/parts.py says why).
+TRANSCRIPTS_BY_PART = parts.by_part(TRANSCRIPTS)
 
 
 def part_checked_outputs(wildcards):

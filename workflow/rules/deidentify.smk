@@ -1,60 +1,64 @@
-rule parse:
-    """Parse a transcript's turns with spaCy, once: tokens, sentences, entities (private: raw
-    text). The parses of turns whose text has not changed are kept from the last run
-    (results/private/parse_cache/)."""
-    input:
-        transcript="results/private/ingested/{transcript}.jsonl",
-    output:
-        "results/private/parsed/{transcript}.spacy",
-    params:
-        model=config["spacy"]["model"],
-        code=stage_code("deidentify", "identifiers", "ingest"),
-    log:
-        "results/logs/parse/{transcript}.log",
-    run:
-        in_worker(
-            "scripts.jobs:parse",
-            input.transcript,
-            output[0],
-            f"results/private/parse_cache/{wildcards.transcript}.spacy",
-            config["spacy"],
-            log[0],
-        )
+for part, transcripts in TRANSCRIPTS_BY_PART.items():
 
+    rule:
+        """Parse transcripts' turns with spaCy, once: tokens, sentences, entities (private: raw
+        text). A transcript whose text changed is parsed again turn by turn: its unchanged turns
+        are not parsed again."""
+        name:
+            f"parse_{part}"
+        input:
+            ingested=of_part(transcripts, "results/private/ingested/{transcript}.jsonl"),
+        output:
+            parsed=of_part(transcripts, "results/private/parsed/{transcript}.spacy"),
+        params:
+            part=part,
+            transcripts=transcripts,
+            spacy=config_sections("spacy.model", "spacy.batch_size")["spacy"],
+            code=stage_code("deidentify", "identifiers", "ingest", "parts"),
+        log:
+            f"results/logs/parse/{part}.log",
+        resources:
+            runtime=part_minutes(transcripts, 1.0),
+            mem_mb=2000,
+        group:
+            f"part_{part}"
+        run:
+            in_worker("scripts.jobs:parse_part", input, output, params, log[0])
 
-rule deidentify:
-    """Replace identifiers by placeholders, from the cached parse (no model runs); the key goes to
-    results/private/, counts to the audit, the de-identified turns' tokens to .tokens.jsonl. Reruns
-    when the identifier list changes only for transcripts whose words an added, removed or
-    changed entry has (params: identifiers)."""
-    input:
-        transcript="results/private/ingested/{transcript}.jsonl",
-        parsed="results/private/parsed/{transcript}.spacy",
-        identifiers=ancient(IDENTIFIERS),
-        secret=STUDY_SECRET,
-    output:
-        transcript="results/deidentified/{transcript}.jsonl",
-        tokens="results/deidentified/{transcript}.tokens.jsonl",
-        audit="results/deidentified/{transcript}.audit.tsv",
-        key="results/private/keys/{transcript}.json",
-    params:
-        deidentify=config["deidentify"],
-        model=config["spacy"]["model"],
-        identifiers=identifier_entries("deidentify"),
-        code=stage_code("deidentify", "identifiers", "ingest"),
-    log:
-        "results/logs/deidentify/{transcript}.log",
-    run:
-        in_worker(
-            "scripts.jobs:deidentify",
-            input.transcript,
-            input.parsed,
-            output,
-            config,
-            input.identifiers,
-            input.secret,
-            log[0],
-        )
+    rule:
+        """Replace identifiers by placeholders, from the parse (no model runs); the keys go to
+        results/private/, counts to the audits, the de-identified turns' tokens to .tokens.jsonl.
+        A change of the identifier list works again only on the transcripts whose words an
+        added, removed or changed entry has (params: identifiers)."""
+        name:
+            f"deidentify_{part}"
+        input:
+            ingested=of_part(transcripts, "results/private/ingested/{transcript}.jsonl"),
+            parsed=of_part(transcripts, "results/private/parsed/{transcript}.spacy"),
+            identifiers=ancient(IDENTIFIERS),
+            secret=STUDY_SECRET,
+        output:
+            transcript=of_part(transcripts, "results/deidentified/{transcript}.jsonl"),
+            tokens=of_part(
+                transcripts, "results/deidentified/{transcript}.tokens.jsonl"
+            ),
+            audit=of_part(transcripts, "results/deidentified/{transcript}.audit.tsv"),
+            key=of_part(transcripts, "results/private/keys/{transcript}.json"),
+        params:
+            part=part,
+            transcripts=transcripts,
+            identifiers=part_relevance(transcripts, "deidentify"),
+            config=config_sections("deidentify", "spacy.model", "spacy.batch_size"),
+            code=stage_code("deidentify", "identifiers", "ingest", "parts"),
+        log:
+            f"results/logs/deidentify/{part}.log",
+        resources:
+            runtime=part_minutes(transcripts, 0.2),
+            mem_mb=1000,
+        group:
+            f"part_{part}"
+        run:
+            in_worker("scripts.jobs:deidentify_part", input, output, params, log[0])
 
 
 rule audit_summary:

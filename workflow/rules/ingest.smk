@@ -1,25 +1,32 @@
-rule ingest:
-    """Read a raw transcript (.txt, .docx, .vtt, .srt) into normalized turns (private: raw text).
-    Named speakers get their role from the identifier list: the job reruns when a listed person
-    whose words the transcript has is added, removed or changed (params: identifiers)."""
-    input:
-        transcript=raw_transcript,
-        identifiers=ancient(IDENTIFIERS),
-    output:
-        "results/private/ingested/{transcript}.jsonl",
-    params:
-        speakers=config["speakers"],
-        identifiers=identifier_entries("ingest"),
-        code=stage_code("ingest", "identifiers"),
-    log:
-        "results/logs/ingest/{transcript}.log",
-    run:
-        in_worker(
-            "scripts.jobs:ingest",
-            input.transcript,
-            output[0],
-            config,
-            input.identifiers,
-            log[0],
-            wildcards.transcript,
-        )
+# The per-transcript stages run a part of the corpus per job (scripts/parts.py says why): a rule
+# per part, named {stage}_{part}; inside a part's job only the transcripts whose inputs changed
+# are worked on.
+for part, transcripts in TRANSCRIPTS_BY_PART.items():
+
+    rule:
+        """Read raw transcripts (.txt, .docx, .vtt, .srt) into normalized turns (private: raw
+        text). Named speakers get their role from the identifier list: a transcript is read again
+        when a listed person whose words it has is added, removed or changed (params:
+        identifiers)."""
+        name:
+            f"ingest_{part}"
+        input:
+            raw=[TRANSCRIPTS[transcript] for transcript in transcripts],
+            identifiers=ancient(IDENTIFIERS),
+        output:
+            ingested=of_part(transcripts, "results/private/ingested/{transcript}.jsonl"),
+        params:
+            part=part,
+            transcripts=transcripts,
+            identifiers=part_relevance(transcripts, "ingest"),
+            config=config_sections("speakers", "deidentify.name_parts"),
+            code=stage_code("ingest", "identifiers", "parts"),
+        log:
+            f"results/logs/ingest/{part}.log",
+        resources:
+            runtime=part_minutes(transcripts, 0.05),
+            mem_mb=1000,
+        group:
+            f"part_{part}"
+        run:
+            in_worker("scripts.jobs:ingest_part", input, output, params, log[0])

@@ -1,22 +1,31 @@
-rule segment:
-    """Cut de-identified turns into sentence segments with stable IDs and text fingerprints, and
-    keep this version of them with the earlier ones (for codings to follow the text)."""
-    input:
-        transcript="results/deidentified/{transcript}.jsonl",
-        identifiers=ancient(IDENTIFIERS),
-    output:
-        segments="results/segments/{transcript}.tsv",
-        versions=update("results/segments/versions/{transcript}.jsonl"),
-    params:
-        code=stage_code("segment", "identifiers"),
-    log:
-        "results/logs/segment/{transcript}.log",
-    run:
-        in_worker(
-            "scripts.jobs:segment",
-            input.transcript,
-            output,
-            config,
-            input.identifiers,
-            log[0],
-        )
+for part, transcripts in TRANSCRIPTS_BY_PART.items():
+
+    rule:
+        """Cut de-identified turns into sentence segments with stable IDs and text fingerprints,
+        and keep each version of them with the earlier ones (for codings to follow the text).
+        """
+        name:
+            f"segment_{part}"
+        input:
+            deidentified=of_part(transcripts, "results/deidentified/{transcript}.jsonl"),
+            identifiers=ancient(IDENTIFIERS),
+        output:
+            segments=of_part(transcripts, "results/segments/{transcript}.tsv"),
+            versions=of_part(
+                transcripts, "results/segments/versions/{transcript}.jsonl"
+            ),
+        params:
+            part=part,
+            transcripts=transcripts,
+            identifiers=part_relevance(transcripts, "deidentify"),
+            config=config_sections("deidentify.name_parts"),
+            code=stage_code("segment", "identifiers", "parts"),
+        log:
+            f"results/logs/segment/{part}.log",
+        resources:
+            runtime=part_minutes(transcripts, 0.05),
+            mem_mb=1000,
+        group:
+            f"part_{part}"
+        run:
+            in_worker("scripts.jobs:segment_part", input, output, params, log[0])
