@@ -91,6 +91,10 @@ class Versions:
             found.append((render_transcript(rows), {item[0]: item[1] for item in version["segments"]}))
         return found
 
+    def existed(self, segment_id: str) -> bool:
+        """Whether a kept version had a segment with this ID."""
+        return segment_id in self._texts
+
     def changed(self, segment_id: str) -> bool:
         """Whether the segment ID has had more than one text."""
         return len(self._texts.get(segment_id, ())) > 1
@@ -167,13 +171,17 @@ def anchor_coder(files: CoderFiles, segments: Segments, versions: Versions, code
         elif sha1 is not None and (found := versions.coded_version(transcript, mention.segment_id, sha1)) is not None:
             key, old = ("version", transcript, found[0]), found[1]
             coded_text = versions.text(transcript, mention.segment_id, sha1) or ""
-        elif now is None:  # a segment that never was (a typo): the agreement's checks name it
+        elif now is None and sha1 is None and not versions.existed(mention.segment_id):
+            # a segment that never was (a typo): the agreement's checks name it
             anchored.append(replace(mention, coded_segment_id=mention.segment_id))
             continue
         else:
-            why = ("has no text_sha1, and the text under this segment ID has changed since it was first produced, so "
-                   "which sentence was coded cannot be told" if sha1 is None
-                   else "was coded on a text that is not among the versions this study has kept")
+            # coded on a real text (a text_sha1, or an ID a kept version had) that cannot be found:
+            # re-segmented since, or the versions were not kept (a new clone, a cleared cache)
+            why = ("was coded on a text that is not among the versions this study has kept" if sha1 is not None
+                   else "has no text_sha1, and the segment ID is gone from the transcript as it is now" if now is None
+                   else "has no text_sha1, and the text under this segment ID has changed since it was first produced, so "
+                   "which sentence was coded cannot be told")
             anchored.append(recheck(mention, why))
             problems.extend(_recheck_problem(mention, f"the coding of {mention.segment_id} {why}"))
             continue

@@ -85,12 +85,16 @@ def test_a_row_whose_text_cannot_be_known_is_sent_to_a_person(tmp_path: Path, ch
         ["T1-0002-003", "queue", ""],  # no text_sha1, and the ID's text has changed: which sentence?
         ["T1-0002-001", "calm", "f" * 40],  # a fingerprint of no kept version
         ["T1-0099-001", "calm", ""],  # no such segment ever: left to the agreement's checks
+        ["T1-0099-002", "calm", "e" * 40],  # an ID gone, coded on a text no kept version has (re-segmented)
+        ["T1-0004-002", "queue", ""],  # an ID a kept version had, gone now (the turn lost a sentence)
     ], header=("segment_id", "code_id", "text_sha1"))
     tables = run(tmp_path, changed, [csv])
     statuses = [(row["row"], row["status"], row["segment_id"]) for row in tables["codings"]]
-    assert statuses == [("2", "recheck", ""), ("3", "recheck", ""), ("4", "unchanged", "T1-0099-001")]
+    assert statuses == [("2", "recheck", ""), ("3", "recheck", ""), ("4", "unchanged", "T1-0099-001"),
+                        ("5", "recheck", ""), ("6", "recheck", "")]
     details = [row["detail"] for row in tables["problems"] if row["kind"] == "recheck"]
     assert "which sentence was coded cannot be told" in details[0] and "not among the versions" in details[1]
+    assert "not among the versions" in details[2] and "segment ID is gone" in details[3]
 
 
 def test_renamed_and_merged_codes_count_as_their_new_code_and_a_split_one_goes_to_a_person(tmp_path: Path, changed: dict) -> None:
