@@ -31,17 +31,22 @@ import string
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from scripts import codings as coding_files
+from scripts import disclosure
 from scripts.codebook import Codebook, load_codebook
 from scripts.contracts import write_text, write_tsv
-from scripts.errors import ConfigurationError
+from scripts.errors import ConfigurationError, QualflowError
 from scripts.settings import load_participants
 
 LOGGER = logging.getLogger("qualflow")
+
+
+class DisclosureControlError(QualflowError):
+    """A hidden count the released tables give away, whatever else is hidden."""
 NOT_RECORDED = "not recorded"
 EVERYONE = "all"
 SECONDARY = "x"
@@ -200,8 +205,7 @@ class Cell:
     participants: int
     segments: int
     group_size: int
-    hidden: str = ""  # "", "<k" or "x"
-    size_hidden: str = ""
+    hidden: str = ""  # "", "<k" or "x" (scripts/disclosure.py)
 
 
 def _items(codebook: Codebook) -> list[dict[str, str]]:
@@ -216,22 +220,6 @@ def _items(codebook: Codebook) -> list[dict[str, str]]:
     return items
 
 
-def suppress_row(counts: Sequence[int], sizes: Sequence[int], k: int) -> list[str]:
-    """Marks for one row of a breakdown ("" shown, "<k" primary, "x" secondary).
-
-    Primary: 1..k-1, or any count of a group smaller than k. Secondary: when exactly one count
-    of the row is hidden, the smallest other count (then the first group) is hidden too, so
-    that the total does not give it away.
-    """
-    if k <= 1:
-        return ["" for _ in counts]
-    marks = [f"<{k}" if (0 < count < k or size < k) else "" for count, size in zip(counts, sizes)]
-    if sum(1 for mark in marks if mark) == 1 and len(counts) > 1:
-        shown = [(count, i) for i, (count, mark) in enumerate(zip(counts, marks)) if not mark]
-        marks[min(shown)[1]] = SECONDARY
-    return marks
-
-
 def group_sizes(corpus: CodedCorpus, attribute: str) -> dict[str, int]:
     """Participants with coded segments in each group of an attribute (groups sorted)."""
     sizes: Counter = Counter()
@@ -244,51 +232,80 @@ def group_sizes(corpus: CodedCorpus, attribute: str) -> dict[str, int]:
     return dict(sorted(sizes.items(), key=lambda item: (item[0] == NOT_RECORDED, item[0])))
 
 
-def prevalence(corpus: CodedCorpus, settings: ThemeSettings) -> list[dict[str, Any]]:
-    """The prevalence table (columns :data:`PREVALENCE_COLUMNS`), suppressed as the module says."""
+def _item_key(item: dict) -> str:
+    return f"{item['level']}:{item['theme_id'] if item['level'] == 'theme' else item['code_id']}"
+
+
+def release_counts(corpus: CodedCorpus, settings: ThemeSettings) -> tuple[disclosure.Counts, list[dict]]:
+    """The true counts behind the prevalence tables (scripts/disclosure.py), and the rows' items."""
     theme_labels = corpus.theme_labels()
     ids, code_counts, code_present = corpus.presence(corpus.labels)
     _, theme_counts, theme_present = corpus.presence(theme_labels)
-    code_segments = corpus.labels.sum(axis=0) if len(corpus.segments) else np.zeros(len(corpus.code_ids), dtype=int)
-    theme_segments = theme_labels.sum(axis=0) if len(corpus.segments) else np.zeros(len(corpus.codebook.themes), dtype=int)
-    participant_attributes = {}
+    attributes_of = {}
     for row in corpus.segments:
         participant = corpus.participant_of(row)
-        participant_attributes.setdefault(participant.id, participant.attributes)
-    total = len(ids)
-    rows = []
+        attributes_of.setdefault(participant.id, participant.attributes)
     items = _items(corpus.codebook)
 
     def matrices(item):
         if item["level"] == "theme":
-            return theme_counts[:, item["index"]], theme_present[:, item["index"]], int(theme_segments[item["index"]])
-        return code_counts[:, item["index"]], code_present[:, item["index"]], int(code_segments[item["index"]])
+            return theme_counts[:, item["index"]], theme_present[:, item["index"]]
+        return code_counts[:, item["index"]], code_present[:, item["index"]]
 
+    groups = {attribute: list(group_sizes(corpus, attribute)) for attribute in settings.attributes}
+    sizes = {(attribute, group): size for attribute in settings.attributes for group, size in group_sizes(corpus, attribute).items()}
+    participants, segments = {}, {}
+    everyone = np.ones(len(ids), dtype=bool)
     for item in items:
-        counts, present, segments = matrices(item)
-        rows.append(_row(item, EVERYONE, EVERYONE, Cell(int(present.sum()), segments, total)))
-    k = settings.suppress_below
-    for attribute in settings.attributes:
-        sizes = group_sizes(corpus, attribute)
-        groups = list(sizes)
-        size_marks = suppress_row([sizes[group] for group in groups], [sizes[group] for group in groups], k)
-        members = {group: np.array([participant_attributes[p].get(attribute, NOT_RECORDED) == group for p in ids], dtype=bool) for group in groups}
+        counts, present = matrices(item)
+        key = _item_key(item)
+        for attribute, group, members in [
+            (EVERYONE, EVERYONE, everyone),
+            *((attribute, group, np.array([attributes_of[p].get(attribute, NOT_RECORDED) == group for p in ids], dtype=bool))
+              for attribute in settings.attributes for group in groups[attribute]),
+        ]:
+            participants[(key, attribute, group)] = int(present[members].sum()) if len(ids) else 0
+            segments[(key, attribute, group)] = int(counts[members].sum()) if len(ids) else 0
+    themes = {f"theme:{theme.id}": [f"code:{code_id}" for code_id in theme.code_ids] for theme in corpus.codebook.themes}
+    counts = disclosure.Counts([_item_key(item) for item in items], themes, groups, participants, segments, sizes, len(ids))
+    return counts, items
+
+
+def quotes_of(exemplars: Sequence[dict], corpus: CodedCorpus, settings: ThemeSettings) -> list[disclosure.Quote]:
+    """What the exemplar quotes' attributions say: a participant of these groups voiced this code."""
+    shown = [name for _, name, _, _ in string.Formatter().parse(settings.attribution) if name in settings.attributes]
+    by_id = {participant.id: participant for participant in corpus.participants.values()}
+    return [
+        disclosure.Quote(row["participant_id"], tuple((a, by_id[row["participant_id"]].attributes.get(a, NOT_RECORDED)) for a in shown),
+                         f"code:{row['code_id']}")
+        for row in exemplars
+    ]
+
+
+def prevalence(corpus: CodedCorpus, settings: ThemeSettings, marks: disclosure.Marks | None = None) -> list[dict[str, Any]]:
+    """The prevalence table (columns :data:`PREVALENCE_COLUMNS`), hidden as ``marks`` say (by
+    default the small counts alone, see scripts/disclosure.py: primary_marks)."""
+    counts, items = release_counts(corpus, settings)
+    if marks is None:
+        marks = disclosure.primary_marks(counts, settings.suppress_below)
+    rows = []
+    for attribute in [EVERYONE, *settings.attributes]:
+        groups = [EVERYONE] if attribute == EVERYONE else counts.attributes[attribute]
         for item in items:
-            counts, present, _ = matrices(item)
-            cells = [Cell(int(present[members[g]].sum()), int(counts[members[g]].sum()), sizes[g]) for g in groups]
-            marks = suppress_row([cell.participants for cell in cells], [cell.group_size for cell in cells], k)
-            for group, cell, mark, size_mark in zip(groups, cells, marks, size_marks):
-                cell.hidden, cell.size_hidden = mark, size_mark
+            for group in groups:
+                key = (_item_key(item), attribute, group)
+                size = counts.total if attribute == EVERYONE else counts.sizes[(attribute, group)]
+                cell = Cell(counts.participants[key], counts.segments[key], size, marks.cells.get(key, ""))
                 rows.append(_row(item, attribute, group, cell))
     return rows
 
 
 def _row(item: dict, attribute: str, group: str, cell: Cell) -> dict[str, Any]:
-    share = "" if cell.hidden or cell.size_hidden or cell.group_size == 0 else f"{cell.participants / cell.group_size:.3f}"
+    share = "" if cell.hidden or cell.group_size == 0 else f"{cell.participants / cell.group_size:.3f}"
     return {
         "level": item["level"], "theme_id": item["theme_id"], "theme_label": item["theme_label"],
         "code_id": item["code_id"], "code_label": item["code_label"], "attribute": attribute, "group": group,
-        "group_participants": cell.size_hidden or cell.group_size,
+        "group_participants": cell.group_size,
         "participants": cell.hidden or cell.participants,
         "participants_share": share,
         "segments": cell.hidden or cell.segments,
@@ -360,9 +377,14 @@ def saturation(corpus: CodedCorpus, participants_rows: Sequence[dict[str, str]],
 # ---------------------------------------------------------------------------------------------
 
 
-def attribution(participant: Participant, transcript_id: str, template: str) -> str:
-    """The quote's attribution from the template, e.g. "P07, client, site A" (never a name)."""
-    return template.format(**{**participant.attributes, "participant_id": participant.id, "transcript_id": transcript_id})
+WITHHELD = "(not shown)"
+
+
+def attribution(participant: Participant, transcript_id: str, template: str, withheld: Iterable[str] = ()) -> str:
+    """The quote's attribution from the template, e.g. "P07, client, site A" (never a name); an
+    attribute in ``withheld`` shows as "(not shown)" (disclosure control: scripts/disclosure.py)."""
+    values = {**participant.attributes, "participant_id": participant.id, "transcript_id": transcript_id}
+    return template.format(**{**values, **{attribute: WITHHELD for attribute in withheld}})
 
 
 def choose_exemplars(corpus: CodedCorpus, settings: ThemeSettings) -> list[dict[str, Any]]:
@@ -419,8 +441,10 @@ def _cell_text(participants: Any, share: str) -> str:
 
 
 def suppression_note(k: int) -> str:
-    return (f"<{k}: between 1 and {k - 1} participants, or a group of fewer than {k}, not shown so that no participant in a "
-            f"small group can be singled out; {SECONDARY}: not shown so that a hidden count cannot be worked out from the totals.")
+    return (f"<{k}: between 1 and {k - 1} participants, or any count of a group of fewer than {k}, not shown so that no "
+            f"participant in a small group can be singled out; {SECONDARY}: not shown (it may be any count) so that no hidden "
+            "count can be worked out from what these tables, the figures and the attributed quotes show together "
+            "(audited: results/themes/disclosure_audit.tsv).")
 
 
 def publication_tables(prevalence_rows: Sequence[dict], settings: ThemeSettings, coded_participants: int, codebook_version: str) -> list[Table]:
@@ -444,7 +468,7 @@ def publication_tables(prevalence_rows: Sequence[dict], settings: ThemeSettings,
         for row in rows:
             if row["group"] not in [group for group, _ in groups]:
                 groups.append((row["group"], row["group_participants"]))
-        header = ["Theme / code", *[f"{group} (n {size})" if str(size).startswith("<") else f"{group} (n = {size})" for group, size in groups]]
+        header = ["Theme / code", *[f"{group} (n = {size})" for group, size in groups]]
         body, bold = [], set()
         by_item: dict[tuple[str, str], dict[str, dict]] = defaultdict(dict)
         order: list[tuple[str, str, str, str]] = []
@@ -589,12 +613,32 @@ def build(
     final = learned.load_final_coding((), segments, codebook, coding, parsed=parsed)
     participants = participants_by_transcript(participant_rows, segments.transcripts, [*columns])
     corpus = coded_corpus(final, codebook, participants, parsed)
-    prevalence_rows = prevalence(corpus, settings)
     exemplar_rows = choose_exemplars(corpus, settings)
+    # Disclosure control over the whole release (tables, figures, attributions): what to hide,
+    # proved by an audit of every hidden count (scripts/disclosure.py)
+    counts, _ = release_counts(corpus, settings)
+    try:
+        marks, audit = disclosure.protect(counts, quotes_of(exemplar_rows, corpus, settings), settings.suppress_below)
+    except disclosure.DisclosureError as error:
+        raise DisclosureControlError(
+            participants_path, str(error),
+            "Merge small groups of that attribute in participants.csv, leave the attribute out of "
+            "participants.attributes, or raise themes.suppress_below",
+        ) from None
+    prevalence_rows = prevalence(corpus, settings, marks)
+    withheld: dict[str, set[str]] = defaultdict(set)
+    for participant, attribute in marks.withheld:
+        withheld[participant].add(attribute)
+    by_id = {participant.id: participant for participant in corpus.participants.values()}
+    for row in exemplar_rows:
+        participant = by_id[row["participant_id"]]
+        transcript = row["segment_id"].rsplit("-", 2)[0]
+        row["attribution"] = attribution(participant, transcript, settings.attribution, withheld.get(participant.id, ()))
     matrix, matrix_columns = code_by_participant(corpus)
     tables = publication_tables(prevalence_rows, settings, len(corpus.participant_ids), codebook.version)
     return {
         "codebook": codebook, "corpus": corpus, "prevalence": prevalence_rows, "exemplars": exemplar_rows,
+        "disclosure_audit": disclosure.audit_rows(audit),
         "code_by_participant": (matrix, matrix_columns),
         "cooccurrence_segments": cooccurrence(corpus, "segments"),
         "cooccurrence_participants": cooccurrence(corpus, "participants"),
@@ -622,6 +666,7 @@ def themes_job(
         write_tsv(Path(outputs["cooccurrence_participants"]), result["cooccurrence_participants"], code_columns)
         write_tsv(Path(outputs["saturation"]), result["saturation"], SATURATION_COLUMNS)
         write_tsv(Path(outputs["exemplars"]), result["exemplars"], EXEMPLAR_COLUMNS)
+        write_tsv(Path(outputs["disclosure_audit"]), result["disclosure_audit"], disclosure.AUDIT_COLUMNS)
         write_text(Path(outputs["markdown"]), markdown(result["tables"], result["exemplars"], codebook))
         save_word_document(word_document(result["tables"], result["exemplars"], codebook), outputs["word"])
         logger.info(

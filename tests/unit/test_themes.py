@@ -79,8 +79,16 @@ def rows_of(prevalence, attribute, group=None):
     ([2, 1], [12, 3], 0, ["", ""]),  # switched off
     ([3], [12], 5, ["<5"]),  # a single group: nothing to protect it with
 ])
-def test_suppress_row(counts, sizes, k, expected) -> None:
-    assert themes.suppress_row(counts, sizes, k) == expected
+def test_primary_suppression_of_a_row(counts, sizes, k, expected) -> None:
+    from scripts import disclosure
+
+    groups = [f"g{index}" for index in range(len(counts))]
+    release = disclosure.Counts(
+        ["calm"], {}, {"role": groups}, {("calm", "role", g): n for g, n in zip(groups, counts)},
+        {("calm", "role", g): n for g, n in zip(groups, counts)}, {("role", g): n for g, n in zip(groups, sizes)}, sum(sizes),
+    )
+    marks = disclosure.primary_marks(release, k)
+    assert [marks.cells.get(("calm", "role", g), "") for g in groups] == expected
 
 
 def test_overall_prevalence_matches_an_independent_count(codebook) -> None:
@@ -104,13 +112,12 @@ def test_breakdown_is_suppressed_and_unsuppressed_when_k_allows(codebook) -> Non
     suppressed = themes.prevalence(corpus, themes.ThemeSettings(attributes=("role",), suppress_below=5))
     provider = rows_of(suppressed, "role", "provider")
     client = rows_of(suppressed, "role", "client")
-    assert provider[("code", "queue")]["group_participants"] == "<5"  # one provider
+    assert provider[("code", "queue")]["group_participants"] == 1  # group sizes are the sample: shown
     assert provider[("code", "work")]["participants"] == "<5"  # even a zero, in a group that small
     assert provider[("code", "queue")]["participants_share"] == ""
     # one hidden count in the row (provider): the client count goes too, or total - client = provider
     assert client[("code", "queue")]["participants"] == "<5"  # two clients
     assert client[("code", "calm")]["participants"] == "x" and client[("code", "calm")]["segments"] == "x"
-    assert client[("code", "calm")]["group_participants"] == "x"
     # without suppression, every breakdown count is the independent one
     open_rows = themes.prevalence(corpus, themes.ThemeSettings(attributes=("role",), suppress_below=0))
     for role in ("client", "provider"):
@@ -182,7 +189,7 @@ def test_publication_tables_markdown_and_word(codebook, tmp_path: Path) -> None:
     rows = themes.prevalence(corpus, settings)
     tables = themes.publication_tables(rows, settings, len(corpus.participant_ids), codebook.version)
     assert [table.title for table in tables][1:] == ["Themes and codes by role", "Themes and codes by site"]
-    assert tables[1].header == ["Theme / code", "client (n = x)", "provider (n <5)"]
+    assert tables[1].header == ["Theme / code", "client (n = 6)", "provider (n = 1)"]
     exemplars = themes.choose_exemplars(corpus, settings)
     text = themes.markdown(tables, exemplars, codebook)
     assert "| **Good things** | 7 (100%) | 9 |" in text  # every participant; 9 segments with calm or work

@@ -413,6 +413,7 @@ THEME_TABLES = {
 THEME_OUTPUTS = [
     *THEME_TABLES.values(),
     "results/themes/exemplars.tsv",
+    "results/themes/disclosure_audit.tsv",
     "results/themes/tables.md",
     "results/themes/tables.docx",
 ]

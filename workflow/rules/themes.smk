@@ -24,6 +24,11 @@ rule themes:
             caption="../report/exemplars.rst",
             category="Themes",
         ),
+        disclosure_audit=report(
+            "results/themes/disclosure_audit.tsv",
+            caption="../report/disclosure_audit.rst",
+            category="Themes",
+        ),
         markdown="results/themes/tables.md",
         word=report(
             "results/themes/tables.docx",
@@ -35,7 +40,9 @@ rule themes:
         themes=config["themes"],
         attributes=config["participants"]["attributes"],
         coders=FINAL_CODERS,
-        code=stage_code("themes", "learned", "anchor_codings", "codings", "codebook"),
+        code=stage_code(
+            "themes", "disclosure", "learned", "anchor_codings", "codings", "codebook"
+        ),
     log:
         "results/logs/themes.log",
     run:
