@@ -123,17 +123,26 @@ def build_corpus(folder: Path, count: int) -> None:
     (folder / "data" / "participants.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
+#: Runs a command and prints, last, the peak RSS (KiB) of the largest process it waited for: the
+#: run's Snakemake process and every worker it started (RUSAGE_CHILDREN, per run).
+PEAK = """
+import resource, subprocess, sys
+code = subprocess.call(sys.argv[1:])
+print(f"\\npeak-rss-kib {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
 def snakemake(folder: Path, cores: str, *arguments: str) -> tuple[float, float, str]:
     """(wall seconds, peak RSS MiB of the largest process of the run, output) of one plain run."""
-    command = [sys.executable, "-m", "snakemake", "--cores", cores, *arguments]
+    command = [sys.executable, "-c", PEAK, sys.executable, "-m", "snakemake", "--cores", cores, *arguments]
     started = time.perf_counter()
     completed = subprocess.run(command, capture_output=True, text=True, cwd=folder, env=_with_profile(folder))
     wall = time.perf_counter() - started
     if completed.returncode != 0:
         sys.exit(f"snakemake failed:\n{completed.stderr[-4000:]}")
-    # the run's processes are reaped children (the workers too): the largest of them, since
-    # RUSAGE_CHILDREN is the maximum over every child this process has waited for
-    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, completed.stdout + completed.stderr
+    peak = int(re.findall(r"peak-rss-kib (\d+)", completed.stderr)[-1]) / 1024
+    return wall, peak, completed.stdout + completed.stderr
 
 
 def _with_profile(folder: Path) -> dict:
@@ -199,8 +208,8 @@ def main() -> None:
                 encoding="utf-8",
             )
             run = snakemake(folder, cores)
-            jobs = re.findall(r"^(deidentify|parse)\s+(\d+)$", run[2], re.MULTILINE)
-            lines.append(measured(f"rerun after listing {label}:", run, full[0]) + f"   ({', '.join(f'{n} {rule}' for rule, n in jobs)})")
+            worked = len(re.findall(r"^localrule deidentify_\d+:$", run[2], re.MULTILINE))
+            lines.append(measured(f"rerun after listing {label}:", run, full[0]) + f"   ({worked} part(s) de-identified again)")
     if "correct" in steps:
         corrected = next(path for path in sorted((folder / "data" / "raw").glob("S*.txt")) if "The cough finished" in path.read_text(encoding="utf-8"))
         corrected.write_text(corrected.read_text(encoding="utf-8").replace("The cough finished", "The cough vanished", 1), encoding="utf-8")
