@@ -1,6 +1,8 @@
-"""Coding sheets for the coders (rule ``coding_sheets``): ``results/coding_sheets/{coder}.xlsx``,
-or one per coder and transcript (rule ``coding_sheets_transcript``). Every coder gets the same
-sheet: it is built once and written for each.
+"""Coding sheets for the coders (rule ``coding_sheets``): one per coder and transcript,
+``results/coding_sheets/{coder}/{transcript}.xlsx`` (or, with ``coding_sheets.per_transcript:
+false``, ``results/coding_sheets/{coder}.xlsx``). Every coder gets the same rows; each sheet says
+whose it is (its ``about`` tab and its document properties ``qualflow coder`` and ``qualflow
+codebook version``), so that a sheet saved into another coder's folder is reported when read.
 
 Layout (``workflow/schemas/coding_sheet.md``, read back by :mod:`scripts.codings` once a coder
 saves the filled-in sheet into ``data/coding/{coder}/``): worksheet ``coding`` with one row per
@@ -8,8 +10,17 @@ segment of a coded role (``coding.roles``), columns ``segment_id, transcript_id,
 text_sha1, context`` (the previous turn's de-identified text), ``text``, one column per code (data
 validation: blank or 1), ``memo``, and ``suggested`` only when ``coding_sheets.suggested`` is on
 (candidate codes, non-negated; off by default so that coders code blind and agreement is not
-biased by the suggestions). A frozen header, and a ``codebook`` worksheet (themes, codes,
-definitions, inclusion and exclusion criteria, keywords).
+biased by the suggestions); ``text_sha1`` is hidden. A ``transcripts`` tab with the ``done``
+column and what it means, a ``codebook`` tab (code ID, label, definition, include, exclude,
+examples, theme, keywords) and an ``about`` tab (the coder, the codebook version, how to fill the
+sheet in and where to save it). The sheet opens on ``coding``.
+
+A coder lives in these sheets: every tab has its column widths; text wraps, and each row's
+height is set to fit its wrapped text (:func:`row_height`, counted as if every character were as
+wide as a digit), so no text is drawn over the rows below in Excel or LibreOffice; the header is
+frozen and repeats on every printed page. The workbook is streamed (openpyxl's write-only mode:
+each row written once, its height set before it), which keeps a whole-corpus workbook's memory
+flat and costs no more time than building it in memory.
 
 Determinism: openpyxl stamps the save time into ``docProps/core.xml`` and into every zip entry;
 the saved file is repacked with a fixed creation/modification time (2000-01-01) and fixed zip
@@ -20,9 +31,10 @@ from __future__ import annotations
 
 import argparse
 import io
+import textwrap
 from collections import defaultdict
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from scripts.codebook import Codebook, load_codebook
 from scripts.contracts import deterministic_zip, read_tsv
@@ -34,10 +46,66 @@ DONE_NOTE = (
 )
 BEFORE_CODES = ["segment_id", "transcript_id", "turn", "role", "text_sha1", "context", "text"]
 WIDTHS = {"segment_id": 17, "transcript_id": 10, "turn": 6, "role": 11, "text_sha1": 8, "context": 45, "text": 70, "memo": 30, "suggested": 24}
+#: Columns whose text wraps (and sets the row's height).
+WRAPPED = ("context", "text", "memo", "suggested")
+CODEBOOK_COLUMNS = {"code_id": 22, "label": 22, "definition": 48, "include": 36, "exclude": 36, "examples": 40, "theme": 22, "keywords": 30}
+TRANSCRIPTS_COLUMNS = {"transcript_id": 14, "segments": 10, "done": 7, "what done means": 80}
+ABOUT_WIDTHS = (24, 80)
+#: Points per line of 11-point text (Excel's and LibreOffice's default row of one line is 15 points).
+LINE_POINTS = 15.0
+#: The tallest row a spreadsheet allows (points).
+TALLEST_ROW = 409.0
+#: The context shown before a segment: the end of the previous turn, at most this many characters
+#: (a long turn would otherwise make a row taller than a screen).
+CONTEXT_CHARACTERS = 400
+#: Custom document properties saying whose sheet it is (read back by scripts/codings.py).
+CODER_PROPERTY = "qualflow coder"
+CODEBOOK_PROPERTY = "qualflow codebook version"
+
+
+def lines_needed(text: object, width: float) -> int:
+    """Lines ``text`` takes when wrapped at spaces in a column ``width`` characters wide.
+
+    Counted as if every character were as wide as a digit (the unit of column widths), with two
+    characters to spare: ordinary text is narrower, so the row is never too short for it.
+    """
+    if text is None or text == "":
+        return 1
+    per_line = max(1, int(width) - 2)
+    lines = 0
+    for paragraph in str(text).split("\n"):
+        lines += 1
+        used = 0
+        for word in paragraph.split():
+            if used and used + 1 + len(word) <= per_line:
+                used += 1 + len(word)
+                continue
+            if used:
+                lines += 1
+            # a word longer than a line is broken over as many lines as it needs
+            lines += (len(word) - 1) // per_line
+            used = len(word) - per_line * ((len(word) - 1) // per_line)
+    return lines
+
+
+def row_height(cells: Iterable[tuple[object, float]]) -> float:
+    """The height (points) of a row whose wrapped cells are (text, column width): the tallest."""
+    lines = max((lines_needed(text, width) for text, width in cells), default=1)
+    return min(TALLEST_ROW, LINE_POINTS * lines + 3.0)
+
+
+def shortened_context(text: str, limit: int = CONTEXT_CHARACTERS) -> str:
+    """The end of a turn, at most ``limit`` characters, cut at a word ("... " before it)."""
+    if len(text) <= limit:
+        return text
+    tail = text[-limit:]
+    cut = tail.find(" ")
+    return "... " + (tail[cut + 1:] if 0 <= cut < limit // 4 else tail)
 
 
 def sheet_rows(segment_files: Sequence[str], roles: Sequence[str]) -> list[dict]:
-    """One row per segment of a coded role, corpus order, with the previous turn's text as context."""
+    """One row per segment of a coded role, corpus order, with the end of the previous turn as
+    context."""
     rows = []
     roles = set(roles)
     for path in sorted(segment_files, key=lambda p: Path(p).stem):
@@ -46,7 +114,7 @@ def sheet_rows(segment_files: Sequence[str], roles: Sequence[str]) -> list[dict]
         for segment in segments:
             turns[int(segment["turn"])].append(segment["text"])
         order = sorted(turns)
-        previous = {turn: (" ".join(turns[order[k - 1]]) if k else "") for k, turn in enumerate(order)}
+        previous = {turn: (shortened_context(" ".join(turns[order[k - 1]])) if k else "") for k, turn in enumerate(order)}
         for segment in segments:
             if segment["role"] in roles:
                 rows.append({**{key: segment[key] for key in ("segment_id", "transcript_id", "role", "text_sha1", "text")},
@@ -64,66 +132,142 @@ def suggestions(candidate_files: Sequence[str]) -> dict[str, str]:
     return {segment_id: ";".join(sorted(codes)) for segment_id, codes in found.items()}
 
 
-def build_workbook(rows: Sequence[dict], codebook: Codebook, suggested: dict[str, str] | None = None):
-    """The coding sheet as an openpyxl Workbook (``suggested`` None: blind, no suggestion column)."""
+def codebook_rows(codebook: Codebook) -> list[list[str]]:
+    """The codebook tab's rows (columns :data:`CODEBOOK_COLUMNS`), codes in codebook order."""
+    themes = {theme["id"]: theme for theme in codebook.document["themes"]}
+    rows = []
+    for code in codebook.codes:
+        entry = next(c for c in themes[code.theme_id]["codes"] if c["id"] == code.id)
+        rows.append([code.id, code.label, code.definition, entry.get("include", ""), entry.get("exclude", ""),
+                     "\n".join(entry.get("examples", [])), themes[code.theme_id]["label"], "; ".join(code.keywords)])
+    return rows
+
+
+def about_rows(coder: str, codebook: Codebook, transcripts: Sequence[str], suggested: bool) -> list[tuple[str, str]]:
+    """What the about tab says: whose sheet it is, the codebook version, how to fill it in."""
+    return [
+        ("coder", coder),
+        ("codebook version", codebook.version),
+        ("transcripts", ", ".join(transcripts) or "(none)"),
+        ("how to code", "In the coding tab, write 1 in a code's column where the code applies to the segment (the text "
+                        "column); leave it blank elsewhere. The context column is the end of the turn before. memo is for "
+                        "your notes (not read). The codebook tab has each code's definition, what to include and exclude."),
+        ("when a transcript is done", DONE_NOTE + " The done column is in the transcripts tab."),
+        ("where to save it", f"Save the filled-in sheet as .xlsx into data/coding/{coder}/ (any file name). A sheet saved "
+                             "into another coder's folder is reported."),
+        ("suggested codes", "shown in the suggested column (candidate codes from keywords)" if suggested
+         else "not shown: you code blind, so that agreement is not biased by suggestions"),
+        ("made by", "qualflow, rule coding_sheets (do not change segment_id, text_sha1 or the column headers)"),
+    ]
+
+
+def build_workbook(rows: Sequence[dict], codebook: Codebook, suggested: dict[str, str] | None = None, coder: str = ""):
+    """The coding sheet of one coder as an openpyxl Workbook, streamed (write-only mode: each row
+    is written once, with its height set before it), ``suggested`` None: blind, no suggestion
+    column. Tabs: coding (opens first), transcripts, codebook, about."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.packaging.custom import StringProperty
+    from openpyxl.styles import Alignment, Font, NamedStyle
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "coding"
+    workbook = Workbook(write_only=True)
+    # named styles: a cell takes one by name (cheap), not a style object hashed per cell
+    for name, font, alignment in (("qualflow heading", Font(bold=True), Alignment(wrap_text=True, vertical="top")),
+                                  ("qualflow label", Font(bold=True), Alignment(vertical="top")),
+                                  ("qualflow text", Font(), Alignment(wrap_text=True, vertical="top")),
+                                  ("qualflow value", Font(), Alignment(vertical="top"))):
+        workbook.add_named_style(NamedStyle(name=name, font=font, alignment=alignment))
+    transcripts = list(dict.fromkeys(row["transcript_id"] for row in rows))
+
+    def header(sheet, names: Sequence[str], widths: Sequence[float], frozen: str = "A2") -> None:
+        # widths, panes and page setup are written with the sheet's first row: set them before it
+        sheet.freeze_panes = frozen
+        sheet.page_setup.orientation = "landscape"
+        sheet.print_title_rows = "1:1"  # the header on every printed page
+        for index, (name, width) in enumerate(zip(names, widths), start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = width
+            # the checksum is for the workflow (it tells whether the text has changed): hidden
+            sheet.column_dimensions[get_column_letter(index)].hidden = name == "text_sha1"
+        sheet.row_dimensions[1].height = row_height(zip(names, widths))
+        cells = []
+        for name in names:
+            cell = WriteOnlyCell(sheet, name)
+            cell.style = "qualflow heading"
+            cells.append(cell)
+        sheet.append(cells)
+
+    def body(sheet, number: int, values: Sequence[object], widths: Sequence[float], wrapped: Sequence[bool]) -> None:
+        sheet.row_dimensions[number].height = row_height((value, width) for value, width, wraps in zip(values, widths, wrapped) if wraps)
+        cells: list = []
+        for value, wraps in zip(values, wrapped):
+            if value is None or value == "":
+                cells.append(None)  # an empty cell needs no style
+                continue
+            cell = WriteOnlyCell(sheet, value)
+            cell.style = "qualflow text" if wraps else "qualflow value"
+            cells.append(cell)
+        sheet.append(cells)
+
+    coding = workbook.create_sheet("coding")
     columns = [*BEFORE_CODES, *codebook.code_ids, "memo", *(["suggested"] if suggested is not None else [])]
-    sheet.append(columns)
-    for row in rows:
-        values = [row[name] for name in BEFORE_CODES] + [None] * len(codebook.code_ids) + [None]
-        if suggested is not None:
-            values.append(suggested.get(row["segment_id"], ""))
-        sheet.append(values)
-    bold = Font(bold=True)
-    for cell in sheet[1]:
-        cell.font = bold
-    sheet.freeze_panes = "B2"
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for index, name in enumerate(columns, start=1):
-        letter = get_column_letter(index)
-        sheet.column_dimensions[letter].width = WIDTHS.get(name, max(6, min(len(name) + 2, 22)))
-        if name in ("text", "context"):
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-                cell.alignment = wrap
+    widths = [WIDTHS.get(name, max(6, min(len(name) + 2, 22))) for name in columns]
+    wrapped = [name in WRAPPED for name in columns]
     first, last = len(BEFORE_CODES) + 1, len(BEFORE_CODES) + len(codebook.code_ids)
     if rows and codebook.code_ids:
         validation = DataValidation(type="list", formula1='"1"', allow_blank=True, showErrorMessage=True,
                                     errorTitle="1 or blank", error="Write 1 where the code applies; leave the cell blank elsewhere.")
         validation.add(f"{get_column_letter(first)}2:{get_column_letter(last)}{len(rows) + 1}")
-        sheet.add_data_validation(validation)
+        coding.data_validations.append(validation)
+    header(coding, columns, widths, frozen="B2")
+    for number, row in enumerate(rows, start=2):
+        values = [row[name] for name in BEFORE_CODES] + [None] * len(codebook.code_ids) + [None]
+        if suggested is not None:
+            values.append(suggested.get(row["segment_id"], ""))
+        body(coding, number, values, widths, wrapped)
+
     done = workbook.create_sheet("transcripts")
-    done.append(["transcript_id", "segments", "done", "what done means"])
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row["transcript_id"]] = counts.get(row["transcript_id"], 0) + 1
-    for number, (transcript, count) in enumerate(counts.items()):
-        done.append([transcript, count, None, DONE_NOTE if number == 0 else None])
-    if not counts:
-        done.append([None, None, None, DONE_NOTE])
-    for cell in done[1]:
-        cell.font = bold
-    done.freeze_panes = "A2"
-    for letter, width in (("A", 14), ("B", 10), ("C", 7), ("D", 80)):
-        done.column_dimensions[letter].width = width
+    done_widths = list(TRANSCRIPTS_COLUMNS.values())
+    if transcripts:
+        validation = DataValidation(type="list", formula1='"1"', allow_blank=True, showErrorMessage=True,
+                                    errorTitle="1 or blank", error="Write 1 when you have coded the transcript.")
+        validation.add(f"C2:C{len(transcripts) + 1}")
+        done.data_validations.append(validation)
+    header(done, list(TRANSCRIPTS_COLUMNS), done_widths)
+    counts = {transcript: sum(row["transcript_id"] == transcript for row in rows) for transcript in transcripts}
+    for number, transcript in enumerate(transcripts or [None], start=2):
+        values = [transcript, counts.get(transcript), None, DONE_NOTE if number == 2 else None]
+        body(done, number, values, done_widths, [False, False, False, True])
+
     book = workbook.create_sheet("codebook")
-    book.append(["theme_id", "theme", "code_id", "label", "definition", "include", "exclude", "keywords", "exclude_terms"])
-    for cell in book[1]:
-        cell.font = bold
-    book.freeze_panes = "A2"
-    themes = {theme["id"]: theme for theme in codebook.document["themes"]}
-    for code in codebook.codes:
-        entry = next(c for c in themes[code.theme_id]["codes"] if c["id"] == code.id)
-        book.append([code.theme_id, themes[code.theme_id]["label"], code.id, code.label, code.definition,
-                     entry.get("include", ""), entry.get("exclude", ""), "; ".join(code.keywords), "; ".join(code.exclude_terms)])
-    book.append([])
-    book.append([f"codebook version {codebook.version}"])
+    book_widths = list(CODEBOOK_COLUMNS.values())
+    header(book, list(CODEBOOK_COLUMNS), book_widths)
+    entries = codebook_rows(codebook)
+    for number, values in enumerate(entries, start=2):
+        body(book, number, values, book_widths, [name not in ("code_id",) for name in CODEBOOK_COLUMNS])
+    body(book, len(entries) + 2, [None], book_widths, [False])
+    body(book, len(entries) + 3, [f"codebook version {codebook.version}"], [sum(book_widths)], [False])
+
+    about = workbook.create_sheet("about")
+    about.page_setup.orientation = "landscape"
+    for index, width in enumerate(ABOUT_WIDTHS, start=1):
+        about.column_dimensions[get_column_letter(index)].width = width
+    for number, (name, value) in enumerate(about_rows(coder, codebook, transcripts, suggested is not None), start=1):
+        about.row_dimensions[number].height = row_height([(value, ABOUT_WIDTHS[1])])
+        label = WriteOnlyCell(about, name)
+        label.style = "qualflow label"
+        text = WriteOnlyCell(about, value)
+        text.style = "qualflow text"
+        about.append([label, text])
+
+    workbook.properties.creator = "qualflow"
+    workbook.properties.lastModifiedBy = "qualflow"
+    workbook.properties.title = f"Coding sheet of {coder}: {', '.join(transcripts) or 'no transcript'}"
+    workbook.properties.subject = f"coder {coder}, codebook version {codebook.version}"
+    workbook.properties.keywords = "qualflow coding sheet"
+    workbook.custom_doc_props.append(StringProperty(name=CODER_PROPERTY, value=coder))
+    workbook.custom_doc_props.append(StringProperty(name=CODEBOOK_PROPERTY, value=str(codebook.version)))
     return workbook
 
 
@@ -137,24 +281,36 @@ def save_deterministic(workbook, *paths: str | Path) -> None:
         path.write_bytes(data)
 
 
+def write_sheets(rows: Sequence[dict], codebook: Codebook, suggested: dict[str, str] | None, outputs: dict[str, str]) -> None:
+    """Each coder's sheet (``outputs``: coder -> path): the same rows, the coder's name in each."""
+    for coder, path in sorted(outputs.items()):
+        save_deterministic(build_workbook(rows, codebook, suggested, coder), path)
+
+
+def coder_of_sheet(path: str | Path) -> str:
+    """The coder a sheet path is for: results/coding_sheets/{coder}.xlsx or {coder}/{transcript}.xlsx."""
+    path = Path(path)
+    return path.stem if path.parent.name == "coding_sheets" else path.parent.name
+
+
 def sheet_job(codebook: str, segments: Sequence[str], candidate_files: Sequence[str], outputs: Sequence[str],
               coding: dict, sheets: dict, log: str) -> None:
-    """Rules coding_sheets and coding_sheets_transcript -> the same sheet for each coder
-    (results/coding_sheets/{coder}.xlsx or results/coding_sheets/{coder}/{transcript}.xlsx)."""
+    """Rule coding_sheets (coding_sheets.per_transcript: false) -> each coder's sheet of the whole
+    corpus (results/coding_sheets/{coder}.xlsx)."""
     from scripts.jobs import job_log
 
     with job_log(log) as logger:
         book = load_codebook(codebook)
         rows = sheet_rows(segments, coding.get("roles", ["participant"]))
         suggested = suggestions(candidate_files) if sheets.get("suggested", False) else None
-        save_deterministic(build_workbook(rows, book, suggested), *outputs)
+        write_sheets(rows, book, suggested, {coder_of_sheet(path): str(path) for path in outputs})
         logger.info("%s: %d segment(s), %d code column(s), %s", ", ".join(outputs), len(rows), len(book.code_ids),
                     "with suggested codes" if suggested is not None else "blind (no suggestions)")
 
 
 def sheets_part(input: dict, output: dict, params: dict, log: str) -> None:
-    """Rule coding_sheets (a part of the corpus): each transcript's coding sheet, the same for every
-    coder (``output``: a list per coder, in the order of the part's transcripts)."""
+    """Rule coding_sheets (a part of the corpus): each transcript's coding sheet for every coder
+    (``output``: a list per coder, in the order of the part's transcripts)."""
     from scripts import parts
     from scripts.jobs import _report, _settings, job_log
 
@@ -166,7 +322,7 @@ def sheets_part(input: dict, output: dict, params: dict, log: str) -> None:
         def work_on(work: parts.Work) -> None:
             rows = sheet_rows([work.inputs[-1]], params["coding"].get("roles", ["participant"]))
             suggested = suggestions(work.inputs[:-1]) if suggested_on else None
-            save_deterministic(build_workbook(rows, book, suggested), *(work.outputs[coder] for coder in coders))
+            write_sheets(rows, book, suggested, {coder: work.outputs[coder] for coder in coders})
             logger.info("%s: %d segment(s) for %d coder(s)", work.transcript, len(rows), len(coders))
 
         works = [

@@ -28,6 +28,7 @@ never memo or other free text.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import re
 import zipfile
@@ -130,8 +131,9 @@ class SheetCoding:
     """A filled-in coding sheet: its counted rows' codings, its code columns (file, code ID,
     column letter), the text of each row as the coder saw it (transcript → [(segment_id, text,
     text_sha1)], sheet order), the transcripts marked done (transcript, row of the transcripts
-    tab), the code IDs of its codebook tab (None: no such tab), and the transcripts whose rows
-    were not counted (neither marked done nor given a code)."""
+    tab), the code IDs of its codebook tab (None: no such tab), the transcripts whose rows
+    were not counted (neither marked done nor given a code), and the coder the sheet was made
+    for (None: a sheet that does not say)."""
 
     mentions: tuple[Mention, ...]
     codes: tuple[tuple[str, str, str], ...]
@@ -139,6 +141,7 @@ class SheetCoding:
     done: tuple[tuple[str, int], ...]
     codebook_codes: frozenset[str] | None
     not_counted: dict[str, int]
+    made_for: str | None = None  # the coder the sheet was made for (its "qualflow coder" property)
 
 
 @dataclass(frozen=True)
@@ -329,26 +332,62 @@ def read_transcript_list(path: str | Path) -> list[tuple[str, int]]:
     return items
 
 
+#: Delimiters a coding CSV may use: comma, semicolon (what Excel saves where the decimal mark is a
+#: comma), tab, vertical bar.
+CSV_DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def csv_delimiter(header_line: str) -> str:
+    """The delimiter of a coding CSV, from its header line: the one that splits it into a header
+    naming the required columns; else the one :class:`csv.Sniffer` finds (for the message)."""
+    for delimiter in CSV_DELIMITERS:
+        names = [name.strip() for name in next(csv.reader([header_line], delimiter=delimiter), [])]
+        if all(name in names for name in CSV_REQUIRED):
+            return delimiter
+    try:
+        return csv.Sniffer().sniff(header_line, delimiters="".join(CSV_DELIMITERS)).delimiter
+    except csv.Error:
+        return ","
+
+
+def did_you_mean(value: str, choices: Iterable[str]) -> str:
+    """'Did you mean X? ' for the choice closest to value (case and spaces aside), or ''."""
+    by_folded: dict[str, str] = {}
+    for choice in choices:
+        by_folded.setdefault(choice.casefold(), choice)
+    close = difflib.get_close_matches(value.strip().casefold(), list(by_folded), n=1, cutoff=0.6)
+    return f"Did you mean {by_folded[close[0]]}? " if close else ""
+
+
 def read_csv_coding(path: str | Path, coder: str) -> list[Mention]:
-    """Rows of a long coding CSV as :class:`Mention` records, in file order."""
+    """Rows of a long coding CSV as :class:`Mention` records, in file order. Its delimiter is
+    found from the header (comma, semicolon, tab or vertical bar); values are trimmed."""
     path = Path(path)
     fix = "Save the coding as a CSV with a header segment_id,code_id (optional: text_sha1, memo, coder)"
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise CodingError(path, "is not UTF-8 text", "Save it as CSV UTF-8") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    header_line = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = csv_delimiter(header_line)
+    separated = CSV_DELIMITERS[delimiter]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = [name.strip() for name in next(reader, [])]
         if not any(header):
             raise CodingError(path, "the file is empty", fix)
         missing = [name for name in CSV_REQUIRED if name not in header]
         if missing:
-            raise CodingError(path, f"no column {', '.join(missing)} in the header", fix, row=1)
+            found = ", ".join(quoted(name) for name in header if name) or "none"
+            raise CodingError(
+                path, f"no column {', '.join(missing)} in the header (read as separated by {separated}, it has "
+                f"{len(header)} column(s): {found})", fix, row=1,
+            )
         unknown = [name for name in header if name not in (*CSV_REQUIRED, *CSV_OPTIONAL)]
         if unknown:
             names = ", ".join(quoted(name) for name in unknown)
-            raise CodingError(path, f"unknown column(s) {names}; allowed: {', '.join((*CSV_REQUIRED, *CSV_OPTIONAL))}", fix, row=1)
+            hint = "".join(did_you_mean(name, (*CSV_REQUIRED, *CSV_OPTIONAL)) for name in unknown[:1])
+            raise CodingError(path, f"unknown column(s) {names}; allowed: {', '.join((*CSV_REQUIRED, *CSV_OPTIONAL))}", hint + fix, row=1)
         repeated = sorted({name for name in header if header.count(name) > 1})
         if repeated:
             raise CodingError(path, f"column(s) {', '.join(repeated)} appear twice in the header", fix, row=1)
@@ -358,7 +397,10 @@ def read_csv_coding(path: str | Path, coder: str) -> list[Mention]:
             if not any(value.strip() for value in record):
                 continue
             if len(record) != len(header):
-                raise CodingError(path, f"the row has {len(record)} values for {len(header)} columns", "Quote values that contain commas", row=row)
+                raise CodingError(
+                    path, f"the row has {len(record)} values for {len(header)} columns (separated by {separated})",
+                    f"Quote values that contain {separated}", row=row,
+                )
             values = {name: record[index].strip() for name, index in position.items()}
             mentions.append(_mention(path, coder, row, values, None))
     except csv.Error:
@@ -453,6 +495,7 @@ def read_sheet(path: str | Path, coder: str) -> SheetCoding:
             read.append((row, segment_id, sha1, memo, text, applied))
         done = _done_transcripts(workbook, path)
         codebook_codes = _codebook_codes(workbook)
+        made_for = sheet_coder(workbook)
     finally:
         workbook.close()
     coded = {_transcript_of(segment_id) for _, segment_id, _, _, _, applied in read if applied}
@@ -472,7 +515,7 @@ def read_sheet(path: str | Path, coder: str) -> SheetCoding:
             mentions.append(_mention(path, coder, row, {**base, "code_id": code_id}, letter))
     return SheetCoding(
         tuple(mentions), sheet_codes, {transcript: tuple(rows) for transcript, rows in texts.items()}, tuple(done),
-        codebook_codes, dict(sorted(not_counted.items())),
+        codebook_codes, dict(sorted(not_counted.items())), made_for,
     )
 
 
@@ -494,6 +537,18 @@ def _done_transcripts(workbook, path: Path) -> list[tuple[str, int]]:
         elif mark and mark not in ("0", "no"):
             raise CodingError(path, f"the done cell of the {TRANSCRIPTS_SHEET} tab must hold 1 or be blank", "Write 1 when the transcript is coded", row=row)
     return done
+
+
+#: The document property of a coding sheet that names the coder it was made for (scripts/coding_sheets.py).
+SHEET_CODER_PROPERTY = "qualflow coder"
+
+
+def sheet_coder(workbook) -> str | None:
+    """The coder a sheet qualflow made is for (its ``qualflow coder`` property), None if it does not say."""
+    for item in workbook.custom_doc_props:
+        if item.name == SHEET_CODER_PROPERTY and isinstance(item.value, str) and item.value.strip():
+            return item.value.strip()
+    return None
 
 
 def _codebook_codes(workbook) -> frozenset[str] | None:
@@ -551,6 +606,14 @@ def read_coder(coder: str, files: Sequence[str | Path], qdpx: QdpxContext | None
             result.sheet_codes.extend(sheet.codes)
             result.listed.extend((transcript, str(path), row) for transcript, row in sheet.done)
             result.sheets[str(path)] = sheet
+            if sheet.made_for is not None and sheet.made_for != coder:
+                result.problems.append(Problem(
+                    "warning", "another_coders_sheet", coder, str(path), None,
+                    f"this coding sheet was made for {quoted(sheet.made_for)} (its about tab and properties say so), "
+                    f"but it is in the folder of {coder}: counted as {coder}'s coding",
+                    f"If it is {quoted(sheet.made_for)}'s coding, move it into that coder's folder; if {coder} coded it, "
+                    f"code {coder}'s own sheet (results/coding_sheets/{coder}/) next time",
+                ))
             if sheet.not_counted:
                 result.problems.append(Problem(
                     "warning", "not_counted", coder, str(path), None,
@@ -593,6 +656,11 @@ class Segments:
     rows: list[dict[str, str]]
     index: dict[str, int]
     transcripts: tuple[str, ...]
+
+    def of_transcript(self, transcript: str) -> list[str]:
+        """The segment IDs of a transcript (a case-insensitive match of its ID), in order."""
+        prefix = transcript.strip().casefold() + "-"
+        return [segment_id for segment_id in self.index if segment_id.casefold().startswith(prefix)]
 
 
 def load_segments(paths: Iterable[str | Path]) -> Segments:
@@ -668,7 +736,8 @@ def check_codings(
                 bad_sheet_codes.add((file, code_id))
                 found.append(Problem(
                     "error", "unknown_code", coder, file, 1, f"column {quoted(code_id)} is not a code of the codebook (version {codebook.version})",
-                    "Rename the column to a code ID of the codebook or delete it", code_id=code_id, column=column,
+                    did_you_mean(code_id, codebook.code_ids) + "Rename the column to a code ID of the codebook or delete it",
+                    code_id=code_id, column=column,
                 ))
         # (the codings of rule anchor_codings were checked for missing columns there: no sheet codes here)
         for file in sorted({file for file, _, _ in files.sheet_codes}):
@@ -687,11 +756,13 @@ def check_codings(
                 transcript = _transcript_of(mention.segment_id)
                 if transcript and transcript not in corpus:
                     detail = f"segment {quoted(mention.segment_id)}: no transcript {transcript} in the raw folder"
+                    hint = did_you_mean(transcript, sorted(corpus))
                 else:
                     detail = f"segment {quoted(mention.segment_id)} is not a segment of the corpus"
+                    hint = did_you_mean(mention.segment_id, segments.of_transcript(mention.segment_id.split("-", 1)[0]))
                 found.append(Problem(
                     "error", "unknown_segment", coder, mention.file, mention.row, detail,
-                    "Use the segment IDs of results/segments/ (the transcript may have been re-segmented)",
+                    hint + "Use the segment IDs of results/segments/ (the transcript may have been re-segmented)",
                     segment_id=mention.segment_id if SAFE_ID.match(mention.segment_id) else "",
                 ))
                 continue
@@ -713,7 +784,8 @@ def check_codings(
                     found.append(Problem(
                         "error", "unknown_code", coder, mention.file, mention.row,
                         f"code {quoted(mention.code_id)} is not in the codebook (version {codebook.version})",
-                        "Use a code ID of data/codebook.yaml", segment_id=mention.segment_id,
+                        did_you_mean(mention.code_id, codebook.code_ids) + "Use a code ID of data/codebook.yaml",
+                        segment_id=mention.segment_id,
                         code_id=mention.code_id if SAFE_ID.match(mention.code_id) else "",
                     ))
                 continue

@@ -13,9 +13,9 @@ from scripts.codebook import load_codebook
 from .coding_helpers import write_project
 
 
-def make_sheet(tmp_path: Path, suggested: bool = False, candidates: list[str] | None = None) -> tuple[Path, dict]:
+def make_sheet(tmp_path: Path, suggested: bool = False, candidates: list[str] | None = None, coder: str = "coder_x") -> tuple[Path, dict]:
     paths = write_project(tmp_path)
-    output = tmp_path / "results" / "coding_sheets" / "coder_x.xlsx"
+    output = tmp_path / "results" / "coding_sheets" / f"{coder}.xlsx"
     coding_sheets.sheet_job(str(paths["codebook"]), [str(paths["T2"]), str(paths["T1"])], candidates or [], [str(output)],
                             {"roles": ["participant"]}, {"suggested": suggested}, str(tmp_path / "log"))
     return output, paths
@@ -24,7 +24,8 @@ def make_sheet(tmp_path: Path, suggested: bool = False, candidates: list[str] | 
 def test_sheet_layout_blind_by_default(tmp_path: Path) -> None:
     output, _ = make_sheet(tmp_path)
     workbook = openpyxl.load_workbook(output)
-    assert workbook.sheetnames == ["coding", "transcripts", "codebook"]
+    assert workbook.sheetnames == ["coding", "transcripts", "codebook", "about"]
+    assert workbook.active.title == "coding"  # it opens where the coder codes
     done = list(workbook["transcripts"].iter_rows(values_only=True))
     assert done[0][:3] == ("transcript_id", "segments", "done") and [row[0] for row in done[1:]] == ["T1", "T2"]
     assert "only once the transcript is marked done" in done[1][3]
@@ -40,7 +41,8 @@ def test_sheet_layout_blind_by_default(tmp_path: Path) -> None:
     [validation] = sheet.data_validations.dataValidation
     assert validation.formula1 == '"1"' and validation.allow_blank and str(validation.sqref) == "H2:J8"
     codebook = [row for row in workbook["codebook"].iter_rows(values_only=True)]
-    assert codebook[1][:4] == ("good", "Good things", "calm", "Calm")
+    assert codebook[0] == ("code_id", "label", "definition", "include", "exclude", "examples", "theme", "keywords")
+    assert codebook[1][:3] == ("calm", "Calm", "A calmer mind.") and codebook[1][6] == "Good things"
 
 
 def test_suggested_column_only_when_switched_on(tmp_path: Path) -> None:
@@ -113,3 +115,64 @@ def test_a_transcript_marked_done_counts_its_blank_rows_and_an_untouched_one_doe
     read = codings.read_sheet(done, "coder_x")
     assert {mention.segment_id.split("-")[0] for mention in read.mentions} == {"T1", "T2"} and read.not_counted == {}
     assert [transcript for transcript, _ in read.done] == ["T2"]
+
+
+def test_every_tab_has_widths_wrapped_text_and_rows_tall_enough(tmp_path: Path) -> None:
+    output, _ = make_sheet(tmp_path)
+    workbook = openpyxl.load_workbook(output)
+    for sheet in workbook.worksheets:
+        assert sheet.column_dimensions["A"].width and sheet.column_dimensions["B"].width, sheet.title
+    coding = workbook["coding"]
+    header = [cell.value for cell in coding[1]]
+    text = header.index("text") + 1
+    assert coding.cell(2, text).alignment.wrap_text and coding.cell(2, text).alignment.vertical == "top"
+    assert coding.column_dimensions["E"].hidden  # text_sha1: for the workflow, not the coder
+    for sheet in workbook.worksheets:
+        widths = {column: sheet.column_dimensions[openpyxl.utils.get_column_letter(column)].width for column in range(1, sheet.max_column + 1)}
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.value and cell.alignment.wrap_text:
+                    needed = coding_sheets.lines_needed(cell.value, widths[cell.column]) * coding_sheets.LINE_POINTS
+                    assert sheet.row_dimensions[cell.row].height >= needed, (sheet.title, cell.coordinate)
+    about = dict(workbook["about"].iter_rows(values_only=True))
+    assert about["coder"] == "coder_x" and about["codebook version"] == "2"
+    assert "only once the transcript is marked done" in about["when a transcript is done"]
+
+
+def test_lines_needed_counts_wrapped_lines() -> None:
+    assert coding_sheets.lines_needed("", 10) == 1
+    assert coding_sheets.lines_needed("12345678", 10) == 1  # eight characters fit a column of ten
+    assert coding_sheets.lines_needed("1234 5678", 10) == 2
+    assert coding_sheets.lines_needed("a" * 20, 10) == 3  # a long word is broken
+    assert coding_sheets.lines_needed("one\ntwo", 40) == 2
+    assert coding_sheets.row_height([("x " * 200, 12.0)]) == coding_sheets.TALLEST_ROW
+
+
+def test_long_context_is_the_end_of_the_turn() -> None:
+    text = " ".join(f"word{number}" for number in range(200))
+    short = coding_sheets.shortened_context(text)
+    assert short.startswith("... ") and short.endswith("word199") and len(short) <= coding_sheets.CONTEXT_CHARACTERS + 4
+    assert coding_sheets.shortened_context("Why?") == "Why?"
+
+
+def test_each_sheet_says_whose_it_is_and_is_reported_in_another_coders_folder(tmp_path: Path) -> None:
+    mine, _ = make_sheet(tmp_path / "a", coder="coder_x")
+    theirs, _ = make_sheet(tmp_path / "b", coder="coder_y")
+    assert mine.read_bytes() != theirs.read_bytes()
+    workbook = openpyxl.load_workbook(mine)
+    properties = {item.name: item.value for item in workbook.custom_doc_props}
+    assert properties == {"qualflow coder": "coder_x", "qualflow codebook version": "2"}
+    assert "coder_x" in workbook.properties.subject and workbook.properties.creator == "qualflow"
+    assert codings.read_sheet(mine, "coder_x").made_for == "coder_x"
+    read = codings.read_coder("coder_y", [mine])
+    [warning] = [problem for problem in read.problems if problem.kind == "another_coders_sheet"]
+    assert warning.severity == "warning" and "made for coder_x" in warning.message() and "folder of coder_y" in warning.message()
+    assert "another_coders_sheet" not in [problem.kind for problem in codings.read_coder("coder_x", [mine]).problems]
+
+
+def test_a_libreoffice_style_resave_keeps_whose_sheet_it_is(tmp_path: Path) -> None:
+    """openpyxl's normal (not streamed) save, as any editor rewrites the file: properties kept."""
+    output, _ = make_sheet(tmp_path)
+    workbook = openpyxl.load_workbook(output)
+    workbook.save(tmp_path / "resaved.xlsx")
+    assert codings.read_sheet(tmp_path / "resaved.xlsx", "coder_x").made_for == "coder_x"

@@ -299,7 +299,7 @@ def test_raise_on_errors_is_one_line_with_the_count(project, tmp_path: Path) -> 
     message = str(caught.value)
     assert "\n" not in message
     assert message.startswith(f"{path}, row 2: code clam is not in the codebook (version 2) "
-                              "(and 1 more coding error(s): see results/logs/agreement.log). Use a code ID")
+                              "(and 1 more coding error(s): see results/logs/agreement.log). Did you mean calm? Use a code ID")
 
 
 def test_messages_never_quote_free_text(project, tmp_path: Path) -> None:
@@ -321,3 +321,35 @@ def test_documented_columns_match_the_readers() -> None:
     assert set(codings.SHEET_COLUMNS) <= RESERVED_IDS  # no code can be named like a sheet column
     layout = (SCHEMA_DIR / "coding_sheet.md").read_text(encoding="utf-8")
     assert all(f"`{column}`" in layout for column in codings.SHEET_COLUMNS)
+
+
+def test_a_semicolon_csv_from_european_excel_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "c.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("\ufeffsegment_id;code_id;memo\r\nT1-0002-001;calm;\"a memo; with a semicolon\"\r\n T1-0002-002 ; work ;\r\n",
+                    encoding="utf-8")
+    mentions = codings.read_csv_coding(path, "a")
+    assert [(m.row, m.segment_id, m.code_id) for m in mentions] == [(2, "T1-0002-001", "calm"), (3, "T1-0002-002", "work")]
+
+
+def test_a_csv_without_the_columns_says_what_was_found(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "c.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("segment;code\nT1-0002-001;calm\n", encoding="utf-8")
+    with pytest.raises(CodingError, match=r"c.csv, row 1: no column segment_id, code_id in the header \(read as separated "
+                                          r"by semicolons, it has 2 column\(s\): segment, code\)\. Save the coding"):
+        codings.read_csv_coding(path, "a")
+
+
+def test_unknown_code_and_segment_get_a_suggestion(project, tmp_path: Path) -> None:
+    coding = tmp_path / "coding"
+    write_csv(coding / "coder_a" / "c.csv", [["T1-0002-001", " Calm "], ["T1-0002-01", "work"], ["t1-0002-001", "work"]])
+    write_csv(coding / "coder_b" / "c.csv", [["T1-0002-001", "calm"]])
+    checked = check(project, coding)
+    messages = [problem.message() for problem in checked.errors]
+    assert any("row 2: code Calm is not in the codebook (version 2). Did you mean calm?" in message for message in messages), messages
+    assert any("row 3: segment T1-0002-01 is not a segment of the corpus. Did you mean T1-0002-001?" in message for message in messages), messages
+    assert any("row 4: segment t1-0002-001: no transcript t1 in the raw folder. Did you mean T1?" in message for message in messages), messages
+    assert codings.did_you_mean("physical_stability", ["mental_stability", "physical_stability"]) == "Did you mean physical_stability? "
+    assert codings.did_you_mean(" Physical_Stability ", ["mental_stability", "physical_stability"]) == "Did you mean physical_stability? "
+    assert codings.did_you_mean("zzz", ["calm"]) == ""
