@@ -45,12 +45,14 @@ DONE_NOTE = (
     "the rows of a transcript you have not coded are not counted."
 )
 BEFORE_CODES = ["segment_id", "transcript_id", "turn", "role", "text_sha1", "context", "text"]
-WIDTHS = {"segment_id": 17, "transcript_id": 10, "turn": 6, "role": 11, "text_sha1": 8, "context": 45, "text": 70, "memo": 30, "suggested": 24}
+WIDTHS = {"segment_id": 17, "transcript_id": 10, "turn": 6, "role": 13, "text_sha1": 8, "context": 45, "text": 70, "memo": 30, "suggested": 24}
 #: Columns whose text wraps (and sets the row's height).
 WRAPPED = ("context", "text", "memo", "suggested")
 CODEBOOK_COLUMNS = {"code_id": 22, "label": 22, "definition": 48, "include": 36, "exclude": 36, "examples": 40, "theme": 22, "keywords": 30}
-TRANSCRIPTS_COLUMNS = {"transcript_id": 14, "segments": 10, "done": 7, "what done means": 80}
+TRANSCRIPTS_COLUMNS = {"transcript_id": 16, "segments": 11, "done": 7, "what done means": 80}
 ABOUT_WIDTHS = (24, 80)
+#: Characters of ordinary text counted on a line, per unit of column width (a unit is one digit).
+CHARACTERS_PER_WIDTH = 0.85
 #: Points per line of 11-point text (Excel's and LibreOffice's default row of one line is 15 points).
 LINE_POINTS = 15.0
 #: The tallest row a spreadsheet allows (points).
@@ -66,12 +68,13 @@ CODEBOOK_PROPERTY = "qualflow codebook version"
 def lines_needed(text: object, width: float) -> int:
     """Lines ``text`` takes when wrapped at spaces in a column ``width`` characters wide.
 
-    Counted as if every character were as wide as a digit (the unit of column widths), with two
-    characters to spare: ordinary text is narrower, so the row is never too short for it.
+    Counted with room to spare: a column ``width`` wide holds about ``width`` digits (the unit of
+    column widths), but text with capitals and punctuation, in LibreOffice's Carlito as in Excel's
+    Calibri, is wider; at most 85% of that is counted, so the row is never too short for it.
     """
     if text is None or text == "":
         return 1
-    per_line = max(1, int(width) - 2)
+    per_line = max(1, int(width * CHARACTERS_PER_WIDTH))
     lines = 0
     for paragraph in str(text).split("\n"):
         lines += 1
@@ -212,7 +215,8 @@ def build_workbook(rows: Sequence[dict], codebook: Codebook, suggested: dict[str
 
     coding = workbook.create_sheet("coding")
     columns = [*BEFORE_CODES, *codebook.code_ids, "memo", *(["suggested"] if suggested is not None else [])]
-    widths = [WIDTHS.get(name, max(6, min(len(name) + 2, 22))) for name in columns]
+    # a code's column: as wide as its ID, up to 22 (a longer ID wraps in the header)
+    widths = [WIDTHS.get(name, max(6, min(len(name) + 3, 22))) for name in columns]
     wrapped = [name in WRAPPED for name in columns]
     first, last = len(BEFORE_CODES) + 1, len(BEFORE_CODES) + len(codebook.code_ids)
     if rows and codebook.code_ids:
@@ -241,7 +245,8 @@ def build_workbook(rows: Sequence[dict], codebook: Codebook, suggested: dict[str
         body(done, number, values, done_widths, [False, False, False, True])
 
     book = workbook.create_sheet("codebook")
-    book_widths = list(CODEBOOK_COLUMNS.values())
+    longest = max((len(code_id) for code_id in codebook.code_ids), default=0)
+    book_widths = [max(width, longest + 4) if name == "code_id" else width for name, width in CODEBOOK_COLUMNS.items()]
     header(book, list(CODEBOOK_COLUMNS), book_widths)
     entries = codebook_rows(codebook)
     for number, values in enumerate(entries, start=2):

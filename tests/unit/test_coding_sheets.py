@@ -143,7 +143,7 @@ def test_lines_needed_counts_wrapped_lines() -> None:
     assert coding_sheets.lines_needed("", 10) == 1
     assert coding_sheets.lines_needed("12345678", 10) == 1  # eight characters fit a column of ten
     assert coding_sheets.lines_needed("1234 5678", 10) == 2
-    assert coding_sheets.lines_needed("a" * 20, 10) == 3  # a long word is broken
+    assert coding_sheets.lines_needed("a" * 20, 10) == 3  # a long word is broken (8 a line)
     assert coding_sheets.lines_needed("one\ntwo", 40) == 2
     assert coding_sheets.row_height([("x " * 200, 12.0)]) == coding_sheets.TALLEST_ROW
 
