@@ -19,27 +19,29 @@ from scripts.codings import CheckedCodings
 CSS = """
 :root { --ink: #1d2430; --muted: #5b6675; --line: #d9dee5; --bad: #b3261e; --warn: #8a5a00; --ok: #1e6b3a; --bar: #4a78b5; }
 * { box-sizing: border-box; }
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); margin: 0 auto; max-width: 1360px; padding: 20px; }
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); margin: 0 auto; max-width: 1000px; padding: 16px; }
 h1 { font-size: 1.6em; margin: 0 0 4px; } h2 { font-size: 1.25em; margin: 32px 0 8px; border-bottom: 2px solid var(--line); padding-bottom: 4px; }
 p.meta, .note { color: var(--muted); }
 table { border-collapse: collapse; width: 100%; margin: 8px 0 16px; }
-th, td { border-bottom: 1px solid var(--line); padding: 5px 8px; text-align: left; vertical-align: top; }
+th, td { border-bottom: 1px solid var(--line); padding: 5px 6px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
 th { background: #f3f5f8; font-weight: 600; position: sticky; top: 0; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.text { max-width: 620px; }
-td.name, td.small, .badge { white-space: nowrap; } td.flags { min-width: 110px; } td.small { font-size: 0.85em; color: var(--muted); }
-.wide { overflow-x: auto; }
-.badge { display: inline-block; border-radius: 3px; padding: 0 6px; font-size: 0.85em; font-weight: 600; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; overflow-wrap: normal; }
+td.small, span.small { font-size: 0.85em; color: var(--muted); }
+td.flags { width: 9.5em; }
+.fits { max-width: 100%; overflow-x: auto; }
+.badge { display: inline-block; border-radius: 3px; padding: 0 6px; margin: 1px 0; font-size: 0.85em; font-weight: 600; white-space: nowrap; text-decoration: none; }
 .badge.bad { background: #fbe4e2; color: var(--bad); } .badge.warn { background: #fdf0d5; color: var(--warn); }
 .badge.ok { background: #e0f2e6; color: var(--ok); }
 details { border: 1px solid var(--line); border-radius: 4px; margin: 8px 0; padding: 4px 10px; }
 summary { cursor: pointer; font-weight: 600; padding: 4px 0; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 0.92em; }
-svg.ci { display: block; }
+svg.ci { display: block; margin-top: 3px; }
+dl.flags dt { margin-top: 10px; } dl.flags dd { margin: 2px 0 0 0; }
+.context { color: var(--muted); font-size: 0.9em; } .coded { font-weight: 600; margin: 2px 0; }
 @media print { details { break-inside: avoid; } th { position: static; } }
 """
 
-BAR_WIDTH = 150
+BAR_WIDTH = 130
 BAR_HEIGHT = 18
 
 
@@ -91,20 +93,21 @@ def _float(value: Any) -> float | None:
 
 
 def _status(row: dict, minimum: float | None) -> str:
+    """The flags of a row, each a link to its plain-language explanation (#flags)."""
     badges = []
-    alpha = _float(row.get("krippendorff_alpha"))
-    if alpha is None:
-        badges.append('<span class="badge warn" title="no variation: nobody, or everybody, applied this code">alpha undefined</span>')
-    elif minimum is not None:
-        if alpha < minimum:
-            badges.append(f'<span class="badge bad" title="Krippendorff&#x27;s alpha below the minimum set in config.yaml">below {minimum:g}</span>')
-        else:
-            badges.append('<span class="badge ok">ok</span>')
     if row.get("prevalence_paradox") == "yes":
         badges.append(
-            '<span class="badge warn" title="kappa and Gwet&#x27;s AC1 differ strongly: with a rare (or very common) code, '
-            'kappa is low even when coders mostly agree. Read the disagreements, not only the coefficient.">paradox</span>'
+            '<a class="badge warn" href="#flag-paradox" title="kappa and Gwet&#x27;s AC1 differ strongly: with a rare (or very '
+            'common) code, kappa is low even when coders mostly agree. What to report: see What the flags mean.">paradox</a>'
         )
+    alpha = _float(row.get("krippendorff_alpha"))
+    if alpha is None:
+        badges.append('<a class="badge warn" href="#flag-undefined" title="no variation: nobody, or everybody, applied this code">alpha undefined</a>')
+    elif minimum is not None:
+        if alpha < minimum:
+            badges.append(f'<a class="badge bad" href="#flag-below" title="Krippendorff&#x27;s alpha below the minimum set in config.yaml">below {minimum:g}</a>')
+        else:
+            badges.append('<a class="badge ok" href="#flag-ok">ok</a>')
     return " ".join(badges)
 
 
@@ -136,6 +139,7 @@ def render(
         f"bootstrap intervals ({settings.iterations} replicates, seed {settings.seed})</p>",
     ]
     out += _summary(tables, settings, minimum, per_code)
+    out += _flags_explained(settings, minimum, per_code)
     out += _coverage(tables, checked)
     out += _problems(checked)
     out += _followed(followed)
@@ -165,16 +169,15 @@ def _summary(tables: Tables, settings: Settings, minimum: float | None, per_code
         )
     else:
         out.append(f'<p><span class="badge ok">quality gate</span> Alpha reaches the minimum ({_number(minimum)} pooled, {_number(per_code)} per code).</p>')
-    out.append('<div class="wide"><table id="summary-table"><thead><tr><th>Coders</th><th class="num">Transcripts</th><th class="num">Segments</th>'
-               '<th class="num">Left out</th><th class="num">Units</th><th class="num">Prevalence</th><th class="num">Agreement</th>'
-               "<th class=\"num\">Alpha [95% CI]</th><th></th><th class=\"num\">Kappa</th><th class=\"num\">AC1</th><th>Flags</th></tr></thead><tbody>")
+    out.append('<div class="fits"><table id="summary-table"><thead><tr><th>Coders</th><th class="num">Transcripts<br>segments</th>'
+               '<th class="num">Units<br>prevalence</th><th class="num">Agreement</th><th>Alpha [95% CI]</th>'
+               '<th class="num">Kappa</th><th class="num">AC1</th><th>Flags</th></tr></thead><tbody>')
     for row in tables.summary:
+        left_out = f'<br><span class="small">{row["n_segments_left_out"]} left out</span>' if row["n_segments_left_out"] else ""
         out.append(
-            f"<tr><td class=\"name\">{escape(row['comparison'])}</td><td class=\"num\">{row['n_transcripts']}</td><td class=\"num\">{row['n_segments']}</td>"
-            f"<td class=\"num\">{row['n_segments_left_out']}</td><td class=\"num\">{row['n_units']}</td>"
-            f"<td class=\"num\">{_percent(row['prevalence'])}</td><td class=\"num\">{_percent(row['percent_agreement'])}</td>"
-            f"<td class=\"num\">{_number(row['krippendorff_alpha'])} [{_number(row['krippendorff_alpha_low'])}, {_number(row['krippendorff_alpha_high'])}]</td>"
-            f"<td>{ci_bar(row['krippendorff_alpha'], row['krippendorff_alpha_low'], row['krippendorff_alpha_high'], minimum)}</td>"
+            f"<tr><td>{escape(row['comparison'])}</td><td class=\"num\">{row['n_transcripts']}<br>{row['n_segments']}{left_out}</td>"
+            f"<td class=\"num\">{row['n_units']}<br>{_percent(row['prevalence'])}</td><td class=\"num\">{_percent(row['percent_agreement'])}</td>"
+            f"<td>{_alpha_cell(row, minimum)}</td>"
             f"<td class=\"num\">{_number(row['kappa'])}</td><td class=\"num\">{_number(row['gwet_ac1'])}</td><td class=\"flags\">{_status(row, minimum)}</td></tr>"
         )
     out.append("</tbody></table></div>")
@@ -255,22 +258,59 @@ def _followed(ledger: Sequence[dict]) -> list[str]:
 
 def _by_code(tables: Tables, settings: Settings, per_code: float | None) -> list[str]:
     out = [f'<h2 id="codes">Agreement per code ({escape(ALL_CODERS)}), worst first</h2>',
-           '<div class="wide"><table id="by-code"><thead><tr><th>Code (theme)</th><th class="num">Units with code</th><th class="num">Prevalence</th>'
-           '<th>Applied (units)</th><th class="num">Agreement</th><th class="num">Alpha [95% CI]</th><th></th><th class="num">Kappa</th>'
+           '<div class="fits"><table id="by-code"><thead><tr><th>Code (theme)</th><th class="num">Units with code<br>prevalence</th>'
+           '<th>Applied (units)</th><th class="num">Agreement</th><th>Alpha [95% CI]</th><th class="num">Kappa</th>'
            '<th class="num">AC1</th><th>Flags</th></tr></thead><tbody>']
     for row in _sort_worst_first(tables.by_code):
         out.append(
             f"<tr class=\"code-row\" id=\"code-{escape(row['code_id'])}\"><td><b>{escape(row['code_label'])}</b><br><code>{escape(row['code_id'])}</code> "
-            f"<span class=\"small\">({escape(row['theme_id'])})</span></td><td class=\"num\">{row['n_present']} / {row['n_units']}</td>"
-            f"<td class=\"num\">{_percent(row['prevalence'])}</td><td class=\"small\">{escape(row['applied']).replace(' ', '<br>')}</td>"
+            f"<span class=\"small\">({escape(row['theme_id'])})</span></td><td class=\"num\">{row['n_present']} / {row['n_units']}<br>{_percent(row['prevalence'])}</td>"
+            f"<td class=\"small\">{escape(row['applied']).replace(' ', '<br>')}</td>"
             f"<td class=\"num\">{_percent(row['percent_agreement'])}</td>"
-            f"<td class=\"num\">{_number(row['krippendorff_alpha'])} [{_number(row['krippendorff_alpha_low'])}, {_number(row['krippendorff_alpha_high'])}]</td>"
-            f"<td>{ci_bar(row['krippendorff_alpha'], row['krippendorff_alpha_low'], row['krippendorff_alpha_high'], per_code)}</td>"
+            f"<td>{_alpha_cell(row, per_code)}</td>"
             f"<td class=\"num\">{_number(row['kappa'])}</td><td class=\"num\">{_number(row['gwet_ac1'])}</td>"
             f"<td class=\"flags\">{_status(row, per_code)}<br><a href=\"#disagree-{escape(row['code_id'])}\">disagreements</a></td></tr>"
         )
     out.append("</tbody></table></div>")
     return out
+
+
+def _alpha_cell(row: dict, minimum: float | None) -> str:
+    """Alpha and its interval as figures, the interval drawn below them."""
+    return (f"{_number(row['krippendorff_alpha'])} [{_number(row['krippendorff_alpha_low'])}, {_number(row['krippendorff_alpha_high'])}]"
+            + ci_bar(row["krippendorff_alpha"], row["krippendorff_alpha_low"], row["krippendorff_alpha_high"], minimum))
+
+
+def _flags_explained(settings: Settings, minimum: float | None, per_code: float | None) -> list[str]:
+    """What each flag means and what to do about it, in plain words; the prevalence paradox first."""
+    threshold = "the minimum set in config.yaml (agreement.minimum_alpha)" if minimum is None else (
+        f"{minimum:g}" + ("" if per_code in (None, minimum) else f" pooled, {per_code:g} per code"))
+    return [
+        '<h2 id="flags">What the flags mean</h2>',
+        '<dl class="flags">',
+        f'<dt id="flag-paradox"><span class="badge warn">paradox</span> kappa and AC1 disagree (they differ by {settings.paradox_gap:g} or more)</dt>',
+        "<dd>This is the <b>prevalence paradox</b>. When a code is rare (or applied almost everywhere), coders agree on most "
+        "units simply because they all leave it off. Kappa-type coefficients (Cohen&#x27;s and Fleiss&#x27; kappa, Scott&#x27;s pi, "
+        "Krippendorff&#x27;s alpha) expect that much agreement by chance and give credit only for the rest, so they can be low "
+        "while the coders agree on nearly every unit; Gwet&#x27;s AC1 expects less chance agreement and stays high. Neither is "
+        "wrong: they weigh the few units where someone applied the code differently. <b>What to report:</b> Krippendorff&#x27;s "
+        "alpha with its confidence interval, as planned, together with the code&#x27;s prevalence, percent agreement and AC1, "
+        "and say that the code is rare; do not switch to AC1 because it is higher. <b>What to do:</b> read this code&#x27;s "
+        "disagreements: with so few units carrying the code, a handful of them decides the figure, and a sharper definition "
+        "or a reconciliation settles them.</dd>",
+        f'<dt id="flag-below"><span class="badge bad">below {threshold}</span> Krippendorff&#x27;s alpha is below the minimum</dt>',
+        "<dd>The coders do not yet apply this code reliably enough to draw conclusions from it (0.667 is Krippendorff&#x27;s lowest "
+        "value for tentative conclusions, 0.8 for firm ones). Discuss its disagreements, clarify the definition and its include "
+        "and exclude criteria, then code again. The quality gate (agreement.on_low_alpha) warns or stops the workflow.</dd>",
+        '<dt id="flag-undefined"><span class="badge warn">alpha undefined</span> nothing to measure</dt>',
+        "<dd>Nobody (or everybody) applied the code in the units compared, so there is no variation to measure agreement on. "
+        "Not a failure: the code cannot be assessed until it is used.</dd>",
+        '<dt id="flag-ok"><span class="badge ok">ok</span> alpha reaches the minimum</dt>',
+        "<dd>Agreement is acceptable for this code; its disagreements are still listed below for the reconciliation.</dd>",
+        '<dt><a href="#disagreements">disagreements</a></dt>',
+        "<dd>Jumps to the units where the coders did not all decide the same, each with the segment before and after it.</dd>",
+        "</dl>",
+    ]
 
 
 def _pairs(tables: Tables, checked: CheckedCodings) -> list[str]:
@@ -294,7 +334,8 @@ def _pairs(tables: Tables, checked: CheckedCodings) -> list[str]:
 def _disagreements(tables: Tables, codebook: Codebook, settings: Settings) -> list[str]:
     out = ['<h2 id="disagreements">Disagreements to reconcile</h2>',
            '<p class="note">Each unit where the coders who coded the transcript did not all decide the same, with every segment '
-           "where the code was applied, codes in the order of the table above (those below the minimum alpha are open). "
+           "where the code was applied and the segments before and after it (de-identified), codes in the order of the table "
+           "above (those below the minimum alpha are open). "
            "&ldquo;Consensus&rdquo;: what the reconciled coding says (&ndash;: not reconciled yet).</p>"]
     by_code: dict[str, list[dict]] = {}
     for row in tables.disagreements:
@@ -310,11 +351,14 @@ def _disagreements(tables: Tables, codebook: Codebook, settings: Settings) -> li
                    f"{units} disagreement(s)</summary>")
         out.append(f'<p class="note">{escape(code.definition)}</p>')
         if items:
-            out.append('<table class="disagreements"><thead><tr><th>Segment</th><th>Text (de-identified)</th><th>Applied by</th>'
+            out.append('<table class="disagreements"><thead><tr><th>Segment</th><th>Text in its context (de-identified)</th><th>Applied by</th>'
                        "<th>Not applied by</th><th>Consensus</th></tr></thead><tbody>")
             for item in items:
+                before = f'<div class="context">{escape(item["context_before"])}</div>' if item["context_before"] else ""
+                after = f'<div class="context">{escape(item["context_after"])}</div>' if item["context_after"] else ""
                 out.append(
-                    f"<tr><td><code>{escape(item['segment_id'])}</code></td><td class=\"text\">{escape(item['text'])}</td>"
+                    f"<tr><td><code>{escape(item['segment_id'])}</code></td><td class=\"text\">{before}"
+                    f"<div class=\"coded\">{escape(item['text'])}</div>{after}</td>"
                     f"<td>{escape(item['applied_by'].replace(',', ', '))}</td><td>{escape(item['not_applied_by'].replace(',', ', '))}</td>"
                     f"<td>{escape(item['consensus']) or '&ndash;'}</td></tr>"
                 )

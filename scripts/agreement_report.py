@@ -361,7 +361,8 @@ SUMMARY_COLUMNS = [
     *FIGURE_COLUMNS,
 ]
 DISAGREEMENT_COLUMNS = [
-    "code_id", "unit_id", "segment_id", "transcript_id", "turn", "text", "applied_by", "not_applied_by", "consensus",
+    "code_id", "unit_id", "segment_id", "transcript_id", "turn", "context_before", "text", "context_after", "applied_by",
+    "not_applied_by", "consensus",
 ]
 COVERAGE_COLUMNS = ["coder", "transcripts_coded", "segments_coded", "codes_applied", "transcripts_not_coded"]
 
@@ -422,9 +423,26 @@ def compare(corpus: Corpus, settings: Settings) -> Tables:
     return Tables(by_code, by_pair, summary, disagreements(corpus), coverage(corpus))
 
 
+def context(segments: Segments, position: int) -> tuple[str, str]:
+    """The segments before and after one (same transcript), each as "Speaker: text": what a
+    reconciliation meeting needs to judge a short segment ("Mm.", "Never."). De-identified
+    segments only, as everything here."""
+
+    def shown(index: int) -> str:
+        if not 0 <= index < len(segments.rows):
+            return ""
+        row = segments.rows[index]
+        if row["transcript_id"] != segments.rows[position]["transcript_id"]:
+            return ""
+        return f"{row['speaker'] or row['role']}: {row['text']}"
+
+    return shown(position - 1), shown(position + 1)
+
+
 def disagreements(corpus: Corpus) -> list[dict]:
     """Every (unit, code) where the coders who coded the transcript disagree, listed per segment
-    where any of them applied the code, with the de-identified text (for reconciliation).
+    where any of them applied the code, with the de-identified text and the segments before and
+    after it (for reconciliation).
 
     Unlike the figures, a transcript counts here as soon as two compared coders coded it.
     """
@@ -461,9 +479,11 @@ def disagreements(corpus: Corpus) -> list[dict]:
                     verdict = ""
                 else:
                     verdict = "yes" if (segment_index, int(code)) in consensus_applied else "no"
+                before, after = context(corpus.segments, segment_index)
                 rows.append({
                     "code_id": code_id, "unit_id": keys[starts[unit]], "segment_id": segment["segment_id"],
-                    "transcript_id": segment["transcript_id"], "turn": segment["turn"], "text": segment["text"],
+                    "transcript_id": segment["transcript_id"], "turn": segment["turn"], "context_before": before,
+                    "text": segment["text"], "context_after": after,
                     "applied_by": ",".join(by), "not_applied_by": ",".join(c for c in group if c not in by),
                     "consensus": verdict,
                 })

@@ -216,6 +216,17 @@ def test_disagreements_list_segments_with_consensus(study: dict) -> None:
     assert text == "The queue is long."
 
 
+def test_every_disagreement_has_the_segments_around_it(study: dict) -> None:
+    """A short segment cannot be judged alone: the segment before and after it, speaker first,
+    within the transcript (nothing before a transcript's first segment)."""
+    tables, _, _ = run(study)
+    context = {r["segment_id"]: (r["context_before"], r["text"], r["context_after"]) for r in tables.disagreements}
+    assert context["T1-0002-003"] == ("Participant: I sell <fish> & rice.", "The queue is long.", "Interviewer: Why?")
+    assert context["T1-0004-001"] == ("Interviewer: Why?", "Too many people.", "Participant: We wait all day.")
+    assert context["T2-0002-002"] == ("Participant: My mind is calm.", "I have a job.", "")  # the transcript's end
+    assert all(row["context_before"] or row["context_after"] for row in tables.disagreements)
+
+
 def test_disagreements_at_turn_grain_list_the_segments_of_the_turn(study: dict) -> None:
     tables, _, _ = run(study, Settings(unit="turn", iterations=20, seed=1))
     queue = [(r["unit_id"], r["segment_id"], r["applied_by"]) for r in tables.disagreements if r["code_id"] == "queue"]
@@ -319,6 +330,10 @@ def test_html_is_self_contained_escaped_and_has_a_row_per_code(study: dict) -> N
     page = agreement_html.render(tables, checked, book, SETTINGS, CODING)
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert "I sell &lt;fish&gt; &amp; rice." in page and "<fish>" not in page
+    # each flag links to its plain explanation, the prevalence paradox explained first
+    assert page.index('id="flag-paradox"') < page.index('id="flag-below"') < page.index('id="flag-undefined"')
+    assert "What to report:" in page and "do not switch to AC1 because it is higher" in page
+    assert 'href="#flag-below"' in page and '<div class="context">Interviewer: Why?</div>' in page
     assert len(re.findall(r'<tr class="code-row"', page)) == len(book.codes)
     assert not re.search(r"(src|href)=\"(https?:)?//", page) and "<script" not in page and "<link" not in page
     assert page.count("<svg") == len(book.codes) + len(tables.summary)

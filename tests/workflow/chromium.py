@@ -120,8 +120,13 @@ class PageReport:
         return found
 
 
-def open_page(path: Path, expressions: dict[str, str], binary: str | None = None, timeout: float = 60.0) -> PageReport:
-    """Load ``path`` in headless Chromium; evaluate each JavaScript expression once it has loaded."""
+def open_page(path: Path, expressions: dict[str, str], binary: str | None = None, timeout: float = 60.0,
+              width: int | None = None, screenshot: Path | None = None) -> PageReport:
+    """Load ``path`` in headless Chromium; evaluate each JavaScript expression once it has loaded.
+
+    ``width``: the viewport's width in CSS pixels (a 900 px tall window); ``screenshot``: where to
+    save a PNG of the whole page as laid out (as wide as its content, so overflow shows as width).
+    """
     binary = binary or find_chromium()
     if binary is None:
         raise FileNotFoundError("chromium")
@@ -136,7 +141,7 @@ def open_page(path: Path, expressions: dict[str, str], binary: str | None = None
         stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
     )
     try:
-        return _drive(process, Path(profile), path, expressions, timeout)
+        return _drive(process, Path(profile), path, expressions, timeout, width, screenshot)
     finally:
         _end_group(process)
         stderr.close()
@@ -172,7 +177,8 @@ def _end_group(process: subprocess.Popen) -> None:
             time.sleep(0.05)
 
 
-def _drive(process: subprocess.Popen, profile: Path, path: Path, expressions: dict[str, str], timeout: float) -> PageReport:
+def _drive(process: subprocess.Popen, profile: Path, path: Path, expressions: dict[str, str], timeout: float,
+           width: int | None = None, screenshot: Path | None = None) -> PageReport:
     deadline = time.monotonic() + timeout
     port_file = profile / "DevToolsActivePort"
     while not (port_file.exists() and port_file.read_text().strip()):
@@ -222,6 +228,8 @@ def _drive(process: subprocess.Popen, profile: Path, path: Path, expressions: di
     try:
         for domain in ("Page", "Runtime", "Log"):
             call(f"{domain}.enable")
+        if width is not None:
+            call("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1, mobile=False)
         url = path.resolve().as_uri()
         navigation = call("Page.navigate", url=url)
         if navigation.get("errorText"):
@@ -246,6 +254,12 @@ def _drive(process: subprocess.Popen, profile: Path, path: Path, expressions: di
             if "exceptionDetails" in result:
                 raise RuntimeError(f"evaluating {name}: {result['exceptionDetails']}")
             report.values[name] = result["result"].get("value")
+        if screenshot is not None:
+            size = call("Runtime.evaluate", returnByValue=True, expression=(
+                "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"))["result"]["value"]
+            shot = call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                        clip={"x": 0, "y": 0, "width": size[0], "height": min(size[1], 16000), "scale": 1})
+            Path(screenshot).write_bytes(base64.b64decode(shot["data"]))
     finally:
         socket_.close()
     return report

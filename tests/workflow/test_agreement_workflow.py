@@ -85,30 +85,63 @@ def test_outputs_and_an_independent_computation(coded: Path) -> None:
     assert set(disagreements) == {("stability", "A01-0004-002"), ("stigma", "A02-0002-002")}
     row = disagreements[("stigma", "A02-0002-002")]
     assert (row["applied_by"], row["not_applied_by"], row["consensus"]) == ("coder_a", "coder_b", "no")
-    assert row["text"] == next(s["text"] for s in read(coded / "results" / "segments" / "A02.tsv") if s["segment_id"] == "A02-0002-002")
+    segments = read(coded / "results" / "segments" / "A02.tsv")
+    position = next(index for index, s in enumerate(segments) if s["segment_id"] == "A02-0002-002")
+    assert row["text"] == segments[position]["text"]
+    # context from the de-identified segments: the one before and the one after, speaker first
+    assert row["context_before"] == f"{segments[position - 1]['speaker']}: {segments[position - 1]['text']}"
+    assert row["context_after"] == f"{segments[position + 1]['speaker']}: {segments[position + 1]['text']}"
+    for item in disagreements.values():
+        assert item["context_before"] or item["context_after"], item
     # The gate warned (minimum 0.667 in config.yaml), naming the codes below it.
     stderr = (coded / "stderr.txt").read_text(encoding="utf-8")
     assert re.search(r"qualflow WARNING: .*by_code.tsv: Krippendorff's alpha below the minimum \(0.667\) .*stigma \(0.000\), stability", stderr)
 
 
-def test_report_in_headless_chromium(coded: Path) -> None:
+PANEL = 1050  # px: the width of the Snakemake report's panel the agreement report is read in
+
+
+def test_report_in_headless_chromium(coded: Path, tmp_path: Path) -> None:
+    """The report at the report panel's width: no table wider than its place, every flag and
+    every link to the disagreements on screen, each disagreement with its context, each flag
+    explained (checked in the DOM and on the screenshot, which is as wide as the laid-out page)."""
+    import matplotlib.image
+
     if find_chromium() is None:
         pytest.skip("Chromium is not installed and could not be installed (make test runs: apt-get install chromium)")
     page = coded / "results" / "agreement" / "report.html"
+    shot = tmp_path / "report.png"
     seen = open_page(page, {
+        "page_width": "[document.documentElement.scrollWidth, document.documentElement.clientWidth, window.innerWidth]",
+        "wide_tables": """[...document.querySelectorAll('table')].filter(t => t.getBoundingClientRect().right > document.documentElement.clientWidth
+                           || t.parentElement.scrollWidth > t.parentElement.clientWidth).map(t => t.id || t.className)""",
+        "flags": "document.querySelectorAll('td.flags .badge, td.flags a').length",
+        "flags_off_screen": """[...document.querySelectorAll('td.flags .badge, td.flags a')].filter(e => {
+                               const box = e.getBoundingClientRect();
+                               return box.left < 0 || box.right > document.documentElement.clientWidth || box.width === 0; }).length""",
+        "explained": "[...document.querySelectorAll('dl.flags dt')].map(e => e.id)",
+        "rows_without_context": "[...document.querySelectorAll('table.disagreements tbody tr')].filter(r => !r.querySelector('.context')).length",
+
         "code_rows": "document.querySelectorAll('#by-code tbody tr').length",
         "codes": "[...document.querySelectorAll('#by-code tbody tr code')].map(e => e.textContent)",
         "resources": "performance.getEntriesByType('resource').length",
         "svg": "document.querySelectorAll('#by-code svg').length",
         "disagreement_rows": "document.querySelectorAll('table.disagreements tbody tr').length",
         "title": "document.title",
-    })
+    }, width=PANEL, screenshot=shot)
     assert seen.errors() == []
     assert seen.values["title"] == "Inter-coder agreement"
     assert seen.values["code_rows"] == 6 and seen.values["svg"] == 6  # one row (and one CI drawing) per code
     assert sorted(seen.values["codes"]) == ["costs", "family", "flexibility", "goals", "stability", "stigma"]
     assert seen.values["resources"] == 0  # self-contained: nothing else was loaded
     assert seen.values["disagreement_rows"] == 2
+    width, client, viewport = seen.values["page_width"]
+    assert viewport == PANEL and width <= client  # nothing to scroll sideways
+    assert seen.values["wide_tables"] == []
+    assert seen.values["flags"] >= 12 and seen.values["flags_off_screen"] == 0  # a badge and a link per code at least
+    assert seen.values["explained"][:4] == ["flag-paradox", "flag-below", "flag-undefined", "flag-ok"]
+    assert seen.values["rows_without_context"] == 0
+    assert matplotlib.image.imread(shot).shape[1] <= PANEL  # the screenshot is as wide as the page as laid out
 
 
 def test_editing_a_coding_reruns_only_agreement_and_its_checks(coded: Path) -> None:
