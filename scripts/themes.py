@@ -447,8 +447,36 @@ def suppression_note(k: int) -> str:
             "(audited: results/themes/disclosure_audit.tsv).")
 
 
-def publication_tables(prevalence_rows: Sequence[dict], settings: ThemeSettings, coded_participants: int, codebook_version: str) -> list[Table]:
-    """Table 1 (whole sample) and one table per participant attribute."""
+def uncoded_participants(participant_rows: Sequence[dict[str, str]], transcripts: Iterable[str], coded: Iterable[str]) -> list[str]:
+    """Participant IDs (pseudonymous, as in participants.csv; else the transcript ID) of the
+    study's transcripts that the final coding does not cover yet, sorted."""
+    by_transcript = {row["transcript_id"]: row.get("participant_id") or row["transcript_id"] for row in participant_rows}
+    interviewed = {by_transcript.get(transcript, transcript) for transcript in transcripts}
+    return sorted(interviewed - set(coded))
+
+
+def coverage_note(coded_participants: int, not_coded: Sequence[str]) -> str:
+    """Table 1's note on who is counted: the participants not coded yet, by ID."""
+    if not not_coded:
+        return f"Every participant interviewed so far ({coded_participants}) is in the final coding."
+    return (f"Not coded yet, so not counted: {len(not_coded)} participant(s) interviewed, {', '.join(not_coded)}; "
+            f"the shares are of the {coded_participants} coded participants.")
+
+
+def group_header(group: str, size: Any) -> tuple[str, str | None]:
+    """A group's column header, and a note when its size is not shown as a number."""
+    if isinstance(size, int) or str(size).isdigit():
+        return f"{group} (n = {size})", None
+    if str(size).startswith("<"):
+        return f"{group} (n {size})", f"{group}: the group has {size} participants; its exact size is not shown."
+    return (f"{group} (n not shown)", f"{group}: the size of this group is not shown, so that no hidden count can be "
+            "worked out from the totals.")
+
+
+def publication_tables(prevalence_rows: Sequence[dict], settings: ThemeSettings, coded_participants: int, codebook_version: str,
+                       not_coded: Sequence[str] = ()) -> list[Table]:
+    """Table 1 (whole sample) and one table per participant attribute. ``not_coded``: the
+    participants interviewed whom the final coding does not cover yet (named in Table 1's note)."""
     overall = [row for row in prevalence_rows if row["attribute"] == EVERYONE]
     tables = []
     body, bold = [], set()
@@ -460,7 +488,8 @@ def publication_tables(prevalence_rows: Sequence[dict], settings: ThemeSettings,
     tables.append(Table(
         f"Themes and codes: participants who voiced each (N = {coded_participants} coded participants)",
         ["Theme / code", "Participants, n (%)", "Coded segments"], body, bold,
-        [f"A participant voiced a theme when at least one of their segments carries one of its codes. Codebook version {codebook_version}."],
+        [f"A participant voiced a theme when at least one of their segments carries one of its codes. Codebook version {codebook_version}.",
+         coverage_note(coded_participants, not_coded)],
     ))
     for attribute in settings.attributes:
         rows = [row for row in prevalence_rows if row["attribute"] == attribute]
@@ -468,7 +497,8 @@ def publication_tables(prevalence_rows: Sequence[dict], settings: ThemeSettings,
         for row in rows:
             if row["group"] not in [group for group, _ in groups]:
                 groups.append((row["group"], row["group_participants"]))
-        header = ["Theme / code", *[f"{group} (n = {size})" for group, size in groups]]
+        headers = [group_header(group, size) for group, size in groups]
+        header = ["Theme / code", *[text for text, _ in headers]]
         body, bold = [], set()
         by_item: dict[tuple[str, str], dict[str, dict]] = defaultdict(dict)
         order: list[tuple[str, str, str, str]] = []
@@ -483,6 +513,7 @@ def publication_tables(prevalence_rows: Sequence[dict], settings: ThemeSettings,
             cells = [_cell_text(by_item[key][group]["participants"], by_item[key][group]["participants_share"]) for group, _ in groups]
             body.append([theme_label if level == "theme" else code_label, *cells])
         notes = ["Participants who voiced each theme and code, n (% of the group)."]
+        notes += [note for _, note in headers if note]
         if settings.suppress_below > 1:
             notes.append(suppression_note(settings.suppress_below))
         tables.append(Table(f"Themes and codes by {attribute.replace('_', ' ')}", header, body, bold, notes))
@@ -542,12 +573,15 @@ def word_document(tables: Sequence[Table], exemplars: Sequence[dict], codebook: 
         caption.add_run(table.title)
         grid = document.add_table(rows=1, cols=len(table.header))
         grid.style = "Table Grid"
+        repeat_as_header(grid.rows[0])
         for cell, text in zip(grid.rows[0].cells, table.header):
             run = cell.paragraphs[0].add_run(text)
             run.bold = True
             run.font.size = Pt(9)
         for index, row in enumerate(table.rows):
-            cells = grid.add_row().cells
+            added = grid.add_row()
+            keep_on_one_page(added)
+            cells = added.cells
             for column, (cell, text) in enumerate(zip(cells, row)):
                 run = cell.paragraphs[0].add_run(text if index in table.bold_rows or column else f"   {text}")
                 run.bold = index in table.bold_rows
@@ -574,6 +608,28 @@ def word_document(tables: Sequence[Table], exemplars: Sequence[dict], codebook: 
     return document
 
 
+def _row_property(row, name: str) -> None:
+    """Set an on/off property of a Word table row (``w:trPr``), e.g. ``w:tblHeader``."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    properties = row._tr.get_or_add_trPr()
+    if properties.find(qn(name)) is None:
+        element = OxmlElement(name)
+        element.set(qn("w:val"), "true")
+        properties.append(element)
+
+
+def repeat_as_header(row) -> None:
+    """Word repeats this row at the top of every page the table continues on (``w:tblHeader``)."""
+    _row_property(row, "w:tblHeader")
+
+
+def keep_on_one_page(row) -> None:
+    """A row is never split across two pages (``w:cantSplit``)."""
+    _row_property(row, "w:cantSplit")
+
+
 def save_word_document(document, path: str | Path) -> None:
     """Save with fixed document and zip times (python-docx stamps the save time)."""
     import io
@@ -592,10 +648,11 @@ def save_word_document(document, path: str | Path) -> None:
 
 def build(
     codebook_path: str, anchored: Sequence[str], coders: Sequence[str], segment_paths: Sequence[str], participants_path: str,
-    coding: dict, settings: ThemeSettings,
+    coding: dict, settings: ThemeSettings, corpus_transcripts: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Everything the ``themes`` rule writes, as plain data. ``anchored``: rule anchor_codings's
-    codings, transcripts and problems tables; ``coders``: the final coding's folders."""
+    codings, transcripts and problems tables; ``coders``: the final coding's folders;
+    ``corpus_transcripts``: every transcript of the study (those not coded are named in a note)."""
     from scripts import learned
     from scripts.anchor_codings import load_anchored
 
@@ -635,7 +692,8 @@ def build(
         transcript = row["segment_id"].rsplit("-", 2)[0]
         row["attribution"] = attribution(participant, transcript, settings.attribution, withheld.get(participant.id, ()))
     matrix, matrix_columns = code_by_participant(corpus)
-    tables = publication_tables(prevalence_rows, settings, len(corpus.participant_ids), codebook.version)
+    not_coded = uncoded_participants(participant_rows, corpus_transcripts, corpus.participant_ids)
+    tables = publication_tables(prevalence_rows, settings, len(corpus.participant_ids), codebook.version, not_coded)
     return {
         "codebook": codebook, "corpus": corpus, "prevalence": prevalence_rows, "exemplars": exemplar_rows,
         "disclosure_audit": disclosure.audit_rows(audit),
@@ -649,14 +707,15 @@ def build(
 
 def themes_job(
     codebook_path: str, anchored: Sequence[str], coders: Sequence[str], segment_paths: Sequence[str], participants_path: str,
-    outputs: Any, coding: dict, themes: dict, attributes: Sequence[str], log: str,
+    outputs: Any, coding: dict, themes: dict, attributes: Sequence[str], log: str, corpus_transcripts: Sequence[str] = (),
 ) -> None:
-    """Rule ``themes`` → results/themes/ (TSV, Markdown and Word tables, exemplar quotes)."""
+    """Rule ``themes`` → results/themes/ (TSV, Markdown and Word tables, exemplar quotes).
+    ``corpus_transcripts``: every transcript of the study (those not coded yet are named)."""
     from scripts.jobs import job_log
 
     with job_log(log) as logger:
         settings = ThemeSettings.from_config(themes, attributes)
-        result = build(codebook_path, anchored, coders, segment_paths, participants_path, coding, settings)
+        result = build(codebook_path, anchored, coders, segment_paths, participants_path, coding, settings, corpus_transcripts)
         codebook, corpus = result["codebook"], result["corpus"]
         write_tsv(Path(outputs["prevalence"]), result["prevalence"], PREVALENCE_COLUMNS)
         matrix, matrix_columns = result["code_by_participant"]

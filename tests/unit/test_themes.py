@@ -203,3 +203,34 @@ def test_publication_tables_markdown_and_word(codebook, tmp_path: Path) -> None:
     with zipfile.ZipFile(io.BytesIO(first.read_bytes())) as document:
         body = document.read("word/document.xml").decode()
     assert "Themes and codes by site" in body and "Good things" in body and "&lt;5" in body
+
+
+def test_word_tables_repeat_their_header_on_every_page_and_name_who_is_not_coded(codebook, tmp_path: Path) -> None:
+    import docx
+    from docx.oxml.ns import qn
+
+    corpus = make_corpus(codebook)
+    settings = themes.ThemeSettings(attributes=("role", "site"), suppress_below=5)
+    rows = themes.prevalence(corpus, settings)
+    not_coded = themes.uncoded_participants([*participant_rows(), {"transcript_id": "X9", "participant_id": "P9"}], ["X9", "X10", *corpus.participants],
+                                            corpus.participant_ids)
+    assert not_coded == ["P9", "X10"]  # participants.csv's ID, else the transcript's
+    tables = themes.publication_tables(rows, settings, len(corpus.participant_ids), codebook.version, not_coded)
+    assert "Not coded yet, so not counted: 2 participant(s) interviewed, P9, X10" in tables[0].notes[-1]
+    assert "Every participant interviewed so far (7)" in themes.coverage_note(7, [])
+    path = tmp_path / "tables.docx"
+    themes.save_word_document(themes.word_document(tables, [], codebook), path)
+    for table in docx.Document(str(path)).tables:
+        properties = [row._tr.trPr for row in table.rows]
+        assert properties[0].find(qn("w:tblHeader")) is not None
+        assert all(item.find(qn("w:tblHeader")) is None for item in properties[1:])
+        assert all(item.find(qn("w:cantSplit")) is not None for item in properties[1:])
+    assert "P9, X10" in themes.markdown(tables, [], codebook)
+
+
+def test_a_group_size_not_shown_has_a_note_never_a_bare_x() -> None:
+    assert themes.group_header("client", 6) == ("client (n = 6)", None)
+    header, note = themes.group_header("provider", "x")
+    assert header == "provider (n not shown)" and "not shown" in note
+    header, note = themes.group_header("provider", "<5")
+    assert header == "provider (n <5)" and "<5" in note

@@ -40,6 +40,8 @@ rule themes:
         themes=config["themes"],
         attributes=config["participants"]["attributes"],
         coders=FINAL_CODERS,
+        # the study's transcripts: those the final coding does not cover are named in a note
+        transcripts=list(TRANSCRIPTS),
         code=stage_code(
             "themes", "disclosure", "learned", "anchor_codings", "codings", "codebook"
         ),
@@ -58,6 +60,7 @@ rule themes:
             params.themes,
             params.attributes,
             log[0],
+            params.transcripts,
         )
 
 
@@ -118,3 +121,4 @@ rule provenance:
             output[0],
             log[0],
         )
+
