@@ -10,7 +10,7 @@ STAMP := $(VENV)/.qualflow-installed
 CORES ?= all
 SNAKEMAKE := $(BIN)/snakemake --cores $(CORES)
 
-.PHONY: install install-browser run report test test-slurm lint benchmark lock clean-results
+.PHONY: install install-browser install-office run report test test-slurm lint benchmark lock clean-results
 
 install: $(STAMP)
 
@@ -29,7 +29,7 @@ run: install
 report: install
 	$(BIN)/snakemake --report results/report.html
 
-test: install install-browser
+test: install install-browser install-office
 	$(BIN)/python -m pytest
 
 # The SLURM test alone: starts a one-node cluster on this machine (tests/slurm/cluster.sh; as
@@ -44,6 +44,14 @@ install-browser:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	  (apt-get update && apt-get install -y --no-install-recommends chromium) || \
 	  echo "Chromium could not be installed (apt-get install chromium as root): the report test will be skipped"
+
+# LibreOffice (Calc, Writer), poppler's pdftotext and the Calibri-compatible Carlito font, for the
+# tests that open the coding sheets and the Word tables as coders do and check the PDF they print
+# (Debian packages; CI runs as root). Without them those tests are skipped with a reason.
+install-office:
+	@{ command -v soffice >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi carlito; } || \
+	  (apt-get update && apt-get install -y --no-install-recommends libreoffice-calc libreoffice-writer poppler-utils fonts-crosextra-carlito) || \
+	  echo "LibreOffice could not be installed (apt-get install libreoffice-calc libreoffice-writer poppler-utils as root): its tests will be skipped"
 
 lint: install
 	$(BIN)/snakefmt --check Snakefile workflow/rules

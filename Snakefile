@@ -59,6 +59,7 @@ include: "workflow/rules/coding.smk"
 include: "workflow/rules/agreement.smk"
 include: "workflow/rules/exchange.smk"
 include: "workflow/rules/themes.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

@@ -2,7 +2,8 @@
 
 A coder folder holds any number of:
 
-* long CSV files: one row per code applied to a segment, columns ``segment_id, code_id`` and
+* long CSV files (comma- or semicolon-separated, as the header shows): one row per code applied
+  to a segment, columns ``segment_id, code_id`` and
   optionally ``coder`` (must be the folder's name), ``text_sha1``, ``memo``, ``transcript_id`` and
   ``text`` (the last two are for the coder's eyes and are not read). A row with a blank
   ``code_id`` says "I coded this segment and applied no code";
@@ -21,8 +22,9 @@ A coder was asked to code a transcript if their files mention any segment of it 
 Problems are :class:`Problem` records naming the file and the row (as a spreadsheet shows it:
 the header is row 1). Unknown segments, unknown codes, changed segment text (``text_sha1``) and
 unreadable files are errors; duplicates, codes on segments outside the coded roles, missing
-sheet columns and coders who coded only some transcripts are warnings. Messages quote IDs only,
-never memo or other free text.
+sheet columns, a sheet made for another coder and coders who coded only some transcripts are
+warnings. An unknown ID is answered with the one it most likely meant (difflib). Messages quote
+IDs only, never memo or other free text.
 """
 
 from __future__ import annotations

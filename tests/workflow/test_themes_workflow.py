@@ -132,5 +132,66 @@ def test_report_opens_in_headless_chromium_with_every_image(demo: Path) -> None:
     images = seen.values["images"]
     assert images["total"] >= len(FIGURES) and images["failed"] == 0, images
     assert all(name.startswith("data:") for name in seen.values["resources"])  # nothing fetched from outside
-    for category in ("Themes", "Figures", "Agreement", "De-identification", "Provenance"):
+    for category in ("Themes", "Figures", "Agreement", "De-identification", "Provenance", "Workflow code"):
         assert category in seen.values["text"], category
+
+
+def table_pages(pdf: Path) -> list[list[str]]:
+    """The lines of each page of the tables, up to the exemplar quotes."""
+    from . import office
+
+    pages = []
+    for text in office.page_texts(pdf):
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if "Exemplar quotes" in lines:
+            pages.append(lines[: lines.index("Exemplar quotes")])
+            break
+        pages.append(lines)
+    return pages
+
+
+def pages_starting_mid_table(pages: list[list[str]], labels: set[str]) -> list[int]:
+    """Pages whose first line is a table's body row (a theme or code label), not its header."""
+    return [number for number, lines in enumerate(pages, start=1)
+            if lines and any(lines[0].startswith(label) for label in labels)]
+
+
+def test_word_tables_print_in_libreoffice_with_their_header_on_every_page(demo: Path, tmp_path: Path) -> None:
+    """tables.docx printed by LibreOffice Writer: a table that goes on to the next page starts
+    that page with its header row again, and every word of the document is printed."""
+    import zipfile
+
+    import docx
+
+    from scripts.codebook import load_codebook
+
+    from . import office
+
+    if office.find_office() is None:
+        pytest.skip("LibreOffice or pdftotext is not installed and could not be installed (make test runs: "
+                    "apt-get install libreoffice-calc libreoffice-writer poppler-utils)")
+    codebook = load_codebook(demo / "data" / "codebook.yaml")
+    labels = {code.label for code in codebook.codes} | {theme.label for theme in codebook.themes}
+    path = demo / "results" / "themes" / "tables.docx"
+    pdf = office.to_pdf(path, tmp_path / "tables")
+    pages = table_pages(pdf)
+    continued = [lines for lines in pages[1:] if lines[0].startswith("Theme / code")]
+    assert continued, "no table goes on to a second page: the check would prove nothing"
+    assert pages_starting_mid_table(pages, labels) == []
+    text = [paragraph.text for paragraph in docx.Document(str(path)).paragraphs]
+    text += [cell.text for table in docx.Document(str(path)).tables for row in table.rows for cell in row.cells]
+    drawn = office.words(pdf)
+    assert office.missing_words(text, drawn) == {}
+    # the check sees a table without repeated headers (as tables.docx was before)
+    without = tmp_path / "without.docx"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(without, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item, data.replace(b'<w:tblHeader w:val="true"/>', b"") if item.filename == "word/document.xml" else data)
+    assert pages_starting_mid_table(table_pages(office.to_pdf(without, tmp_path / "without")), labels)
+
+
+def test_markdown_tables_name_who_is_counted(demo: Path) -> None:
+    tables = (demo / "results" / "themes" / "tables.md").read_text(encoding="utf-8")
+    assert "Every participant interviewed so far (13) is in the final coding." in tables
+    assert "(n = x)" not in tables and "n = <" not in tables

@@ -1,5 +1,6 @@
 # Setup shared by all rules: config validation, the list of transcripts, input functions.
 import math
+from pathlib import Path
 
 from snakemake.logging import logger
 from snakemake.utils import validate
@@ -167,6 +168,17 @@ def stage_code(*modules):
     if "codings" in modules:
         modules += ("refi_qda",)
     return jobs.code_digest(workflow.basedir, sorted(set(shared + modules)))
+
+
+# What workflow_code shows and depends on: the .smk files and the modules of scripts/.
+RULE_FILES = sorted(
+    str(path) for path in Path(workflow.basedir, "workflow", "rules").glob("*.smk")
+)
+WORKFLOW_MODULES = sorted(
+    path.stem
+    for path in Path(workflow.basedir, "scripts").glob("*.py")
+    if path.stem != "__init__"
+)
 
 
 def worker_processes():
@@ -395,6 +407,8 @@ def corpus_checked_outputs():
             else [f"results/coding_sheets/{coder}.xlsx" for coder in SHEET_CODERS]
         ),
         *EXCHANGE_OUTPUTS,
+        "results/exchange/taguette_codebook.csv",
+        "results/workflow_code.html",
         *(THEME_OUTPUTS if FINAL else []),
         # The SVG of each figure carries its text; the PNG twin holds only pixels (searching its
         # compressed bytes for names would find chance matches, not leaks).

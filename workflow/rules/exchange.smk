@@ -12,6 +12,22 @@ rule qdc_export:
         in_worker("scripts.refi_qda:codebook_job", input.codebook, output[0], log[0])
 
 
+rule taguette_codebook:
+    """The codebook as a CSV that Taguette's Import codebook reads as it is (tag, description)."""
+    input:
+        codebook=CODEBOOK,
+    output:
+        "results/exchange/taguette_codebook.csv",
+    params:
+        code=stage_code("taguette", "codebook"),
+    log:
+        "results/logs/taguette_codebook.log",
+    run:
+        in_worker(
+            "scripts.taguette:taguette_codebook_job", input.codebook, output[0], log[0]
+        )
+
+
 rule qdpx_export:
     """A REFI-QDA project for the coders' QDA software (NVivo, ATLAS.ti, MAXQDA, QualCoder):
     de-identified transcripts, codebook, participants; byte-identical when unchanged."""

@@ -121,4 +121,3 @@ rule provenance:
             output[0],
             log[0],
         )
-
