@@ -21,11 +21,12 @@ AGREEMENT_TABLES = ("by_code.tsv", "by_pair.tsv", "summary.tsv")
 
 
 def agreement_tables(results: Path) -> dict:
-    """The agreement figures, and the disagreements without their text (which changes with a
-    placeholder)."""
+    """The agreement figures, and the disagreements without their text and its context (which
+    change with a placeholder)."""
     tables = {name: (results / "agreement" / name).read_bytes() for name in AGREEMENT_TABLES}
     tables["disagreements"] = [
-        {key: value for key, value in row.items() if key != "text"} for row in read(results / "agreement" / "disagreements.tsv")
+        {key: value for key, value in row.items() if key not in ("text", "context_before", "context_after")}
+        for row in read(results / "agreement" / "disagreements.tsv")
     ]
     return tables
 
