@@ -29,7 +29,7 @@ from scripts.errors import ConfigurationError, InputFormatError, QualflowError
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "agreement.py"
-CASES_FILE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "agreement_cases.json"
+CASES_FILE = Path(__file__).resolve().parents[1] / "data" / "reference" / "agreement_cases.json"
 
 COEFFICIENTS = (
     "percent_agreement",
@@ -116,15 +116,7 @@ def assert_same_figures(a: dict, b: dict, tol: float = 1e-10) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _load_cases() -> list[dict]:
-    if not CASES_FILE.is_file():
-        return []
-    return json.loads(CASES_FILE.read_text(encoding="utf-8"))["cases"]
-
-
-CASES = _load_cases()
-if not CASES and os.environ.get("CI"):  # CI has shared/ beside the clone: a skip there would hide a failure
-    raise RuntimeError(f"reference cases not found at {CASES_FILE}")
+CASES = json.loads(CASES_FILE.read_text(encoding="utf-8"))["cases"]
 
 
 def cli_options(case: dict) -> list[str]:
@@ -160,7 +152,6 @@ def cli_results(tmp_path_factory) -> dict[str, tuple[subprocess.CompletedProcess
         return dict(pool.map(run, CASES))
 
 
-@pytest.mark.skipif(not CASES, reason=f"reference cases not found at {CASES_FILE}")
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_reference_case_through_cli(case, cli_results):
     completed, options = cli_results[case["name"]]
@@ -174,7 +165,6 @@ def test_reference_case_through_cli(case, cli_results):
     )
 
 
-@pytest.mark.skipif(not CASES, reason=f"reference cases not found at {CASES_FILE}")
 def test_reference_alternative_forms_match_the_core():
     """Cases also give a units x categories ``counts`` or a two-coder ``table``: same values."""
     checked = 0

@@ -26,7 +26,7 @@ from .coding_helpers import write_project
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "workflow" / "schemas" / "refi-qda"
-REFERENCE = REPO.parent / "shared" / "reference" / "refi-qda"
+REFERENCE = REPO / "tests" / "data" / "reference" / "refi-qda"
 ATLAS_PROJECT = REFERENCE / "atlasti-8.4-standard-project.qdpx"
 ATLAS_CODEBOOK = REFERENCE / "atlasti-23.4-codebook.qdc"
 PARTICIPANTS = "transcript_id,participant_id,role,site\nT1,P1,client,A\nT2,P2,provider,B\nT9,P9,client,A\n"
