@@ -28,7 +28,6 @@ import argparse
 import hashlib
 import json
 import logging
-import re
 import sys
 import threading
 from collections import Counter, defaultdict
@@ -52,159 +51,25 @@ from scripts.identifiers import (  # noqa: F401 - the list's names, used with th
     surface_key,
 )
 
+from scripts.named_entities import find_ner_spans, listed_terms
+from scripts.placeholders import consistent_spans, replace_spans
+from scripts.recognisers import find_pattern_spans
+from scripts.spans import LABELS, LAYER_PRECEDENCE, Span
+
 LOGGER = logging.getLogger("qualflow.deidentify")
 
-LABELS = ("PERSON", "PLACE", "ORG", "DATE", "AGE", "PHONE", "EMAIL", "ID", "URL", "OTHER")
-NUMBERED_LABELS = ("PERSON", "PLACE", "ORG", "OTHER")
-LAYER_PRECEDENCE = {"identifiers": 0, "patterns": 1, "ner": 2}
-@dataclass(frozen=True)
-class Span:
-    """A stretch of text to replace: [start, end) character offsets."""
-
-    start: int
-    end: int
-    label: str
-    layer: str
-    placeholder: str = ""
-
-
 # ---------------------------------------------------------------------------------------------
-# Layer 1: the study identifier list (scripts/identifiers.py)
+# Layer 1: the study identifier list (scripts/identifiers.py); layer 2: the pattern recognisers
+# (scripts/recognisers.py); layer 3: the named-entity layer (scripts/named_entities.py)
 
 
 def find_list_spans(text: str, identifiers: IdentifierList) -> list[Span]:
-    return [Span(start, end, entry.label, "identifiers", entry.placeholder) for start, end, entry in identifiers.find(text)]
+    return [
+        Span(start, end, entry.label, "identifiers", entry.placeholder, recogniser="identifier_list")
+        for start, end, entry in identifiers.find(text)
+    ]
 
 
-# ---------------------------------------------------------------------------------------------
-# Layer 2: pattern recognisers
-
-_MONTH = (
-    r"(?:(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|june?|july?|aug(?:ust)?|"
-    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?|May)"
-)
-_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
-_YEAR = r"(?:19|20)\d{2}"
-_NOT_AGE_UNIT = (
-    r"(?!\s*(?:%|percent|per\b|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?(?!\s*old)|am\b|pm\b|a\.m|p\.m|"
-    r"o'clock|dollars?|bucks|shillings?|tsh|mg|milligrams?|ml|times|kg|kilos?|tablets?|pills?|doses?|"
-    r"bags?|people|kids|children|of\b|or\b|to\b|-\s*\d|:\d|\.\d|,\d))"
-)
-_STREET = r"(?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Boulevard|Blvd\.?|Lane|Ln\.?|Drive|Place|Way|Court|Terrace|Parkway|Highway|Mtaa)"
-_TITLE_WORDS = r"(?:Dr\.?|Doctor|Mr\.?|Mrs\.?|Ms\.?|Miss|Sister|Brother|Nurse|Mama|Baba|Bibi|Auntie|Aunty|Uncle|Pastor|Father|Officer|Sheikh|Mzee|Professor|Prof\.?)"
-_RELATION_WORDS = (
-    r"(?:friend|cousin|brother|sister|boyfriend|girlfriend|wife|husband|son|daughter|mother|father|mom|mum|dad|"
-    r"uncle|aunt|auntie|neighbou?r|partner|niece|nephew|grandmother|grandma|grandfather|counsell?or|"
-    r"case ?manager|navigator|sponsor|landlord|boss)"
-)
-_NAME = r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?"
-_TENS = r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
-_NUMBER_WORD_AGE = (
-    rf"(?:{_TENS}(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?|"
-    r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)"
-)
-_AGE_SUBJECT = r"(?:I|he|she|they|we|you|my (?:son|daughter|boy|girl|baby|kid|child|brother|sister|mother|father|mom|mum|dad))"
-_BUSINESS = r"(?:Bar|Barbershop|Salon|Shop|Store|Pub|Grocery|Spirits|Restaurant|Cafe|Hotel|Lodge|Kiosk|Bodega|Deli|Liquors?|Wines|Lounge|Club|Carwash)"
-
-_NUMERIC_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})\b")
-# (label, pattern, group whose span is replaced)
-PATTERNS: list[tuple[str, re.Pattern, int]] = [
-    ("EMAIL", re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?<!\.)"), 0),
-    ("URL", re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"']+(?<![.,;:!?)])"), 0),
-    ("OTHER", re.compile(r"(?<![\w@])@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_]){2,}"), 0),
-    ("OTHER", re.compile(r"\b[A-Z]\s?\d{3}\s?[A-Z]{3}\b"), 0),  # vehicle plates (T 482 DKM)
-    ("OTHER", re.compile(rf"\b(?:{_NAME}\s+){{1,3}}(?:(?:and|&)\s+{_NAME}\s+)?{_BUSINESS}\b"), 0),
-    ("ID", re.compile(r"\b\d{3}-\d{2}-\d{4}\b"), 0),
-    (
-        "PHONE",
-        re.compile(
-            r"(?<![\w+])(\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,5}[\s.-])\d{2,6}(?:[\s.-]\d{2,4}){0,2}(?![\w-])"
-            r"|(?<![\w+])(?:\+\d{9,13}|0\d{9})(?!\w)|(?<![\w-])\d{3}-\d{4}(?![\w-])"
-        ),
-        0,
-    ),
-    (
-        "ID",
-        re.compile(
-            r"(?i)\b(?:MRN|ID|IDs|number|no\.?|num|#|card|record|file|case|chart|registration|reg\.?|account|policy|member|client|patient|folio)"
-            r"(?:\s+(?:number|no\.?|num|#|is|was))?\s*[:#]?\s*((?=[A-Z0-9/-]*\d)[A-Z0-9][A-Z0-9/-]{3,}[A-Z0-9])\b"
-        ),
-        1,
-    ),
-    (
-        "ID",
-        re.compile(
-            r"\b[A-Z]{1,6}(?:[-/][A-Z]{1,6})*[-/]\d[\dA-Z/-]{2,}\b|\b\d{6,}\b|\b[A-Z]{1,4}\d{6,}\b"
-            r"|\b\d{2,4}-\d{4}-\d{4,6}\b|\b\d{4}-[A-Z]{1,4}-\d{3,}\b"
-        ),
-        0,
-    ),
-    ("DATE", _NUMERIC_DATE, 0),
-    ("DATE", re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?\b"), 0),
-    ("DATE", re.compile(rf"\b{_MONTH}\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?\b(?!:)"), 0),
-    ("DATE", re.compile(rf"\b{_MONTH},?\s+{_YEAR}\b"), 0),
-    ("AGE", re.compile(r"\b(\d{1,3})(?:\s*|-)(?:years?|yrs?)(?:\s*|-)old\b", re.I), 1),
-    ("AGE", re.compile(r"\b(?:aged?|age of|turned|turning)\s+(\d{1,3})\b" + _NOT_AGE_UNIT, re.I), 1),
-    (
-        "AGE",
-        re.compile(
-            r"\b(?:I'm|I am|I was|he's|she's|he is|she is|he was|she was|they're|when I was|since I was|by)\s+(\d{1,2})\b(?:\s+(?:now|then|when|and)\b|[.,;!?]|$)"
-            + _NOT_AGE_UNIT,
-            re.I,
-        ),
-        1,
-    ),
-    (
-        "AGE",
-        re.compile(
-            rf"\b(?:when {_AGE_SUBJECT} (?:was|were)|{_AGE_SUBJECT} (?:was|were|is|'s|am|'m|are|'re) (?:only |just |about |around |barely )?)"
-            rf"(\d{{1,2}}|{_NUMBER_WORD_AGE})\b(?:\s+(?:now|then|when|and|maybe|or so)\b|\s+(?:to|years)\b|[.,;!?]|$)" + _NOT_AGE_UNIT,
-            re.I,
-        ),
-        1,
-    ),
-    ("AGE", re.compile(rf"\b(?:I'll be|I will be|turn|turned|turning|aged?)\s+({_NUMBER_WORD_AGE})\b", re.I), 1),
-    ("PLACE", re.compile(r"\b[A-Z][a-z]+ (?:es|de|da|do|dos|del|la|al|el|di|van|von) [A-Z][a-z]+\b"), 0),
-    ("PERSON", re.compile(rf"\b(?:Big|Little|Lil|Young|Baby) {_NAME}\b"), 0),
-    ("PLACE", re.compile(rf"\b\d{{1,5}}\s+(?:(?:[A-Z][a-z]+|\d+(?:st|nd|rd|th))\s+){{1,3}}{_STREET}(?!\w)"), 0),
-    ("PLACE", re.compile(rf"\b(?:{_NAME}\s+){{1,2}}{_STREET}(?!\w)"), 0),
-    ("PERSON", re.compile(rf"\b{_TITLE_WORDS}\s+({_NAME}(?:\s+{_NAME})?)\b"), 1),
-    ("PERSON", re.compile(rf"(?i:\bmy\s+{_RELATION_WORDS}),?\s+({_NAME}(?:\s+{_NAME})?)\b"), 1),
-    ("PERSON", re.compile(rf"(?i:\b(?:named|called|name is|name was|known as))\s+({_NAME}(?:\s+{_NAME})?)\b"), 1),
-]
-# Capitalised words the person patterns must not take for names.
-_NOT_NAMES = frozenset(
-    "I The A An And But So Then He She They We You It This That There Here What When Where Who Why How "
-    "Yes No Okay Ok Well Because If Or Now Just Also Every Some Any One Two My Our Your His Her Their "
-    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday God Allah Jesus".split()
-)
-
-
-def find_pattern_spans(text: str) -> list[Span]:
-    spans = []
-    for label, pattern, group in PATTERNS:
-        for match in pattern.finditer(text):
-            start, end = match.span(group)
-            if start < 0 or start == end:
-                continue
-            value = text[start:end]
-            if label == "PHONE" and (not 7 <= sum(character.isdigit() for character in value) <= 15 or _NUMERIC_DATE.fullmatch(value)):
-                continue
-            if label == "PERSON" and (value.split()[0] in _NOT_NAMES or value.split()[0].rstrip(".").lower() in TITLES):
-                continue
-            if label == "AGE" and value.isdigit() and not 0 < int(value) < 120:
-                continue
-            spans.append(Span(start, end, label, "patterns"))
-    return spans
-
-
-# ---------------------------------------------------------------------------------------------
-# Layer 3: spaCy named entities
-
-_DATE_WORDS = re.compile(rf"\d|{_MONTH}")
-_DURATION = re.compile(r"(?i)^(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|a few|several)\s+(?:years?|months?|weeks?|days?)\b")
-_CALENDAR_WORD = re.compile(rf"{_MONTH}|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)days?|Christmas|Easter|Ramadan|Eid")
-_PRONOUNS = frozenset("i me my he him his she her they them their we us our you your it its".split())
 #: Placeholder tokens are proper nouns, whatever they replace.
 PLACEHOLDER_POS = "PROPN"
 
@@ -215,6 +80,19 @@ def load_pipeline(model: str):
     from scripts.workers import load_spacy
 
     return load_spacy(model)
+
+
+#: What ``--spans`` and ``--evaluate`` do not run: they need the entities, the tags and the
+#: sentences, not the dependency parse (the model's sentence recogniser cuts the sentences) nor
+#: the lemmas, which only candidate coding reads.
+SPANS_ONLY_EXCLUDES = ("parser", "attribute_ruler", "lemmatizer")
+
+
+def load_span_pipeline(model: str):
+    """The pipeline of the command line's ``--spans``: entities, tags and sentences only."""
+    from scripts.workers import load_spacy
+
+    return load_spacy(model, exclude=SPANS_ONLY_EXCLUDES)
 
 
 def preload_pipeline(model: str) -> None:
@@ -304,16 +182,6 @@ def english_words(model: str) -> frozenset[str]:
 
 #: The components a rule lemmatizer's tables can be read without (they hold the weights).
 LEMMATIZER_ONLY = ("tok2vec", "tagger", "parser", "senter", "ner", "morphologizer", "transformer")
-
-
-def is_english(word: str, english: frozenset[str]) -> bool:
-    """In the dictionary, or a regular inflection of a word in it (loans, sores, hustling)."""
-    if word in english:
-        return True
-    for suffix, replacements in (("ies", ("y",)), ("es", ("", "e")), ("s", ("",)), ("ing", ("", "e")), ("ed", ("", "e")), ("er", ("", "e")), ("ers", ("", "e"))):
-        if word.endswith(suffix) and any(word[: -len(suffix)] + ending in english for ending in replacements):
-            return True
-    return False
 
 
 def analysis_of(doc, request: ParseRequest) -> Analysis:
@@ -409,102 +277,6 @@ def _blank_vocab():
     return vocab
 
 
-def find_ner_spans(
-    doc, ner_labels: dict[str, str], not_identifiers: frozenset[str], english: frozenset[str] = frozenset()
-) -> list[Span]:
-    spans = []
-    for entity in doc.ents:
-        label = ner_labels.get(entity.label_)
-        if label is None:
-            continue
-        # Trim leading articles and possessive endings the model sometimes includes.
-        tokens = list(entity)
-        while tokens and tokens[0].lower_ in ("the", "a", "an", "my", "our", "his", "her"):
-            tokens = tokens[1:]
-        while tokens and tokens[-1].lower_ in ("'s", "'", "s"):
-            tokens = tokens[:-1]
-        if not tokens:
-            continue
-        start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
-        text = doc.text[start:end]
-        words = text.lower().split()
-        if " ".join(words) in not_identifiers or all(word in _PRONOUNS for word in words):
-            continue
-        if any(word in not_identifiers for word in words) and label != "PERSON":
-            continue
-        if label == "DATE" and not _DATE_WORDS.search(text):
-            continue  # "last week", "two years": not identifying
-        if label == "DATE" and re.fullmatch(r"(?:the\s+)?(?:19|20)\d{2}s?", text):
-            continue  # years alone are kept (Safe Harbor keeps the year)
-        if not any(character.isalnum() for character in text):
-            continue
-        if label in NUMBERED_LABELS and not any(character.isupper() for character in text):
-            continue  # "junkie", "meth", "mosques": names are written with capitals
-        if label == "DATE" and _DURATION.match(text):
-            continue
-        spans.append(Span(start, end, label, "ner"))
-    return spans + find_proper_noun_spans(doc, not_identifiers, english)
-
-
-def find_proper_noun_spans(doc, not_identifiers: frozenset[str], english: frozenset[str] = frozenset()) -> list[Span]:
-    """Capitalised proper nouns the entity recogniser passed over, as PERSON.
-
-    The small English model misses many names it has not seen (Tumaini, Anjali, Manguinhos);
-    its tagger still calls them proper nouns. Acronyms, titles, weekdays, months and the
-    not_identifiers list are left alone. At the start of a sentence, where every word is
-    capitalised ("Stigma, that is the problem"), only words that are not in the English
-    dictionary count ("Maritza used to cook").
-    """
-    if not doc.has_annotation("TAG"):
-        return []
-    spans, run = [], []
-    for token in [*doc, None]:
-        candidate = (
-            token is not None
-            and token.tag_ == "NNP"
-            and not token.ent_type_
-            and (not token.is_sent_start or (english and not is_english(token.lower_, english)))
-            and token.text[:1].isupper()
-            and not token.text.isupper()
-            and len(token.text) >= 3
-            and token.lower_ not in not_identifiers
-            and token.lower_ not in TITLES
-            and token.text not in _NOT_NAMES
-            and not _CALENDAR_WORD.fullmatch(token.text)
-        )
-        if candidate:
-            run.append(token)
-            continue
-        if run:
-            spans.append(Span(run[0].idx, run[-1].idx + len(run[-1].text), "PERSON", "ner"))
-            run = []
-    return spans + find_lower_case_names(doc, not_identifiers, english)
-
-
-_NAME_CONTEXT_BEFORE = frozenset("called told texted asked met saw with and named is".split())
-
-
-def find_lower_case_names(doc, not_identifiers: frozenset[str], english: frozenset[str]) -> list[Span]:
-    """Names typed in lower case ("i called marcus", "me and tariq"), as PERSON.
-
-    Only a word that is not in the English dictionary, tagged as a noun, right after a word that
-    introduces a person (called, told, met, "me and", "name is"), or right before "and i".
-    """
-    if not english or not doc.has_annotation("TAG"):
-        return []
-    spans = []
-    for token in doc:
-        if not (token.is_lower and token.is_alpha and len(token.text) >= 3 and token.tag_ in ("NN", "NNP", "NNS")):
-            continue
-        if is_english(token.text, english) or token.text in not_identifiers or token.text in TITLES:
-            continue
-        before = doc[token.i - 1].lower_ if token.i > 0 else ""
-        after = doc[token.i + 1 : token.i + 3].text.lower() if token.i + 1 < len(doc) else ""
-        if before in _NAME_CONTEXT_BEFORE or after.startswith("and i"):
-            spans.append(Span(token.idx, token.idx + len(token.text), "PERSON", "ner"))
-    return spans
-
-
 # ---------------------------------------------------------------------------------------------
 # Combining the layers
 
@@ -520,15 +292,21 @@ class Detector:
 
 
 def detector_from_config(config: dict, identifiers: IdentifierList) -> Detector:
+    """The detector the configuration asks for. The configured ``not_identifiers`` and
+    ``public_institutions`` join the list's not_identifiers (never replaced); ADDRESS is replaced
+    wherever PLACE is (street addresses were places before they had a type of their own)."""
     settings = config["deidentify"]
-    keep = frozenset(" ".join(term.lower().split()) for term in settings.get("not_identifiers", []))
+    keep = frozenset(
+        " ".join(term.lower().split()) for term in [*settings.get("not_identifiers", []), *settings.get("public_institutions", [])]
+    )
     if keep - identifiers.not_identifiers:
         identifiers = replace(identifiers, not_identifiers=identifiers.not_identifiers | keep)
+    entity_types = set(settings["entity_types"]) | ({"ADDRESS"} if "PLACE" in settings["entity_types"] else set())
     return Detector(
         identifiers=identifiers,
         layers=tuple(settings["layers"]),
         ner_labels=dict(settings["ner_labels"]),
-        entity_types=frozenset(settings["entity_types"]),
+        entity_types=frozenset(entity_types),
     )
 
 
@@ -542,10 +320,17 @@ def detect(text: str, entities: Sequence[Span] | None, detector: Detector) -> li
     if "identifiers" in detector.layers:
         spans += find_list_spans(text, detector.identifiers)
     if "patterns" in detector.layers:
-        spans += find_pattern_spans(text)
+        kept = detector.identifiers.not_identifiers
+        spans += [span for span in find_pattern_spans(text) if not _all_listed(text[span.start:span.end], kept)]
     if "ner" in detector.layers and entities is not None:
         spans += entities
     return merge_overlaps([span for span in spans if span.label in detector.entity_types])
+
+
+def _all_listed(surface: str, terms: frozenset[str]) -> bool:
+    """Whether every word of a pattern's find is a not_identifier ("Section 8", a listed term)."""
+    words = surface.split()
+    return bool(terms) and len(listed_terms(words, terms)) == len(words)
 
 
 def merge_overlaps(spans: Iterable[Span]) -> list[Span]:
@@ -565,38 +350,14 @@ def merge_overlaps(spans: Iterable[Span]) -> list[Span]:
         start, end = min(s.start for s in group), max(s.end for s in group)
         # A span covering the whole group says what it is (an email around a listed name is an
         # email); otherwise the most trusted layer does.
-        trusted = min(group, key=lambda s: (LAYER_PRECEDENCE[s.layer], -(s.end - s.start), s.start))
+        trusted = min(group, key=lambda s: (LAYER_PRECEDENCE[s.layer], -(s.end - s.start), -s.priority, s.start))
         covering = [s for s in group if (s.start, s.end) == (start, end)]
         best = trusted
         if covering and trusted.label not in {s.label for s in covering}:
             best = min(covering, key=lambda s: LAYER_PRECEDENCE[s.layer])
         placeholder = best.placeholder if best.layer == "identifiers" else ""
-        result.append(Span(start, end, best.label, best.layer, placeholder))
+        result.append(Span(start, end, best.label, best.layer, placeholder, best.recogniser))
     return result
-
-
-def placeholder_for(span: Span, text: str, identifiers: IdentifierList) -> str:
-    if span.placeholder:
-        return span.placeholder
-    if span.label not in NUMBERED_LABELS:
-        return f"[{span.label}]"
-    # A merged span that contains a listed name keeps that name's placeholder.
-    listed = identifiers.find(text[span.start:span.end])
-    if listed:
-        return listed[0][2].placeholder
-    return hashed_placeholder(identifiers.key, span.label, text[span.start:span.end])
-
-
-def replace_spans(text: str, spans: Sequence[Span], identifiers: IdentifierList) -> tuple[str, list[tuple[Span, str]]]:
-    """The text with each span replaced by its placeholder, and (span, placeholder) pairs."""
-    pieces, replaced, cursor = [], [], 0
-    for span in spans:
-        placeholder = placeholder_for(span, text, identifiers)
-        pieces += [text[cursor:span.start], placeholder]
-        replaced.append((span, placeholder))
-        cursor = span.end
-    pieces.append(text[cursor:])
-    return "".join(pieces), replaced
 
 
 def map_sentences(sentences: Sequence[tuple[int, int]], replaced: Sequence[tuple[Span, str]]) -> list[list[int]]:
@@ -748,22 +509,30 @@ def speaker_labels(turns: Sequence[dict]) -> dict[str, str]:
     return labels
 
 
-def deidentify_transcript(turns: Sequence[dict], analyses: Sequence[Analysis | None], detector: Detector) -> DeidentifiedTranscript:
+def deidentify_transcript(
+    turns: Sequence[dict], analyses: Sequence[Analysis | None], detector: Detector, english: frozenset[str] = frozenset(),
+) -> DeidentifiedTranscript:
     """Replace identifiers in every turn; turns carry sentence boundaries for segmentation, and
-    each turn's de-identified text comes with its tokens (for candidate coding)."""
+    each turn's de-identified text comes with its tokens (for candidate coding). One person gets
+    one placeholder across the transcript (scripts/placeholders.py); ``english``: the dictionary
+    that tells a name at the start of a sentence from a word."""
     roles = speaker_labels(turns)
     key: dict[str, set[str]] = defaultdict(set)
     counts: Counter = Counter()
     output: list[dict] = []
     tokens: list[dict] = []
     retokenised = 0
-    for turn, analysis in zip(turns, analyses, strict=True):
+    texts = [turn["text"] for turn in turns]
+    found = [detect(text, analysis.entities if analysis else None, detector) for text, analysis in zip(texts, analyses, strict=True)]
+    starts = [[start for start, _ in analysis.sentences] if analysis else [0] for analysis in analyses]
+    found = consistent_spans(texts, found, starts, detector.identifiers, english)
+    for turn, analysis, spans in zip(turns, analyses, found, strict=True):
         text = turn["text"]
-        spans = detect(text, analysis.entities if analysis else None, detector)
+        spans = [span for span in spans if span.label in detector.entity_types]
         new_text, replaced = replace_spans(text, spans, detector.identifiers)
         for span, placeholder in replaced:
             key[placeholder].add(text[span.start:span.end])
-            counts[(span.label, span.layer, placeholder)] += 1
+            counts[(span.label, span.layer, span.recogniser, placeholder)] += 1
         sentences = list(analysis.sentences) if analysis else [(0, len(text))]
         record = {name: turn[name] for name in ("transcript_id", "turn")}
         record["speaker"] = roles[turn["speaker"]]
@@ -778,11 +547,11 @@ def deidentify_transcript(turns: Sequence[dict], analyses: Sequence[Analysis | N
         tokens.append(tokens_record(turn["turn"], turn_tokens))
         retokenised += stretches
     for speaker, label in roles.items():
-        counts[("SPEAKER", "speakers", label)] += sum(1 for turn in turns if turn["speaker"] == speaker)
+        counts[("SPEAKER", "speakers", "speaker_label", label)] += sum(1 for turn in turns if turn["speaker"] == speaker)
     transcript_id = turns[0]["transcript_id"] if turns else ""
     audit = [
-        {"transcript_id": transcript_id, "type": label, "layer": layer, "placeholder": placeholder, "count": count}
-        for (label, layer, placeholder), count in sorted(counts.items())
+        {"transcript_id": transcript_id, "type": label, "layer": layer, "recogniser": recogniser, "placeholder": placeholder, "count": count}
+        for (label, layer, recogniser, placeholder), count in sorted(counts.items())
     ]
     key_document = {
         "transcript_id": transcript_id,
@@ -794,12 +563,12 @@ def deidentify_transcript(turns: Sequence[dict], analyses: Sequence[Analysis | N
 
 def deidentify_here(turns: list[dict], request: ParseRequest, detector: Detector) -> DeidentifiedTranscript:
     """Parse a transcript's turns once and de-identify them, in this process (what a worker runs)."""
-    return deidentify_transcript(turns, analyse_here([turn["text"] for turn in turns], request), detector)
+    return deidentify_transcript(turns, analyse_here([turn["text"] for turn in turns], request), detector, english_words(request.model))
 
 
 def deidentify_from_parse(turns: Sequence[dict], docs: Sequence, request: ParseRequest, detector: Detector) -> DeidentifiedTranscript:
     """De-identify a transcript from its cached parse (:func:`parsed_turns`): no model runs."""
-    return deidentify_transcript(turns, [analysis_of(doc, request) for doc in docs], detector)
+    return deidentify_transcript(turns, [analysis_of(doc, request) for doc in docs], detector, english_words(request.model))
 
 
 def deidentify_parsed(turns: Sequence[dict], request: ParseRequest, detector: Detector, processes: int = 0) -> DeidentifiedTranscript:
@@ -908,12 +677,22 @@ def raise_on_leaks(rows: Sequence[dict]) -> None:
 
 
 def spans_for_texts(texts: Sequence[str], detector: Detector, model: str | None, batch_size: int = 64) -> list[list[Span]]:
-    """Spans in each text as given (not normalized: offsets are into the input text)."""
+    """Spans in each text as given (not normalized: offsets are into the input text); each text
+    is one transcript of one turn (one person, one placeholder within it)."""
     if model and "ner" in detector.layers:
-        analyses = analyse_here(texts, parse_request(detector, model, batch_size))
+        request = parse_request(detector, model, batch_size)
+        english = english_words(model)
+        docs = load_span_pipeline(model).pipe(texts, batch_size=batch_size)
     else:
-        analyses = [None] * len(texts)
-    return [detect(text, analysis.entities if analysis else None, detector) for text, analysis in zip(texts, analyses, strict=True)]
+        docs, english = iter([None] * len(texts)), frozenset()
+    found = []
+    for text, doc in zip(texts, docs, strict=True):
+        entities = find_ner_spans(doc, dict(request.ner_labels), request.not_identifiers, english) if doc is not None else None
+        spans = detect(text, entities, detector)
+        starts = [sentence.start_char for sentence in doc.sents] if doc is not None else [0]
+        [spans] = consistent_spans([text], [spans], [starts], detector.identifiers, english)
+        found.append([span for span in spans if span.label in detector.entity_types])
+    return found
 
 
 def score(gold: Sequence[dict], predicted: dict[str, list[dict]]) -> dict[str, dict[str, float]]:

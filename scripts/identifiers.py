@@ -179,8 +179,12 @@ def surface_key(text: str) -> str:
 
 def hashed_placeholder(key: bytes, label: str, surface: str) -> str:
     """``[LABEL_u1a2b3c]``: a keyed hash of a name's surface form (the study secret is the key, so
-    the tag cannot be reversed by hashing a dictionary of names without it)."""
-    tag = hmac.new(key, f"{label}:{surface_key(surface)}".encode(), hashlib.sha256)
+    the tag cannot be reversed by hashing a dictionary of names without it).
+
+    The tag depends on the name alone, not on its type: where two transcripts type one name
+    differently (the model's guess in context), ``[PERSON_u1a2b3c]`` and ``[ORG_u1a2b3c]`` still
+    show a coder that it is the same name."""
+    tag = hmac.new(key, f"name:{surface_key(surface)}".encode(), hashlib.sha256)
     return f"[{label}_u{tag.hexdigest()[:6]}]"
 
 

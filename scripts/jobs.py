@@ -251,7 +251,7 @@ def deidentify_part(input: dict, output: dict, params: dict, log: str) -> None:
         _report(logger, "deidentify", done)
 
 
-AUDIT_COLUMNS = ["transcript_id", "type", "layer", "placeholder", "count"]
+AUDIT_COLUMNS = ["transcript_id", "type", "layer", "recogniser", "placeholder", "count"]
 
 
 def segment_part(input: dict, output: dict, params: dict, log: str) -> None:
@@ -329,25 +329,27 @@ def leak_check(
         logger.info("%d files checked; no identifier-list entry found", len(checked))
 
 
-AUDIT_SUMMARY_COLUMNS = ["type", "layer", "replacements", "distinct_placeholders", "transcripts"]
+AUDIT_SUMMARY_COLUMNS = ["type", "layer", "recogniser", "replacements", "distinct_placeholders", "transcripts"]
 
 
 def audit_summary(audits: Sequence[str], output: str, log: str) -> None:
-    """Replacements by type and layer over the corpus (counts only)."""
+    """Replacements by type, layer and recogniser over the corpus (counts only)."""
     with job_log(log) as logger:
-        totals: dict[tuple[str, str], dict] = {}
+        totals: dict[tuple[str, str, str], dict] = {}
         for path in audits:
             for row in read_tsv(Path(path)):
-                entry = totals.setdefault((row["type"], row["layer"]), {"replacements": 0, "placeholders": set(), "transcripts": set()})
+                entry = totals.setdefault(
+                    (row["type"], row["layer"], row["recogniser"]), {"replacements": 0, "placeholders": set(), "transcripts": set()},
+                )
                 entry["replacements"] += int(row["count"])
                 entry["placeholders"].add(row["placeholder"])
                 entry["transcripts"].add(row["transcript_id"])
         rows = [
             {
-                "type": label, "layer": layer, "replacements": entry["replacements"],
+                "type": label, "layer": layer, "recogniser": recogniser, "replacements": entry["replacements"],
                 "distinct_placeholders": len(entry["placeholders"]), "transcripts": len(entry["transcripts"]),
             }
-            for (label, layer), entry in sorted(totals.items())
+            for (label, layer, recogniser), entry in sorted(totals.items())
         ]
         write_tsv(Path(output), rows, AUDIT_SUMMARY_COLUMNS)
         logger.info("%d audit files summarised", len(audits))

@@ -49,7 +49,10 @@ def load_spacy(model: str, exclude: tuple[str, ...] = (), disable: tuple[str, ..
         from scripts.errors import ConfigurationError
 
         try:
-            loaded[key] = spacy.load(model, exclude=list(exclude), disable=list(disable))
+            nlp = spacy.load(model, exclude=list(exclude), disable=list(disable))
+            if "parser" in exclude and "senter" in nlp.disabled:
+                nlp.enable_pipe("senter")  # sentences without the dependency parse
+            loaded[key] = nlp
         except OSError:
             raise ConfigurationError(
                 "config.yaml", f"spaCy model '{model}' is not installed",

@@ -45,7 +45,7 @@ def make_part(tmp_path: Path) -> tuple[dict[str, Path], dict[str, Path]]:
     raw["C1"].write_bytes(b"WEBVTT\n")
     raw["T1"].write_bytes(b"P: One two three.\n")
     segments = [write_segments(tmp_path, CAPTIONS), write_segments(tmp_path, TEXT)]
-    audits = [write_audit(tmp_path, "C1", [("PERSON", "ner", "[PERSON_1]", 1)]), write_audit(tmp_path, "T1", [])]
+    audits = [write_audit(tmp_path, "C1", [("PERSON", "ner", "named_entity", "[PERSON_1]", 1)]), write_audit(tmp_path, "T1", [])]
     outputs = {"transcripts": tmp_path / "part.tsv", "audit": tmp_path / "part.audit.tsv"}
     jobs.corpus_part({key: str(path) for key, path in raw.items()}, segments, audits, outputs, str(tmp_path / "log"))
     return raw, outputs

@@ -162,7 +162,7 @@ def test_malformed_identifier_yaml_names_the_line_without_quoting_it(tmp_path: P
         ("I was 5 minutes late, 80 mg, for 5 years", "I was 5 minutes late, 80 mg, for 5 years"),
         ("CTC number CTC-04-2019-00417", "CTC number [ID]"),
         ("MRN 00482913 and card TMN-2231", "MRN [ID] and card [ID]"),
-        ("at 1420 Southern Boulevard", "at [PLACE]"),
+        ("at 1420 Southern Boulevard", "at [ADDRESS]"),
         ("Dr. Okafor and my cousin Baraka", "Dr. [PERSON] and my cousin [PERSON]"),
         ("follow @kev_the_barber", "follow [OTHER]"),
         ("it costs 5,000 shillings at 7 am", "it costs 5,000 shillings at 7 am"),
@@ -252,6 +252,8 @@ def test_transcript_with_ner_key_and_audit(identifiers: deid.IdentifierList) -> 
     audit_text = json.dumps(result.audit)
     assert "Amina" not in audit_text and "Obama" not in audit_text
     assert {row["layer"] for row in result.audit} >= {"identifiers", "ner", "patterns", "speakers"}
+    # each replacement names the recogniser that found it
+    assert {row["recogniser"] for row in result.audit} >= {"identifier_list", "named_entity", "date_day_month", "speaker_label"}
 
 
 @pytest.mark.parametrize(
@@ -281,9 +283,11 @@ def test_ordinary_words_are_not_taken_for_names(text: str) -> None:
 
 
 def test_english_dictionary_knows_inflections() -> None:
+    from scripts.named_entities import is_english
+
     english = deid.english_words(MODEL)
-    assert all(deid.is_english(word, english) for word in ["children", "loans", "hustling", "everybody", "stigma"])
-    assert not any(deid.is_english(word, english) for word in ["tariq", "maritza", "tumaini"])
+    assert all(is_english(word, english) for word in ["children", "loans", "hustling", "everybody", "stigma"])
+    assert not any(is_english(word, english) for word in ["tariq", "maritza", "tumaini"])
 
 
 def test_worker_processes_give_the_same_analysis_as_this_thread(identifiers: deid.IdentifierList) -> None:
@@ -509,17 +513,31 @@ def test_spans_command(tmp_path: Path) -> None:
     assert record == {"id": "x1", "spans": [{"start": 11, "end": 25, "label": "PHONE"}, {"start": 34, "end": 47, "label": "EMAIL"}]}
 
 
-def test_evaluate_command_on_the_gold_set_keeps_its_measured_level() -> None:
-    """A regression guard at the level measured when the detector was tuned (see the closing note)."""
+def _evaluate(gold: str) -> dict:
     completed = subprocess.run(
-        [sys.executable, "scripts/deidentify.py", "--evaluate", "tests/data/deidentification_gold.jsonl", "--json"],
+        [sys.executable, "scripts/deidentify.py", "--evaluate", f"tests/data/{gold}", "--json"],
         cwd=REPO, check=True, capture_output=True, text=True,
     )
-    scores = json.loads(completed.stdout)
+    return json.loads(completed.stdout)
+
+
+@pytest.mark.parametrize("gold", ["deidentification_gold.jsonl", "deidentification_gold_formal.jsonl"])
+def test_evaluate_meets_the_targets_on_both_genres(gold: str) -> None:
+    """Recall >= 0.98 for the direct identifiers and character precision >= 0.90, on interviews
+    and on formal prose (the two sets the detector was tuned on; see the held-out set below)."""
+    scores = _evaluate(gold)
     assert scores["ALL"]["gold_entities"] >= 150
-    assert scores["ALL"]["character_recall"] >= 0.90
+    for label in ("PERSON", "PHONE", "EMAIL", "ID", "ADDRESS"):
+        assert scores[label]["entity_recall"] >= 0.98, label
     assert scores["ALL"]["character_precision"] >= 0.90
-    assert scores["EMAIL"]["entity_recall"] == 1.0
+
+
+def test_evaluate_on_the_held_out_set_keeps_its_measured_level() -> None:
+    """A regression guard on the set written after the tuning (tests/data/deidentification_heldout.md)."""
+    scores = _evaluate("deidentification_heldout.jsonl")
+    assert scores["ALL"]["gold_entities"] >= 250
+    assert scores["ALL"]["character_recall"] >= 0.95 and scores["ALL"]["character_precision"] >= 0.95
+    assert scores["PERSON"]["entity_recall"] >= 0.95 and scores["ADDRESS"]["entity_recall"] >= 0.95
 
 
 # --- the parse cache ------------------------------------------------------------------------------

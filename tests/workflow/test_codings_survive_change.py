@@ -74,9 +74,10 @@ def code_qdpx(project: Path) -> None:
         for row in consensus:
             if row["segment_id"] in spans and row["code_id"]:
                 selections.append((transcript, *spans[row["segment_id"]], [refi_qda.stable_guid("code", row["code_id"])]))
-        # and what NYC04 says of Marcus (whose first name alone the NER took for an organisation)
+        # and what NYC04 says of Marcus (his full name, and his first name alone, which the
+        # model takes for an organisation: one placeholder all the same)
         for row in rows:
-            if "[ORG_u" in row["text"]:
+            if "[PERSON_u" in row["text"] and row["role"] == "participant":
                 selections.append((transcript, *spans[row["segment_id"]], [refi_qda.stable_guid("code", "social_connection")]))
     coded_copy(project / "results" / "exchange" / "project.qdpx", project / "data" / "coding" / "coder_d" / "project.qdpx",
                "Coder D", selections)
@@ -106,10 +107,15 @@ def test_the_study_evolves_and_every_coding_follows_its_text(demo: Path) -> None
     assert agreement_tables(results) == agreement
     assert ledger(demo) == []
 
-    # 2. A name the NER caught (Marcus Green, NYC04; "Marcus" alone was an ORG) listed: the codings
-    # of the sentences whose placeholder changed are carried, agreement is the same.
+    # 2. A name the NER caught (Marcus Green, NYC04; "Marcus" alone, which the model calls an
+    # organisation, has his placeholder all the same) listed without an id: his tag is kept, nothing
+    # changes. Then given an id: the codings of the sentences whose placeholder changed are
+    # carried, agreement is the same.
     before = segment_texts(demo, "NYC04")
     edit(identifiers, "places:\n", "  - name: Marcus Green\n    role: other\nplaces:\n")
+    run(demo)
+    assert digests(results / "segments", "*.tsv") == segments and ledger(demo) == []
+    edit(identifiers, "  - name: Marcus Green\n", "  - id: 90\n    name: Marcus Green\n")
     run(demo)
     after = segment_texts(demo, "NYC04")
     changed = {segment for segment in before if before[segment] != after.get(segment)}
