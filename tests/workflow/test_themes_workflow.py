@@ -195,3 +195,32 @@ def test_markdown_tables_name_who_is_counted(demo: Path) -> None:
     tables = (demo / "results" / "themes" / "tables.md").read_text(encoding="utf-8")
     assert "Every participant interviewed so far (13) is in the final coding." in tables
     assert "(n = x)" not in tables and "n = <" not in tables
+
+
+def test_the_release_passes_its_disclosure_audit(demo: Path) -> None:
+    """Every hidden count keeps the protection interval against everything published together
+    (the audit's linear programme), and, checked here without it, no breakdown row leaves a single
+    hidden count beside its shown whole-sample count and group sizes (the demo's old Table 2 case:
+    7 of 13 in Table 1, clients n = 10 "<5", non-clients shown: the "<5" was exactly 4)."""
+    audit = read(demo / "results" / "themes" / "disclosure_audit.tsv")
+    assert audit and {row["status"] for row in audit} <= {"protected", "secondary"}
+    for row in audit:
+        assert row["lowest"].isdigit() and row["highest"].isdigit(), row
+        if row["status"] == "protected":  # (a secondary x needs no width of its own)
+            assert int(row["highest"]) - int(row["lowest"]) >= int(row["width_needed"]), row
+    prevalence = read(demo / "results" / "themes" / "prevalence.tsv")
+    whole = {(row["level"], row["theme_id"], row["code_id"]): row["participants"] for row in prevalence if row["attribute"] == "all"}
+    rows: dict[tuple, list[dict]] = defaultdict(list)
+    for row in prevalence:
+        if row["attribute"] != "all":
+            rows[(row["level"], row["theme_id"], row["code_id"], row["attribute"])].append(row)
+    checked = 0
+    for (level, theme, code, attribute), cells in rows.items():
+        assert all(cell["group_participants"].isdigit() for cell in cells)  # group sizes are always shown
+        hidden = [cell for cell in cells if not cell["participants"].isdigit()]
+        if whole[(level, theme, code)].isdigit() and hidden:
+            checked += 1
+            assert len(hidden) != 1, (level, theme, code, attribute)
+    assert checked > 10
+    report = (demo / "results" / "report.html").read_text(encoding="utf-8")
+    assert "disclosure_audit.tsv" in report
