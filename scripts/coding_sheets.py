@@ -18,20 +18,20 @@ sheet in and where to save it). The sheet opens on ``coding``.
 A coder lives in these sheets: every tab has its column widths; text wraps, and each row's
 height is set to fit its wrapped text (:func:`row_height`, counted as if every character were as
 wide as a digit), so no text is drawn over the rows below in Excel or LibreOffice; the header is
-frozen and repeats on every printed page. The workbook is streamed (openpyxl's write-only mode:
-each row written once, its height set before it), which keeps a whole-corpus workbook's memory
-flat and costs no more time than building it in memory.
+frozen and repeats on every printed page. The workbook is written with XlsxWriter, a library made
+for writing .xlsx files: each row written once, with its height (openpyxl, which reads the
+filled-in sheets back, took 55 ms a sheet even in its write-only mode, XlsxWriter about a
+quarter of that: benchmarks/bench_workflow.py writes 2,000 sheets at 1,000 transcripts).
 
-Determinism: openpyxl stamps the save time into ``docProps/core.xml`` and into every zip entry;
-the saved file is repacked with a fixed creation/modification time (2000-01-01) and fixed zip
-entry times, in openpyxl's entry order, so the same inputs give the same bytes.
+Determinism: the document's creation time is fixed, and the saved file is repacked with fixed zip
+entry times (:func:`scripts.contracts.deterministic_zip`), so the same inputs give the same bytes.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import io
-import textwrap
 from collections import defaultdict
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -63,6 +63,8 @@ CONTEXT_CHARACTERS = 400
 #: Custom document properties saying whose sheet it is (read back by scripts/codings.py).
 CODER_PROPERTY = "qualflow coder"
 CODEBOOK_PROPERTY = "qualflow codebook version"
+#: The document's creation time: fixed, so that the same inputs give the same bytes.
+FIXED_CREATED = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)
 
 
 def lines_needed(text: object, width: float) -> int:
@@ -164,123 +166,110 @@ def about_rows(coder: str, codebook: Codebook, transcripts: Sequence[str], sugge
     ]
 
 
-def build_workbook(rows: Sequence[dict], codebook: Codebook, suggested: dict[str, str] | None = None, coder: str = ""):
-    """The coding sheet of one coder as an openpyxl Workbook, streamed (write-only mode: each row
-    is written once, with its height set before it), ``suggested`` None: blind, no suggestion
-    column. Tabs: coding (opens first), transcripts, codebook, about."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.packaging.custom import StringProperty
-    from openpyxl.styles import Alignment, Font, NamedStyle
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
+def build_workbook(rows: Sequence[dict], codebook: Codebook, suggested: dict[str, str] | None = None, coder: str = "") -> bytes:
+    """The coding sheet of one coder, as the bytes of an .xlsx file (XlsxWriter: each row written
+    once, its height with it). ``suggested`` None: blind, no suggestion column. Tabs: coding
+    (opens first), transcripts, codebook, about."""
+    import xlsxwriter
 
-    workbook = Workbook(write_only=True)
-    # named styles: a cell takes one by name (cheap), not a style object hashed per cell
-    for name, font, alignment in (("qualflow heading", Font(bold=True), Alignment(wrap_text=True, vertical="top")),
-                                  ("qualflow label", Font(bold=True), Alignment(vertical="top")),
-                                  ("qualflow text", Font(), Alignment(wrap_text=True, vertical="top")),
-                                  ("qualflow value", Font(), Alignment(vertical="top"))):
-        workbook.add_named_style(NamedStyle(name=name, font=font, alignment=alignment))
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {
+        "in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False,
+    })
+    formats = {
+        "heading": workbook.add_format({"bold": True, "text_wrap": True, "valign": "top"}),
+        "label": workbook.add_format({"bold": True, "valign": "top"}),
+        "text": workbook.add_format({"text_wrap": True, "valign": "top"}),
+        "value": workbook.add_format({"valign": "top"}),
+    }
     transcripts = list(dict.fromkeys(row["transcript_id"] for row in rows))
 
-    def header(sheet, names: Sequence[str], widths: Sequence[float], frozen: str = "A2") -> None:
-        # widths, panes and page setup are written with the sheet's first row: set them before it
-        sheet.freeze_panes = frozen
-        sheet.page_setup.orientation = "landscape"
-        sheet.print_title_rows = "1:1"  # the header on every printed page
-        for index, (name, width) in enumerate(zip(names, widths), start=1):
-            sheet.column_dimensions[get_column_letter(index)].width = width
+    def header(sheet, names: Sequence[str], widths: Sequence[float], frozen: tuple[int, int] = (1, 0)) -> None:
+        sheet.freeze_panes(*frozen)
+        sheet.set_landscape()
+        sheet.repeat_rows(0)  # the header on every printed page
+        for index, (name, width) in enumerate(zip(names, widths)):
             # the checksum is for the workflow (it tells whether the text has changed): hidden
-            sheet.column_dimensions[get_column_letter(index)].hidden = name == "text_sha1"
-        sheet.row_dimensions[1].height = row_height(zip(names, widths))
-        cells = []
-        for name in names:
-            cell = WriteOnlyCell(sheet, name)
-            cell.style = "qualflow heading"
-            cells.append(cell)
-        sheet.append(cells)
+            sheet.set_column(index, index, width, None, {"hidden": name == "text_sha1"})
+        sheet.set_row(0, row_height(zip(names, widths)))
+        for index, name in enumerate(names):
+            sheet.write_string(0, index, name, formats["heading"])
 
     def body(sheet, number: int, values: Sequence[object], widths: Sequence[float], wrapped: Sequence[bool]) -> None:
-        sheet.row_dimensions[number].height = row_height((value, width) for value, width, wraps in zip(values, widths, wrapped) if wraps)
-        cells: list = []
-        for value, wraps in zip(values, wrapped):
+        sheet.set_row(number, row_height((value, width) for value, width, wraps in zip(values, widths, wrapped) if wraps))
+        for index, (value, wraps) in enumerate(zip(values, wrapped)):
             if value is None or value == "":
-                cells.append(None)  # an empty cell needs no style
-                continue
-            cell = WriteOnlyCell(sheet, value)
-            cell.style = "qualflow text" if wraps else "qualflow value"
-            cells.append(cell)
-        sheet.append(cells)
+                continue  # an empty cell is not written
+            style = formats["text" if wraps else "value"]
+            if isinstance(value, (int, float)):
+                sheet.write_number(number, index, value, style)
+            else:
+                sheet.write_string(number, index, str(value), style)
 
-    coding = workbook.create_sheet("coding")
+    coding = workbook.add_worksheet("coding")
     columns = [*BEFORE_CODES, *codebook.code_ids, "memo", *(["suggested"] if suggested is not None else [])]
     # a code's column: as wide as its ID, up to 22 (a longer ID wraps in the header)
     widths = [WIDTHS.get(name, max(6, min(len(name) + 3, 22))) for name in columns]
     wrapped = [name in WRAPPED for name in columns]
-    first, last = len(BEFORE_CODES) + 1, len(BEFORE_CODES) + len(codebook.code_ids)
+    first, last = len(BEFORE_CODES), len(BEFORE_CODES) + len(codebook.code_ids) - 1
     if rows and codebook.code_ids:
-        validation = DataValidation(type="list", formula1='"1"', allow_blank=True, showErrorMessage=True,
-                                    errorTitle="1 or blank", error="Write 1 where the code applies; leave the cell blank elsewhere.")
-        validation.add(f"{get_column_letter(first)}2:{get_column_letter(last)}{len(rows) + 1}")
-        coding.data_validations.append(validation)
-    header(coding, columns, widths, frozen="B2")
-    for number, row in enumerate(rows, start=2):
+        coding.data_validation(1, first, len(rows), last, {
+            "validate": "list", "source": ["1"], "ignore_blank": True, "error_title": "1 or blank",
+            "error_message": "Write 1 where the code applies; leave the cell blank elsewhere.",
+        })
+    header(coding, columns, widths, frozen=(1, 1))
+    for number, row in enumerate(rows, start=1):
         values = [row[name] for name in BEFORE_CODES] + [None] * len(codebook.code_ids) + [None]
         if suggested is not None:
             values.append(suggested.get(row["segment_id"], ""))
         body(coding, number, values, widths, wrapped)
 
-    done = workbook.create_sheet("transcripts")
+    done = workbook.add_worksheet("transcripts")
     done_widths = list(TRANSCRIPTS_COLUMNS.values())
     if transcripts:
-        validation = DataValidation(type="list", formula1='"1"', allow_blank=True, showErrorMessage=True,
-                                    errorTitle="1 or blank", error="Write 1 when you have coded the transcript.")
-        validation.add(f"C2:C{len(transcripts) + 1}")
-        done.data_validations.append(validation)
+        done.data_validation(1, 2, len(transcripts), 2, {
+            "validate": "list", "source": ["1"], "ignore_blank": True, "error_title": "1 or blank",
+            "error_message": "Write 1 when you have coded the transcript.",
+        })
     header(done, list(TRANSCRIPTS_COLUMNS), done_widths)
     counts = {transcript: sum(row["transcript_id"] == transcript for row in rows) for transcript in transcripts}
-    for number, transcript in enumerate(transcripts or [None], start=2):
-        values = [transcript, counts.get(transcript), None, DONE_NOTE if number == 2 else None]
+    for number, transcript in enumerate(transcripts or [None], start=1):
+        values = [transcript, counts.get(transcript), None, DONE_NOTE if number == 1 else None]
         body(done, number, values, done_widths, [False, False, False, True])
 
-    book = workbook.create_sheet("codebook")
+    book = workbook.add_worksheet("codebook")
     longest = max((len(code_id) for code_id in codebook.code_ids), default=0)
     book_widths = [max(width, longest + 4) if name == "code_id" else width for name, width in CODEBOOK_COLUMNS.items()]
     header(book, list(CODEBOOK_COLUMNS), book_widths)
     entries = codebook_rows(codebook)
-    for number, values in enumerate(entries, start=2):
+    for number, values in enumerate(entries, start=1):
         body(book, number, values, book_widths, [name not in ("code_id",) for name in CODEBOOK_COLUMNS])
-    body(book, len(entries) + 2, [None], book_widths, [False])
-    body(book, len(entries) + 3, [f"codebook version {codebook.version}"], [sum(book_widths)], [False])
+    book.write_string(len(entries) + 2, 0, f"codebook version {codebook.version}", formats["value"])
 
-    about = workbook.create_sheet("about")
-    about.page_setup.orientation = "landscape"
-    for index, width in enumerate(ABOUT_WIDTHS, start=1):
-        about.column_dimensions[get_column_letter(index)].width = width
-    for number, (name, value) in enumerate(about_rows(coder, codebook, transcripts, suggested is not None), start=1):
-        about.row_dimensions[number].height = row_height([(value, ABOUT_WIDTHS[1])])
-        label = WriteOnlyCell(about, name)
-        label.style = "qualflow label"
-        text = WriteOnlyCell(about, value)
-        text.style = "qualflow text"
-        about.append([label, text])
+    about = workbook.add_worksheet("about")
+    about.set_landscape()
+    for index, width in enumerate(ABOUT_WIDTHS):
+        about.set_column(index, index, width)
+    for number, (name, value) in enumerate(about_rows(coder, codebook, transcripts, suggested is not None)):
+        about.set_row(number, row_height([(value, ABOUT_WIDTHS[1])]))
+        about.write_string(number, 0, name, formats["label"])
+        about.write_string(number, 1, str(value), formats["text"])
 
-    workbook.properties.creator = "qualflow"
-    workbook.properties.lastModifiedBy = "qualflow"
-    workbook.properties.title = f"Coding sheet of {coder}: {', '.join(transcripts) or 'no transcript'}"
-    workbook.properties.subject = f"coder {coder}, codebook version {codebook.version}"
-    workbook.properties.keywords = "qualflow coding sheet"
-    workbook.custom_doc_props.append(StringProperty(name=CODER_PROPERTY, value=coder))
-    workbook.custom_doc_props.append(StringProperty(name=CODEBOOK_PROPERTY, value=str(codebook.version)))
-    return workbook
+    workbook.set_properties({
+        "title": f"Coding sheet of {coder}: {', '.join(transcripts) or 'no transcript'}",
+        "subject": f"coder {coder}, codebook version {codebook.version}",
+        "author": "qualflow", "keywords": "qualflow coding sheet", "created": FIXED_CREATED,
+    })
+    workbook.set_custom_property(CODER_PROPERTY, coder)
+    workbook.set_custom_property(CODEBOOK_PROPERTY, str(codebook.version))
+    workbook.close()
+    return buffer.getvalue()
 
 
-def save_deterministic(workbook, *paths: str | Path) -> None:
-    """Save to each path with fixed document times and zip entry times (same content, same bytes)."""
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    data = deterministic_zip(buffer.getvalue())
+def save_deterministic(data: bytes, *paths: str | Path) -> None:
+    """Save an .xlsx to each path with fixed document times and zip entry times (same content,
+    same bytes)."""
+    data = deterministic_zip(data)
     for path in map(Path, paths):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)

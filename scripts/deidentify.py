@@ -76,10 +76,17 @@ PLACEHOLDER_POS = "PROPN"
 
 def load_pipeline(model: str):
     """The one pipeline that parses each turn (entities, sentences, tags, and the attribute ruler
-    and rule lemmatizer, cheap, for the lemmas candidate coding matches on), once per thread."""
+    and rule lemmatizer, cheap, for the lemmas candidate coding matches on), once per thread; its
+    attribute ruler matches its rules through an index (scripts/attribute_rules.py: the same
+    matches, an eighth of the parse saved)."""
+    from scripts.attribute_rules import use_indexed_rules
     from scripts.workers import load_spacy
 
-    return load_spacy(model)
+    nlp = load_spacy(model)
+    if not getattr(nlp, "_qualflow_indexed_rules", False):
+        use_indexed_rules(nlp)
+        nlp._qualflow_indexed_rules = True
+    return nlp
 
 
 #: What ``--spans`` and ``--evaluate`` do not run: they need the entities, the tags and the
@@ -127,13 +134,30 @@ class Tokens:
 
 
 def token_columns(doc) -> Tokens:
-    """A parsed text's tokens; a token without a lemma (no lemmatizer) gets its lower-case form."""
+    """A parsed text's tokens; a token without a lemma (no lemmatizer) gets its lower-case form.
+    (Read from the doc's arrays: a Token object per token costs more than the rest.)"""
+    from spacy.attrs import LEMMA, LOWER, ORTH, POS, SPACY
+
+    strings = doc.vocab.strings
+    columns = doc.to_array([ORTH, SPACY, LEMMA, LOWER, POS]).tolist()
     return Tokens(
-        tuple(token.text for token in doc),
-        tuple(bool(token.whitespace_) for token in doc),
-        tuple(token.lemma_ or token.lower_ for token in doc),
-        tuple(token.pos_ for token in doc),
+        tuple(strings[orth] for orth, _, _, _, _ in columns),
+        tuple(bool(space) for _, space, _, _, _ in columns),
+        tuple(strings[lemma] if lemma else strings[lower] for _, _, lemma, lower, _ in columns),
+        tuple(strings[pos] if pos else "" for _, _, _, _, pos in columns),
     )
+
+
+def sentence_spans(doc) -> tuple[tuple[int, int], ...]:
+    """(start, end) character offsets of a parsed text's sentences, from its arrays."""
+    from spacy.attrs import IDX, SENT_START
+
+    if not len(doc):
+        return ()
+    rows = doc.to_array([SENT_START, IDX]).tolist()
+    starts = [0] + [k for k in range(1, len(rows)) if rows[k][0] == 1]
+    ends = starts[1:] + [len(rows)]
+    return tuple((rows[start][1], rows[end - 1][1] + len(doc[end - 1])) for start, end in zip(starts, ends))
 
 
 @dataclass(frozen=True)
@@ -189,7 +213,7 @@ def analysis_of(doc, request: ParseRequest) -> Analysis:
     proper nouns the recogniser passed over), the sentences and the tokens."""
     return Analysis(
         tuple(find_ner_spans(doc, dict(request.ner_labels), request.not_identifiers, english_words(request.model))),
-        tuple((sentence.start_char, sentence.end_char) for sentence in doc.sents),
+        sentence_spans(doc),
         token_columns(doc),
     )
 
@@ -226,30 +250,44 @@ def pipeline_fingerprint(model: str) -> str:
     return json.dumps([model, version, spacy.__version__, list(PARSE_ATTRIBUTES)])
 
 
-def parse_turns(texts: Sequence[str], model: str, batch_size: int = 64, cached: bytes | None = None) -> tuple[bytes, int]:
-    """Each text's spaCy parse, as spaCy's DocBin (bytes), and how many texts were parsed now.
+#: The first line of a parse cache file; the second is the pipeline's fingerprint, the rest
+#: spaCy's DocBin. (One fingerprint for the file, not one per doc: a doc's user data is read
+#: through msgpack's extension registry, which costs a millisecond a doc.)
+PARSE_CACHE_MAGIC = b"qualflow parse cache 2\n"
 
-    ``cached``: the DocBin of an earlier parse of the transcript: a text parsed there with the same
-    pipeline is not parsed again (a corrected word, or a change of the identifier list that
+
+def _parse_cache(data: bytes | None) -> tuple[str, bytes]:
+    """(fingerprint, DocBin bytes) of a parse cache file; ("", b"") for another layout."""
+    if not data or not data.startswith(PARSE_CACHE_MAGIC):
+        return "", b""
+    fingerprint, _, docbin = data[len(PARSE_CACHE_MAGIC):].partition(b"\n")
+    return fingerprint.decode("utf-8", "replace"), docbin
+
+
+def parse_turns(texts: Sequence[str], model: str, batch_size: int = 64, cached: bytes | None = None) -> tuple[bytes, int]:
+    """Each text's spaCy parse, as a parse cache file's bytes (:data:`PARSE_CACHE_MAGIC`), and how
+    many texts were parsed now.
+
+    ``cached``: the parse cache of an earlier parse of the transcript: a text parsed there with the
+    same pipeline is not parsed again (a corrected word, or a change of the identifier list that
     reruns ingest, parses only the turns that changed).
     """
     from spacy.tokens import DocBin
 
     fingerprint = pipeline_fingerprint(model)
     earlier = {}
-    if cached:
-        for doc in DocBin().from_bytes(cached).get_docs(_blank_vocab()):
-            if doc.user_data.get("pipeline") == fingerprint:
-                earlier[doc.text] = doc
+    cached_fingerprint, docbin = _parse_cache(cached)
+    if docbin and cached_fingerprint == fingerprint:
+        for doc in DocBin().from_bytes(docbin).get_docs(_blank_vocab()):
+            earlier[doc.text] = doc
     waiting = sorted({text for text in texts if text not in earlier})
     if waiting:
         for text, doc in zip(waiting, load_pipeline(model).pipe(waiting, batch_size=batch_size), strict=True):
-            doc.user_data["pipeline"] = fingerprint
             earlier[text] = doc
-    docs = DocBin(attrs=list(PARSE_ATTRIBUTES), store_user_data=True)
+    docs = DocBin(attrs=list(PARSE_ATTRIBUTES), store_user_data=False)
     for text in texts:
         docs.add(earlier[text])
-    return docs.to_bytes(), len(waiting)
+    return PARSE_CACHE_MAGIC + fingerprint.encode("utf-8") + b"\n" + docs.to_bytes(), len(waiting)
 
 
 def parsed_turns(data: bytes, texts: Sequence[str], path: str | Path) -> list:
@@ -258,8 +296,9 @@ def parsed_turns(data: bytes, texts: Sequence[str], path: str | Path) -> list:
 
     from scripts.contracts import ContractError
 
+    _, docbin = _parse_cache(data)
     try:
-        docs = list(DocBin().from_bytes(data).get_docs(_blank_vocab()))
+        docs = list(DocBin().from_bytes(docbin).get_docs(_blank_vocab())) if docbin else None
     except (ValueError, KeyError, TypeError):
         docs = None
     if docs is None or [doc.text for doc in docs] != list(texts):
@@ -689,7 +728,7 @@ def spans_for_texts(texts: Sequence[str], detector: Detector, model: str | None,
     for text, doc in zip(texts, docs, strict=True):
         entities = find_ner_spans(doc, dict(request.ner_labels), request.not_identifiers, english) if doc is not None else None
         spans = detect(text, entities, detector)
-        starts = [sentence.start_char for sentence in doc.sents] if doc is not None else [0]
+        starts = [start for start, _ in sentence_spans(doc)] if doc is not None else [0]
         [spans] = consistent_spans([text], [spans], [starts], detector.identifiers, english)
         found.append([span for span in spans if span.label in detector.entity_types])
     return found

@@ -28,7 +28,7 @@ the run. The audit table gives each hidden count's range, never its value.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 

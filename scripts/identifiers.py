@@ -140,12 +140,17 @@ def _compiled_alternation(forms: tuple[str, ...], flags: int) -> re.Pattern | No
     # otherwise compile the same patterns again (~16 ms a transcript)
     if not forms:
         return None
-    return re.compile(r"(?<!\w)" + _trie(forms) + r"(?!\w)", flags)
+    # The boundary before a form is checked after its first character ((?<!\w.): the character
+    # before that one is not a word character), so that the pattern starts with the trie's first
+    # characters, which re uses to skip the positions where no form can start (the leak check of
+    # a corpus: 3.9 ms a file before, 2.9 ms after).
+    return re.compile(_trie(forms, after_first=r"(?<!\w.)") + r"(?!\w)", flags)
 
 
-def _trie(forms: Iterable[str]) -> str:
+def _trie(forms: Iterable[str], after_first: str = "") -> str:
     """A regular expression matching exactly the forms (whitespace inside a form: any run of
-    whitespace), longest first where one form is the beginning of another."""
+    whitespace), longest first where one form is the beginning of another; ``after_first``: an
+    assertion put after each form's first character."""
     root: dict = {}
     for form in forms:
         node = root
@@ -154,15 +159,15 @@ def _trie(forms: Iterable[str]) -> str:
                 node = node.setdefault(unit, {})
         node[""] = {}
 
-    def expression(node: dict) -> str:
-        branches = [unit + expression(child) for unit, child in sorted(node.items()) if unit]
+    def expression(node: dict, first: bool = False) -> str:
+        branches = [unit + (after_first if first else "") + expression(child) for unit, child in sorted(node.items()) if unit]
         if not branches:
             return ""
         body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
         # a form ends here but longer ones go on: try the longer first (greedy), as before
         return "(?:" + body + ")?" if "" in node else body
 
-    return "(?:" + expression(root) + ")"
+    return "(?:" + expression(root, first=True) + ")"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -178,7 +178,7 @@ def _pieces(tokens: list, terms: frozenset[str], label: str) -> tuple[list[list]
 
 
 def _kept(doc, tokens: list, label: str, not_identifiers: frozenset[str], english: frozenset[str]) -> bool:
-    text = doc.text[tokens[0].idx:tokens[-1].idx + len(tokens[-1].text)]
+    text = doc[tokens[0].i:tokens[-1].i + 1].text  # (not doc.text, which joins every token)
     words = [token.text for token in tokens]
     if all(word.lower() in _PRONOUNS for word in words) or not any(character.isalnum() for character in text):
         return False
@@ -203,7 +203,7 @@ def _cleaned(doc, tokens: list, label: str, not_identifiers: frozenset[str], eng
         if split and label != "DATE" and english and all(is_english(token.lower_, english) or not token.is_alpha for token in piece):
             continue  # "the HIV Clinic": the listed term was what the model saw; "Clinic" names no one
         start, end = piece[0].idx, piece[-1].idx + len(piece[-1].text)
-        text = doc.text[start:end]
+        text = doc[piece[0].i:piece[-1].i + 1].text
         if label == "DATE":
             age = _AGE_AS_DATE.match(text) or _BARE_AGE.match(text)
             if age:
@@ -254,12 +254,17 @@ def find_proper_noun_spans(
     if not doc.has_annotation("TAG"):
         return []
     spans, run = [], []
-    for token in [*doc, None]:
+    # only tokens tagged as proper nouns can be candidates; a gap between two ends a run (None)
+    tokens: list = []
+    for position in _tagged(doc, ("NNP", "NNPS")):
+        if tokens and tokens[-1].i != position - 1:
+            tokens.append(None)
+        tokens.append(doc[position])
+    for token in [*tokens, None]:
         candidate = (
             token is not None
-            and token.tag_ in ("NNP", "NNPS")
             and (not token.ent_type_ or (token.ent_type_ not in ner_labels and token.ent_type_ not in _NEVER_NAMES)
-         or (token.ent_type_ == "NORP" and english and not is_english(token.lower_, english)))
+                 or (token.ent_type_ == "NORP" and english and not is_english(token.lower_, english)))
             and (not token.is_sent_start or (english and not is_english(token.lower_, english)))
             and token.text[:1].isupper()
             and not token.text.isupper()
@@ -278,6 +283,14 @@ def find_proper_noun_spans(
     return spans + find_lower_case_names(doc, not_identifiers, english)
 
 
+def _tagged(doc, tags: tuple[str, ...]) -> list[int]:
+    """Positions of the tokens with one of ``tags`` (from the doc's arrays, no Token objects)."""
+    from spacy.attrs import TAG
+
+    wanted = {doc.vocab.strings[tag] for tag in tags}
+    return [position for position, tag in enumerate(doc.to_array(TAG).tolist()) if tag in wanted]
+
+
 def find_lower_case_names(doc, not_identifiers: frozenset[str], english: frozenset[str]) -> list[Span]:
     """Names typed in lower case ("i called marcus", "me and tariq"), or capitalised but not
     tagged as proper nouns ("Anjali and I"), as PERSON.
@@ -289,7 +302,8 @@ def find_lower_case_names(doc, not_identifiers: frozenset[str], english: frozens
     if not english or not doc.has_annotation("TAG"):
         return []
     spans = []
-    for token in doc:
+    for position in _tagged(doc, ("NN", "NNP", "NNS", "JJ", "FW")):
+        token = doc[position]
         written = token.is_lower or (token.is_title and token.tag_ != "NNP" and not token.ent_type_)  # NNP: proper_noun's
         if not (written and token.is_alpha and len(token.text) >= 3 and token.tag_ in ("NN", "NNP", "NNS", "JJ", "FW")):
             continue

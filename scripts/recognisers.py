@@ -166,6 +166,8 @@ def _trim_id(text: str, start: int, end: int) -> tuple[int, int]:
 # ---------------------------------------------------------------------------------------------
 # The recognisers
 
+_DIGIT = re.compile(r"\d")
+
 
 @dataclass(frozen=True)
 class Recogniser:
@@ -179,6 +181,8 @@ class Recogniser:
     check: Callable[[str, int, int], bool] | None = None
     trim: Callable[[str, int, int], tuple[int, int]] | None = None
     priority: int = 0
+    #: what a text must hold for the pattern to be worth running: "digit", "@" or "url"
+    needs: str = ""
 
 
 def _recogniser(name: str, label: str, pattern: str, group: int = 0, flags: int = 0, **options) -> Recogniser:
@@ -186,29 +190,26 @@ def _recogniser(name: str, label: str, pattern: str, group: int = 0, flags: int 
 
 
 RECOGNISERS: tuple[Recogniser, ...] = (
-    _recogniser("email_address", "EMAIL", r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?<!\.)"),
-    _recogniser("web_address", "URL", r"(?i)\b(?:https?://|www\.)[^\s<>\"']+(?<![.,;:!?)])"),
-    _recogniser("social_media_handle", "OTHER", r"(?<![\w@])@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_]){2,}"),
-    _recogniser("vehicle_plate", "OTHER", r"\b[A-Z]\s?\d{3}\s?[A-Z]{3}\b|\bK[A-Z]{2}\s?\d{3}[A-Z]\b", priority=2),
+    _recogniser("email_address", "EMAIL", r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?<!\.)", needs="@"),
+    _recogniser("web_address", "URL", r"(?i)\b(?:https?://|www\.)[^\s<>\"']+(?<![.,;:!?)])", needs="url"),
+    _recogniser("social_media_handle", "OTHER", r"(?<![\w@])@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_]){2,}", needs="@"),
+    _recogniser("vehicle_plate", "OTHER", r"\b[A-Z]\s?\d{3}\s?[A-Z]{3}\b|\bK[A-Z]{2}\s?\d{3}[A-Z]\b", priority=2, needs="digit"),
     _recogniser("business_name", "OTHER", rf"\b(?:(?!(?:Outside|Inside|At|In|Near|By|From|To|Behind|Opposite|The)\b){_NAME}\s+){{1,3}}(?:(?:and|&)\s+(?:{_NAME}\s+)?)?{_BUSINESS}\b"),
-    _recogniser("us_social_security_number", "ID", r"\b\d{3}-\d{2}-\d{4}\b"),
+    _recogniser("us_social_security_number", "ID", r"\b\d{3}-\d{2}-\d{4}\b", needs="digit"),
     _recogniser(
         "phone_number", "PHONE",
         r"(?<![\w+])(\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,5}[\s.-])\d{2,6}(?:[\s.-]\d{2,4}){0,2}(?![\w-])"
         r"|(?<![\w+])(?:\+\d{9,13}|0\d{9})(?!\w)|(?<![\w-])\d{3}-\d{4}(?![\w-])",
-        check=_phone_digits,
-    ),
+        check=_phone_digits, needs="digit"),
     # "member number is XJH 4471 0923", "NHS number 612 048 3397", "Medicaid ID KX 7730 41 R"
     _recogniser(
         "number_after_record_word", "ID",
         rf"{_RECORD_WORD}{_ID_LINK}((?=[A-Z0-9/ -]*\d)[A-Z0-9][A-Z0-9/]*(?:(?:\s|-)[A-Z0-9/]+)*)(?![\w-])",
-        1, check=_an_id_said_aloud, trim=_trim_id, priority=1,
-    ),
+        1, check=_an_id_said_aloud, trim=_trim_id, priority=1, needs="digit"),
     _recogniser(
         "number_after_number_word", "ID",
         rf"{_ID_KEYWORD}{_ID_LINK}((?=[A-Z0-9/ -]*\d)[A-Z0-9][A-Z0-9/]*(?:(?:\s|-)[A-Z0-9/]+)*)(?![\w-])",
-        1, check=_an_id_said_aloud, trim=_trim_id,
-    ),
+        1, check=_an_id_said_aloud, trim=_trim_id, needs="digit"),
     # "my ID is four four seven one nine"
     _recogniser(
         "spoken_number_after_record_word", "ID",
@@ -219,8 +220,7 @@ RECOGNISERS: tuple[Recogniser, ...] = (
         "record_number_shape", "ID",
         r"\b[A-Z]{1,6}(?:[-/][A-Z]{1,6})*[-/]\d[\dA-Z/-]{2,}\b|\b\d{6,}[A-Z]?\b|\b[A-Z]{1,4}\d{6,}\b"
         r"|\b[A-Z]{2,6}(?:/[A-Z]{0,3}\d+){2,4}\b"
-        r"|\b\d{2,4}-\d{4}-\d{4,6}\b|\b\d{4}-[A-Z]{1,4}-\d{3,}\b",
-    ),
+        r"|\b\d{2,4}-\d{4}-\d{4,6}\b|\b\d{4}-[A-Z]{1,4}-\d{3,}\b", needs="digit"),
     # "born in 1986", "DOB 07/22/1971", "year of birth 1979", "date of birth: 9 November 1984"
     _recogniser(
         "date_of_birth", "DATE",
@@ -228,18 +228,17 @@ RECOGNISERS: tuple[Recogniser, ...] = (
         rf"(?:\s+(?:is|was))?\s*[:,]?\s*({_DATE_EXPRESSION})(?![\w/-])",
         1, priority=1,
     ),
-    _recogniser("date_numeric", "DATE", NUMERIC_DATE.pattern),
-    _recogniser("date_day_month", "DATE", rf"\b{_DAY}\s+(?:of\s+)?{MONTH}(?:,?\s+{_YEAR})?\b"),
-    _recogniser("date_month_day", "DATE", rf"\b{MONTH}\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?\b(?!:)"),
-    _recogniser("date_month_year", "DATE", rf"\b{MONTH},?\s+{_YEAR}\b"),
-    _recogniser("age_years_old", "AGE", r"\b(\d{1,3})(?:\s*|-)(?:years?|yrs?)(?:\s*|-)old\b", 1, re.I, check=_an_age),
-    _recogniser("age_after_age_word", "AGE", r"\b(?:aged?|age of|turned|turning)\s*[:\s]\s*(\d{1,3})\b" + _NOT_AGE_UNIT, 1, re.I, check=_an_age),
+    _recogniser("date_numeric", "DATE", NUMERIC_DATE.pattern, needs="digit"),
+    _recogniser("date_day_month", "DATE", rf"\b{_DAY}\s+(?:of\s+)?{MONTH}(?:,?\s+{_YEAR})?\b", needs="digit"),
+    _recogniser("date_month_day", "DATE", rf"\b{MONTH}\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?\b(?!:)", needs="digit"),
+    _recogniser("date_month_year", "DATE", rf"\b{MONTH},?\s+{_YEAR}\b", needs="digit"),
+    _recogniser("age_years_old", "AGE", r"\b(\d{1,3})(?:\s*|-)(?:years?|yrs?)(?:\s*|-)old\b", 1, re.I, check=_an_age, needs="digit"),
+    _recogniser("age_after_age_word", "AGE", r"\b(?:aged?|age of|turned|turning)\s*[:\s]\s*(\d{1,3})\b" + _NOT_AGE_UNIT, 1, re.I, check=_an_age, needs="digit"),
     _recogniser(
         "age_after_verb", "AGE",
         r"\b(?:I'm|I am|I was|he's|she's|he is|she is|he was|she was|they're|when I was|since I was|by)\s+(\d{1,2})\b"
         r"(?:\s+(?:now|then|when|and)\b|[.,;!?]|$)" + _NOT_AGE_UNIT,
-        1, re.I, check=_an_age,
-    ),
+        1, re.I, check=_an_age, needs="digit"),
     _recogniser(
         "age_after_subject", "AGE",
         rf"\b(?:when {_AGE_SUBJECT} (?:was|were)|(?:{_AGE_SUBJECT}|(?-i:[A-Z][a-z]+))(?: (?:was|were|is|am|are)|['’](?:s|m|re)) (?:only |just |about |around |barely )?)"
@@ -256,8 +255,7 @@ RECOGNISERS: tuple[Recogniser, ...] = (
     # "125th Street", "on 180th", "LS7 3HZ", "NY 10451"
     _recogniser(
         "street_address", "ADDRESS",
-        rf"\b{_UNIT}?\d{{1,5}}[A-Z]?\s+{_DIRECTION}?(?:(?:{_WORD}|{_ORDINAL})\s+){{1,3}}{_STREET_AFTER_NUMBER}(?!\w)",
-    ),
+        rf"\b{_UNIT}?\d{{1,5}}[A-Z]?\s+{_DIRECTION}?(?:(?:{_WORD}|{_ORDINAL})\s+){{1,3}}{_STREET_AFTER_NUMBER}(?!\w)", needs="digit"),
     _recogniser(
         "street_address_number_after", "ADDRESS",
         rf"\b(?:Rua|Avenida|Av\.|Travessa|Alameda|Calle|Carrera|Rue)\s+(?:(?:d[aeo]s?|de la|del)\s+)?{_WORD}"
@@ -265,17 +263,15 @@ RECOGNISERS: tuple[Recogniser, ...] = (
     ),
     _recogniser(
         "house_number", "ADDRESS",
-        r"\b(?:House|H\.|Plot|Flat)\s*No\.?\s*\d+[A-Z]?(?:,\s*(?:Gali|Lane|Street|Sector|Block|Road)\s*No\.?\s*\d+[A-Z]?)?",
-    ),
-    _recogniser("numbered_street", "ADDRESS", rf"\b{_DIRECTION}?{_ORDINAL}\s+(?:Street|St\b\.?|Avenue|Ave\b\.?|Road|Rd\b\.?|Place|Drive|Boulevard)"),
+        r"\b(?:House|H\.|Plot|Flat)\s*No\.?\s*\d+[A-Z]?(?:,\s*(?:Gali|Lane|Street|Sector|Block|Road)\s*No\.?\s*\d+[A-Z]?)?", needs="digit"),
+    _recogniser("numbered_street", "ADDRESS", rf"\b{_DIRECTION}?{_ORDINAL}\s+(?:Street|St\b\.?|Avenue|Ave\b\.?|Road|Rd\b\.?|Place|Drive|Boulevard)", needs="digit"),
     _recogniser(
         "numbered_street_alone", "ADDRESS",
         rf"(?i:\b(?:on|at|off|near|by|from|to|and|between|past|corner of))\s+({_DIRECTION}?\d{{2,3}}(?:st|nd|rd|th))\b"
         r"(?!\s+(?i:of|birthday|century|grade|floor|time|anniversary|place|percent)\b|-)",
-        1, check=_a_numbered_street,
-    ),
-    _recogniser("uk_postcode", "ADDRESS", r"\b(?!CD\d)[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b"),
-    _recogniser("us_zip_code", "ADDRESS", r"(?<=\s)(\d{5})(?:-\d{4})?\b", 1, check=_a_zip_code),
+        1, check=_a_numbered_street, needs="digit"),
+    _recogniser("uk_postcode", "ADDRESS", r"\b(?!CD\d)[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b", needs="digit"),
+    _recogniser("us_zip_code", "ADDRESS", r"(?<=\s)(\d{5})(?:-\d{4})?\b", 1, check=_a_zip_code, needs="digit"),
     # a news dateline: "DUNDEE —", "WORCESTER, Mass. —"
     _recogniser("dateline", "PLACE", r"^([A-Z][A-Z'.-]+(?: [A-Z][A-Z'.-]+){0,3})(?=(?:,\s*[A-Z][a-z]+\.?)?\s+[—–]\s)", 1),
     _recogniser("place_with_particle", "PLACE", r"\b[A-Z][a-z]+ (?:es|de|da|do|dos|del|la|al|el|di|van|von) [A-Z][a-z]+\b"),
@@ -288,9 +284,14 @@ RECOGNISERS: tuple[Recogniser, ...] = (
 
 
 def find_pattern_spans(text: str) -> list[Span]:
-    """Every recogniser's matches in one text (overlaps are merged by the caller)."""
+    """Every recogniser's matches in one text (overlaps are merged by the caller); a recogniser
+    whose pattern needs what the text lacks (a digit, an @) is not run."""
+    holds = {"": True, "digit": _DIGIT.search(text) is not None, "@": "@" in text,
+             "url": "www" in text.lower() or "://" in text}
     spans = []
     for recogniser in RECOGNISERS:
+        if not holds[recogniser.needs]:
+            continue
         for match in recogniser.pattern.finditer(text):
             start, end = match.span(recogniser.group)
             if start < 0 or start == end:

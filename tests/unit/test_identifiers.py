@@ -3,7 +3,6 @@ depends on (scripts/identifiers.py)."""
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from pathlib import Path
