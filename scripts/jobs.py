@@ -20,7 +20,6 @@ from typing import Iterator, Sequence
 from scripts import deidentify as deidentification
 from scripts import ingest as ingestion
 from scripts import parts
-from scripts import segment as segmentation
 from scripts import settings
 from scripts.contracts import (
     ContractError,
@@ -250,25 +249,6 @@ def deidentify_part(input: dict, output: dict, params: dict, log: str) -> None:
 
 
 AUDIT_COLUMNS = ["transcript_id", "type", "layer", "recogniser", "placeholder", "count"]
-
-
-def segment_part(input: dict, output: dict, params: dict, log: str) -> None:
-    """Rule segment (a part of the corpus): outputs segments (TSV) and versions (every version of
-    the transcript's segments so far), a list each."""
-    with job_log(log) as logger:
-        listed = _identifier_list(params["config"], input["identifiers"])
-
-        def work_on(work: parts.Work) -> None:
-            last = parts.previous("segment", work.transcript, "versions")
-            earlier = segmentation.read_versions(last) if last is not None else []
-            segments = segmentation.segment_file(Path(work.inputs[0]), Path(work.outputs["segments"]))
-            versions = segmentation.with_version(earlier, segments, listed)
-            write_text(Path(work.outputs["versions"]), segmentation.versions_jsonl(versions))
-            logger.info("%s: %d segments; %d version(s) of them kept", work.transcript, len(segments), len(versions))
-
-        works = _works(params, {"deidentified": input["deidentified"]}, output, params["identifiers"])
-        done = parts.run_part("segment", params["part"], works, _settings(params["code"]), work_on, logger=logger)
-        _report(logger, "segment", done)
 
 
 LEAK_CHECK_COLUMNS = ["file", "lines", "leaks"]

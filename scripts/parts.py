@@ -169,3 +169,29 @@ def _link(source: Path, target: Path) -> None:
     except OSError:
         shutil.copy2(source, fresh)
     os.replace(fresh, target)
+
+
+def settings_text(*values: object) -> str:
+    """The settings a part job's outputs depend on besides their inputs, as one text for the
+    digest of the part cache."""
+    return json.dumps(values, sort_keys=True, default=str)
+
+
+def works_of(params: Mapping, inputs: Mapping, outputs: Mapping, extra: Mapping | None = None) -> list[Work]:
+    """One :class:`Work` per transcript of the part: its inputs and outputs, by name, from the
+    job's named lists (each in the order of ``params["transcripts"]``)."""
+    works = []
+    for index, transcript in enumerate(params["transcripts"]):
+        works.append(Work(
+            transcript,
+            [inputs[name][index] for name in sorted(inputs)],
+            {name: outputs[name][index] for name in outputs},
+            (extra or {}).get(transcript, ""),
+        ))
+    return works
+
+
+def report_done(logger: logging.Logger, stage: str, done: Done) -> None:
+    """The part job's last log line (the same whichever transcripts were worked on: how many were
+    is in the Snakemake log, not here, so that a log depends on the inputs alone)."""
+    logger.info("%s: %d transcript(s)", stage, len(done.worked) + len(done.reused))

@@ -24,8 +24,11 @@ from typing import Sequence
 if __package__ in (None, ""):  # run as a file (python scripts/segment.py): make `scripts` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.contracts import SEGMENT_COLUMNS, ContractError, read_jsonl, write_tsv
+from scripts import parts
+from scripts.contracts import SEGMENT_COLUMNS, ContractError, read_jsonl, write_text, write_tsv
 from scripts.errors import QualflowError
+from scripts.identifiers import load_identifier_list
+from scripts.rule_jobs import job_log, rule_job
 
 
 def segment_id(transcript_id: str, turn: int, sentence: int) -> str:
@@ -125,6 +128,26 @@ def _without_listed(text: str, listed) -> str:
 
 def versions_jsonl(versions: Sequence[dict]) -> str:
     return "".join(json.dumps(version, ensure_ascii=False, sort_keys=True) + "\n" for version in versions)
+
+
+@rule_job
+def segment(input: dict, output: dict, params: dict, log: str) -> None:
+    """Rule segment (a part of the corpus): outputs segments (TSV) and versions (every version of
+    the transcript's segments so far), a list each."""
+    with job_log(log) as logger:
+        listed = load_identifier_list(input["identifiers"], name_parts=params["config"]["deidentify"]["name_parts"])
+
+        def work_on(work: parts.Work) -> None:
+            last = parts.previous("segment", work.transcript, "versions")
+            earlier = read_versions(last) if last is not None else []
+            segments = segment_file(Path(work.inputs[0]), Path(work.outputs["segments"]))
+            versions = with_version(earlier, segments, listed)
+            write_text(Path(work.outputs["versions"]), versions_jsonl(versions))
+            logger.info("%s: %d segments; %d version(s) of them kept", work.transcript, len(segments), len(versions))
+
+        works = parts.works_of(params, {"deidentified": input["deidentified"]}, output, params["identifiers"])
+        done = parts.run_part("segment", params["part"], works, parts.settings_text(params["code"]), work_on, logger=logger)
+        parts.report_done(logger, "segment", done)
 
 
 def main(argv: list[str] | None = None) -> int:

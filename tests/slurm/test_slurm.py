@@ -178,7 +178,7 @@ def _slurm_jobs(run_id: str, accounting: bool, environment: dict[str, str]) -> l
 
 
 def _job_steps(run_id: str, environment: dict[str, str]) -> list[str]:
-    """The job steps (srun inside the allocations) of one run: one per workflow job."""
+    """The job steps (srun inside the allocations) of one run."""
     # --name selects jobs, not their steps (named after the command: batch, python).
     done = subprocess.run(
         ["sacct", "-n", "-P", "-X", "--name", run_id, "--format=JobID"],
@@ -265,7 +265,8 @@ def test_slurm_run_matches_local_run(slurm: dict[str, str], code: Path, tmp_path
         for group in components
     }
     submissions = {group: math.ceil(chains[group] / components[group]) for group in components}
-    grouped_jobs = sum(in_group.values()) + sum(part_jobs.values())
+    in_group_jobs = sum(in_group.values())
+    grouped_jobs = in_group_jobs + sum(part_jobs.values())
     corpus_jobs = sum(
         count for rule, count in stats.items() if rule not in groups and not PART_RULE.match(rule) and rule != "all"
     )
@@ -277,14 +278,19 @@ def test_slurm_run_matches_local_run(slurm: dict[str, str], code: Path, tmp_path
     assert {job["partition"] for job in jobs} == {PARTITION}, jobs
     if accounting:
         assert {job["account"] for job in jobs} == {ACCOUNT}, jobs
-        # Every workflow job ran as its own job step (srun) inside one of those allocations.
-        assert len(_job_steps(run_id, slurm)) == workflow_jobs
+        # Every job ran in a job step (srun) inside one of those allocations: a part's group job
+        # (one chain of jobs) in one step, whose Snakemake runs the part's jobs one after another;
+        # each job of the parts' group (several chains) and every corpus-level job in a step of
+        # its own.
+        steps = _job_steps(run_id, slurm)
+        assert {line.split("|")[1] for line in steps} == {"COMPLETED"}, steps
+        assert len(steps) == len(part_jobs) + in_group_jobs + corpus_jobs, steps
     logs = on_slurm / ".snakemake" / "slurm_logs"
     assert len(sorted(logs.rglob("*.log"))) == expected
     for part, count in part_jobs.items():
         group_logs = sorted(logs.glob(f"group_part_{part}*/**/*.log"))
         assert len(group_logs) == 1, part
-        # The part's group job ran every job of the part (each as a 'localrule' of the job step).
+        # The part's group job ran every job of the part (each as a 'localrule' of its job step).
         ran = len(re.findall(rf"^localrule \w+_{part}:$", group_logs[0].read_text(), re.M))
         assert ran == count, part
     for group, count in submissions.items():

@@ -2,11 +2,13 @@
 import math
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import validate
 
 from scripts import (
     parts,
+    rule_jobs,
     agreement_report,
     codebook,
     codings,
@@ -179,6 +181,61 @@ WORKFLOW_MODULES = sorted(
     for path in Path(workflow.basedir, "scripts").glob("*.py")
     if path.stem != "__init__"
 )
+
+
+# The job function of each rule (scripts/rule_jobs.py), found in the scripts' source.
+SCRIPTS = Path(workflow.basedir, "scripts")
+JOBS = rule_jobs.find_jobs(SCRIPTS)
+
+
+def job_code(rule):
+    """The rule's job function's code and the code it imports, as a params digest: editing it
+    reruns the rule's jobs (params are a rerun trigger). A digest rather than the files as
+    inputs: Snakemake stats every input of every ready job on each scheduling round, which at
+    1,000s of jobs costs more than the jobs themselves. A rule without its job function stops the
+    workflow here, while it is parsed."""
+    try:
+        job = rule_jobs.job_for(JOBS, rule)
+    except QualflowError as error:
+        raise WorkflowError(str(error)) from None
+    return rule_jobs.code_digest(SCRIPTS, rule_jobs.modules_behind(SCRIPTS, job.module))
+
+
+def run_job(rule, input, output, params, log):
+    """Run a rule's job function with its named input, output, params and log, in one of this
+    run's worker processes (scripts/workers.py): the Snakemake process only schedules, the jobs'
+    Python work runs on every core, and each worker loads the spaCy model once. In the job's own
+    thread where there are no workers (a cluster job, or jobs not run as threads)."""
+    workers.call(
+        worker_processes(),
+        rule_jobs.job_for(JOBS, rule).target,
+        _named(input),
+        _named(output),
+        _named(params),
+        log[0],
+    )
+
+
+def _named(values):
+    """A rule's named inputs, outputs or params (Snakemake's Namedlist) as a plain dict."""
+    return {name: value for name, value in values.items()}
+
+
+def check_rule_jobs(rules):
+    """Every rule that runs code has its job function, takes its code digest from it, and names
+    each of its inputs and outputs (checked once the rules are read: scripts/rule_jobs.py)."""
+    for rule in rules:
+        if rule.name == "all":
+            continue
+        expected = job_code(rule.name)
+        if rule.params.get("code") != expected:
+            raise WorkflowError(f"rule {rule.name}: params code=job_code(...) must name the rule {rule.name!r}")
+        for kind, values in (("input", rule.input), ("output", rule.output), ("log", rule.log)):
+            unnamed = len(values) - sum(1 for _ in values.items())
+            if kind != "log" and unnamed:
+                raise WorkflowError(f"rule {rule.name}: name every {kind} (its job reads them by name)")
+            if kind == "log" and len(values) != 1:
+                raise WorkflowError(f"rule {rule.name}: one log file per rule")
 
 
 def worker_processes():

@@ -19,7 +19,7 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
             transcripts=transcripts,
             identifiers=part_relevance(transcripts, "deidentify"),
             config=config_sections("deidentify.name_parts"),
-            code=stage_code("segment", "identifiers", "parts"),
+            code=job_code("segment"),
         log:
             f"results/logs/segment/{part}.log",
         resources:
@@ -28,4 +28,4 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
         group:
             f"part_{part}"
         run:
-            in_worker("scripts.jobs:segment_part", input, output, params, log[0])
+            run_job(rule, input, output, params, log)
