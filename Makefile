@@ -54,6 +54,8 @@ install-office:
 	  echo "LibreOffice could not be installed (apt-get install libreoffice-calc libreoffice-writer poppler-utils as root): its tests will be skipped"
 
 lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint
 

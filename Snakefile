@@ -29,7 +29,7 @@ RUN_STARTED = time.time()
 
 
 onstart:
-    jobs.ensure_private_folder("results")
+    workflow_run.ensure_private_folder("results")
 
 
 # The run is over: do not wait for Snakemake's rescheduling timers (scripts/workers.py).
@@ -37,10 +37,10 @@ onsuccess:
     workers.end_pending_timers()
 
 
-# A failed run leaves nothing stale that reads as current (scripts/jobs.py).
+# A failed run leaves nothing stale that reads as current (scripts/workflow_run.py).
 onerror:
     workers.end_pending_timers()
-    stale = jobs.remove_stale_outputs(workflow.dag, RUN_STARTED)
+    stale = workflow_run.remove_stale_outputs(workflow.dag, RUN_STARTED)
     if stale:
         logger.warning(
             f"qualflow: the run failed; {len(stale)} file(s) an earlier run made for jobs this run did not "

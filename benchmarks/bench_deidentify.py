@@ -1,4 +1,4 @@
-"""De-identification speed: ``scripts/deidentify.py --spans`` beside a bare spaCy NER pass.
+"""De-identification speed: ``scripts/deidentification_evaluation.py --spans`` beside a bare spaCy NER pass.
 
     .venv/bin/python benchmarks/bench_deidentify.py [--texts 20000] [--rounds 2]
 
@@ -9,7 +9,7 @@ the model's load:
 
 A. bare spaCy, the model as it loads (``spacy.load(model)``, every component), ``doc.ents``;
 B. bare spaCy, the entity recogniser alone (every other component excluded), ``doc.ents``;
-C. qualflow: ``scripts/deidentify.py --spans`` (the three layers, with config.yaml).
+C. qualflow: ``scripts/deidentification_evaluation.py --spans`` (the three layers, with config.yaml).
 
 Prints each run's time, the median of each, and C / A and C / B.
 """
@@ -81,7 +81,7 @@ def main() -> int:
         commands = {
             "A bare spaCy, every component": [sys.executable, "-c", BARE, str(source), str(Path(folder) / "a.jsonl"), MODEL, ""],
             "B bare spaCy, NER alone": [sys.executable, "-c", BARE, str(source), str(Path(folder) / "b.jsonl"), MODEL, NER_ALONE_EXCLUDES],
-            "C qualflow --spans": [sys.executable, "scripts/deidentify.py", "--spans", str(source), str(Path(folder) / "c.jsonl")],
+            "C qualflow --spans": [sys.executable, "scripts/deidentification_evaluation.py", "--spans", str(source), str(Path(folder) / "c.jsonl")],
         }
         times: dict[str, list[float]] = {name: [] for name in commands}
         words = sum(len(text.split()) for text in texts)

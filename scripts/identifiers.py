@@ -1,7 +1,7 @@
 """The study identifier list (``data/identifiers.yaml``), the study secret, and which entries of
 the list each transcript depends on.
 
-Placeholders do not move (DESIGN.md, "Privacy boundary"). A listed entry's placeholder depends on
+Placeholders do not move (docs/architecture.md, "Privacy boundary"). A listed entry's placeholder depends on
 that entry alone: ``[PERSON_22]`` when the entry has ``id: 22``; otherwise a keyed hash of its
 name, ``[PERSON_u1a2b3c]``, the same tag the name gets when the patterns or NER find it unlisted
 (so that listing a name the NER had caught leaves its placeholder as it was). Hashes are keyed by
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from scripts.errors import ConfigurationError
-from scripts.ingest import label_key, normalize_text
+from scripts.transcript_text import label_key, normalize_text
 from scripts.settings import load_yaml, validate_document
 
 LIST_SECTIONS = {"people": "PERSON", "places": "PLACE", "organisations": "ORG", "other": "OTHER"}
@@ -481,7 +481,7 @@ def relevance_by_transcript(
     transcript, not the raw files.
     """
     from scripts.contracts import write_text
-    from scripts.ingest import raw_text
+    from scripts.transcript_text import raw_text
 
     cache = Path(cache)
     content = list_content(identifiers, name_parts)

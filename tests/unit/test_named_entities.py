@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts import deidentification_evaluation as evaluation
 from scripts import deidentify as deid
 from scripts import settings
 from scripts.named_entities import identifying_date, listed_terms, names_no_one
@@ -22,7 +23,7 @@ def detector() -> deid.Detector:
 
 
 def found(text: str, detector: deid.Detector) -> list[tuple[str, str]]:
-    [spans] = deid.spans_for_texts([text], detector, MODEL)
+    [spans] = evaluation.spans_for_texts([text], detector, MODEL)
     return [(text[span.start:span.end], span.label) for span in spans]
 
 

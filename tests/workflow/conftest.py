@@ -12,6 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 MINI = REPO / "tests" / "data" / "mini"
+CONFIGS = REPO / "tests" / "data" / "configs"
 
 
 def make_docx(path: Path, paragraphs: list[tuple[str, str]]) -> Path:
@@ -40,6 +41,24 @@ def project(tmp_path: Path) -> Path:
          ("Participant", "Three places, three sets of forms.")],
     )
     return tmp_path
+
+
+def _merged(base: dict, change: dict) -> dict:
+    merged = dict(base)
+    for key, value in change.items():
+        merged[key] = _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return merged
+
+
+def use_config(project: Path, name: str) -> None:
+    """Merge the named test configuration (tests/data/configs/{name}.yaml) into the project's
+    config.yaml: a test's settings in a file of their own, not a string replaced in the config."""
+    import yaml
+
+    config = project / "config.yaml"
+    change = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text(encoding="utf-8"))
+    merged = _merged(yaml.safe_load(config.read_text(encoding="utf-8")), change)
+    config.write_text(yaml.safe_dump(merged, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
 def run_workflow(project: Path, *arguments: str) -> subprocess.CompletedProcess:

@@ -12,9 +12,8 @@ from scripts import (
     agreement_report,
     codebook,
     codings,
-    deidentify,
     identifiers,
-    jobs,
+    workflow_run,
     learned,
     provenance,
     themes,
@@ -29,7 +28,7 @@ STUDY_SECRET = config["paths"]["study_secret"]
 
 try:
     TRANSCRIPTS = settings.discover_transcripts(config["paths"]["raw"])
-    deidentify.load_identifier_list(IDENTIFIERS)
+    identifiers.load_identifier_list(IDENTIFIERS)
     settings.check_participant_attributes(
         config["paths"]["participants"], config["participants"]["attributes"]
     )
@@ -165,11 +164,11 @@ def stage_code(*modules):
     jobs (params are a rerun trigger). A digest rather than the files as inputs: Snakemake stats
     every input of every ready job on each scheduling round, which at 1,000s of jobs costs more
     than the jobs themselves."""
-    shared = ("errors", "settings", "contracts", "jobs", "workers")
+    shared = ("errors", "settings", "contracts", "rule_jobs", "workers")
     # codings.py reads the coders' REFI-QDA projects with refi_qda.py
     if "codings" in modules:
         modules += ("refi_qda",)
-    return jobs.code_digest(workflow.basedir, sorted(set(shared + modules)))
+    return rule_jobs.code_digest(SCRIPTS, sorted(set(shared + modules)))
 
 
 # What workflow_code shows and depends on: the .smk files and the modules of scripts/.
@@ -266,12 +265,12 @@ def load_model_early(wildcards):
         or not workflow.local_exec
     ):
         return []
-    if jobs.transcripts_to_parse(
+    if workflow_run.transcripts_to_parse(
         TRANSCRIPTS, "results/private/parsed/{transcript}.spacy"
     ):
         workers.start(
             worker_processes(),
-            "scripts.deidentify:preload_pipeline",
+            "scripts.parse:preload_pipeline",
             config["spacy"]["model"],
         )
     return []

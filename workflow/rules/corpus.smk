@@ -10,18 +10,12 @@ rule corpus_part:
         transcripts="results/corpus/parts/{part}.tsv",
         audit="results/corpus/parts/{part}.audit.tsv",
     params:
-        code=stage_code("provenance"),
+        transcripts=lambda wildcards: TRANSCRIPTS_BY_PART[wildcards.part],
+        code=job_code("corpus_part"),
     log:
         "results/logs/corpus_part/{part}.log",
     run:
-        in_worker(
-            "scripts.jobs:corpus_part",
-            dict(zip(TRANSCRIPTS_BY_PART[wildcards.part], input.raw)),
-            input.segments,
-            input.audits,
-            output,
-            log[0],
-        )
+        run_job(rule, input, output, params, log)
 
 
 rule corpus_summary:
@@ -30,19 +24,12 @@ rule corpus_summary:
         parts=corpus_parts("results/corpus/parts/{part}.tsv"),
         participants=config["paths"]["participants"],
     output:
-        "results/corpus/transcripts.tsv",
+        summary="results/corpus/transcripts.tsv",
     params:
+        transcripts=sorted(TRANSCRIPTS),
         attributes=config["participants"]["attributes"],
-        code=stage_code(),
+        code=job_code("corpus_summary"),
     log:
         "results/logs/corpus_summary.log",
     run:
-        in_worker(
-            "scripts.jobs:corpus_summary",
-            sorted(TRANSCRIPTS),
-            input.parts,
-            input.participants,
-            params.attributes,
-            output[0],
-            log[0],
-        )
+        run_job(rule, input, output, params, log)

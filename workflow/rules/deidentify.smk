@@ -14,7 +14,7 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
             part=part,
             transcripts=transcripts,
             spacy=config_sections("spacy.model", "spacy.batch_size")["spacy"],
-            code=stage_code("deidentify", "identifiers", "ingest", "parts"),
+            code=job_code("parse"),
         log:
             f"results/logs/parse/{part}.log",
         resources:
@@ -23,7 +23,7 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
         group:
             f"part_{part}"
         run:
-            in_worker("scripts.jobs:parse_part", input, output, params, log[0])
+            run_job(rule, input, output, params, log)
 
     rule:
         """Replace identifiers by placeholders, from the parse (no model runs); the keys go to
@@ -49,7 +49,7 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
             transcripts=transcripts,
             identifiers=part_relevance(transcripts, "deidentify"),
             config=config_sections("deidentify", "spacy.model", "spacy.batch_size"),
-            code=stage_code("deidentify", "identifiers", "ingest", "parts"),
+            code=job_code("deidentify"),
         log:
             f"results/logs/deidentify/{part}.log",
         resources:
@@ -58,7 +58,7 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
         group:
             f"part_{part}"
         run:
-            in_worker("scripts.jobs:deidentify_part", input, output, params, log[0])
+            run_job(rule, input, output, params, log)
 
 
 rule audit_summary:
@@ -66,17 +66,17 @@ rule audit_summary:
     input:
         audits=corpus_parts("results/corpus/parts/{part}.audit.tsv"),
     output:
-        report(
+        summary=report(
             "results/deidentified/audit_summary.tsv",
             caption="../report/audit_summary.rst",
             category="De-identification",
         ),
     params:
-        code=stage_code(),
+        code=job_code("audit_summary"),
     log:
         "results/logs/audit_summary.log",
     run:
-        in_worker("scripts.jobs:audit_summary", input.audits, output[0], log[0])
+        run_job(rule, input, output, params, log)
 
 
 rule leak_check_part:
@@ -86,21 +86,15 @@ rule leak_check_part:
         checked=part_checked_outputs,
         identifiers=IDENTIFIERS,
     output:
-        "results/deidentified/leak_check/{part}.tsv",
+        table="results/deidentified/leak_check/{part}.tsv",
     params:
-        code=stage_code("deidentify", "identifiers"),
+        config=config_sections("deidentify.name_parts"),
+        cache=".snakemake/qualflow/leak_check/{part}.json",
+        code=job_code("leak_check_part"),
     log:
         "results/logs/leak_check/{part}.log",
     run:
-        in_worker(
-            "scripts.jobs:leak_check",
-            input.checked,
-            config,
-            input.identifiers,
-            output[0],
-            log[0],
-            f".snakemake/qualflow/leak_check/{wildcards.part}.json",
-        )
+        run_job(rule, input, output, params, log)
 
 
 rule leak_check:
@@ -115,23 +109,16 @@ rule leak_check:
         checked=corpus_checked_outputs(),
         identifiers=IDENTIFIERS,
     output:
-        report(
+        table=report(
             "results/deidentified/leak_check.tsv",
             caption="../report/leak_check.rst",
             category="De-identification",
         ),
     params:
-        code=stage_code("deidentify", "identifiers"),
+        config=config_sections("deidentify.name_parts"),
+        cache=".snakemake/qualflow/leak_check.json",
+        code=job_code("leak_check"),
     log:
         "results/logs/leak_check.log",
     run:
-        in_worker(
-            "scripts.jobs:leak_check",
-            input.checked,
-            config,
-            input.identifiers,
-            output[0],
-            log[0],
-            ".snakemake/qualflow/leak_check.json",
-            input.parts,
-        )
+        run_job(rule, input, output, params, log)

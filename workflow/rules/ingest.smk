@@ -20,7 +20,7 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
             transcripts=transcripts,
             identifiers=part_relevance(transcripts, "ingest"),
             config=config_sections("speakers", "deidentify.name_parts"),
-            code=stage_code("ingest", "identifiers", "parts"),
+            code=job_code("ingest"),
         log:
             f"results/logs/ingest/{part}.log",
         resources:
@@ -29,4 +29,4 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
         group:
             f"part_{part}"
         run:
-            in_worker("scripts.jobs:ingest_part", input, output, params, log[0])
+            run_job(rule, input, output, params, log)

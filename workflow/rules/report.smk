@@ -4,16 +4,16 @@ rule workflow_code:
     input:
         rules=RULE_FILES,
     output:
-        report(
+        page=report(
             "results/workflow_code.html",
             caption="../report/workflow_code.rst",
             category="Workflow code",
         ),
     params:
-        code=stage_code(*WORKFLOW_MODULES),
+        # the page shows every module's job functions: a change of any reruns it
+        shown=rule_jobs.code_digest(SCRIPTS, WORKFLOW_MODULES),
+        code=job_code("workflow_code"),
     log:
         "results/logs/workflow_code.log",
     run:
-        in_worker(
-            "scripts.workflow_code:workflow_code_job", input.rules, output[0], log[0]
-        )
+        run_job(rule, input, output, params, log)
