@@ -3,9 +3,10 @@
 Default: 200 transcripts (about 150 segments each, 120 of them participant segments, as in the
 demo), a codebook of 20 codes, 3 coders (long CSV files, one coder also skipping a few
 transcripts) and a consensus, 1,000 bootstrap iterations. Builds the segments and codings in a
-temporary folder (not timed), then times the function the rule runs
-(``scripts.agreement_report.agreement_job``: read and check the codings, compute every
-comparison with its bootstrap intervals, write the TSVs and the HTML report). Target: < 30 s.
+temporary folder and anchors the codings to them (rule anchor_codings; not timed), then times
+the function the rule runs (``scripts.agreement_report.agreement``: read and check the codings,
+compute every comparison with its bootstrap intervals, write the TSVs and the HTML report).
+Target: < 30 s.
 
     python benchmarks/bench_agreement.py [--transcripts 200] [--codes 20] [--coders 3]
         [--iterations 1000] [--sheet] [--repeats 1] [--keep DIR]
@@ -123,6 +124,17 @@ def build(folder: Path, n_transcripts: int, n_codes: int, n_coders: int, sheet: 
     }
 
 
+def anchored(folder: Path, corpus: dict, coding: dict) -> dict[str, list[str]]:
+    """Rule anchor_codings on every coder's files (not timed): its tables, as the agreement
+    rule's inputs (a list of each)."""
+    from scripts.anchor_codings import anchor_codings
+
+    tables = {name: str(folder / "anchored" / f"{name}.tsv") for name in ("codings", "transcripts", "problems", "anchoring")}
+    anchor_codings(corpus["codebook"], corpus["codings"], corpus["segments"], [], tables, coding,
+                   str(folder / "anchored" / "anchor_codings.log"))
+    return {name: [path] for name, path in tables.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--transcripts", type=int, default=200)
@@ -142,13 +154,17 @@ def main() -> int:
         coding = {"roles": ["participant"], "consensus": "consensus", "coders": []}
         agreement = {"unit": "segment", "bootstrap_iterations": args.iterations, "seed": 1, "confidence": 0.95,
                      "paradox_gap": 0.3, "minimum_alpha": 0.667, "on_low_alpha": "warn"}
+        inputs = {**anchored(folder, corpus, coding), "codebook": corpus["codebook"], "segments": corpus["segments"]}
         outputs = {name: str(folder / "results" / f"{name}.{'html' if name == 'report' else 'tsv'}")
                    for name in ("by_code", "by_pair", "summary", "disagreements", "problems", "report")}
+        params = {
+            "coders": sorted({Path(path).parent.name for path in corpus["codings"]}),
+            "transcripts": corpus["transcripts"], "config": {"coding": coding, "agreement": agreement}, "code": "",
+        }
         times = []
         for _ in range(args.repeats):
             started = time.perf_counter()
-            agreement_report.agreement_job(corpus["codebook"], corpus["codings"], corpus["segments"], outputs, coding,
-                                           agreement, corpus["transcripts"], str(folder / "results" / "agreement.log"))
+            agreement_report.agreement(inputs, outputs, params, str(folder / "results" / "agreement.log"))
             times.append(time.perf_counter() - started)
         summary = (folder / "results" / "summary.tsv").read_text(encoding="utf-8").splitlines()
         print(json.dumps({

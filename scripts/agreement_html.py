@@ -9,10 +9,12 @@ code for a reconciliation meeting.
 
 from __future__ import annotations
 
+from collections import Counter
 from html import escape
 from typing import Any, Sequence
 
-from scripts.agreement_report import ALL_CODERS, Settings, Tables, low_alpha
+from scripts.agreement_comparisons import ALL_CODERS, Settings, Tables
+from scripts.agreement_quality_gate import low_alpha
 from scripts.codebook import Codebook
 from scripts.codings import CheckedCodings
 
@@ -226,8 +228,6 @@ def _problems(checked: CheckedCodings) -> list[str]:
 def _followed(ledger: Sequence[dict]) -> list[str]:
     """Codings that followed their text (counts), codes renamed or merged (counts), and every
     coding a person must re-check, with the coded text beside the text now."""
-    from collections import Counter
-
     out = ['<h2 id="followed">Codings that followed the text</h2>']
     statuses = Counter(row["status"] for row in ledger if row["status"] not in ("unchanged", "no_column"))
     changes = Counter((row["code_id"], row["current_code_id"], row["code_change"]) for row in ledger if row["code_change"])

@@ -1,4 +1,6 @@
-"""Tests for scripts/agreement.py (the inter-coder agreement "ratings engine").
+"""Tests for the inter-coder agreement "ratings engine": scripts/agreement.py (entry points and
+command line), scripts/agreement_coefficients.py, scripts/agreement_ratings.py and
+scripts/agreement_ratings_file.py.
 
 * Published reference values (../shared/reference/agreement_cases.json), each run through the
   command line exactly as the workflow will run it.
@@ -25,6 +27,8 @@ import pandas as pd
 import pytest
 
 from scripts import agreement as ag
+from scripts import agreement_coefficients as coefficients
+from scripts import agreement_ratings_file as ratings_file
 from scripts.errors import ConfigurationError, InputFormatError, QualflowError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,7 +45,7 @@ COEFFICIENTS = (
     "conger_kappa",
     "gwet_ac1",
     "brennan_prediger",
-) + ag._WEIGHTED_KEYS
+) + coefficients.WEIGHTED_KEYS
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,7 +132,7 @@ def cli_options(case: dict) -> list[str]:
     """
     level = case["level_of_measurement"]
     weights = case.get("weights")
-    if level in ag.WEIGHTS:
+    if level in coefficients.WEIGHTS:
         weights, level = level, "ordinal"
     options = ["--level", level]
     if weights:
@@ -170,11 +174,11 @@ def test_reference_alternative_forms_match_the_core():
     checked = 0
     for case in CASES:
         if "counts" in case and case["metric"] == "fleiss_kappa":
-            got = ag.fleiss_kappa(np.asarray(case["counts"]))
+            got = coefficients.fleiss_kappa(np.asarray(case["counts"]))
             assert abs(got - case["expected"]) <= case["tolerance"], case["name"]
             checked += 1
         if "table" in case and case["metric"] == "cohen_kappa":
-            got = ag.cohen_kappa_from_table(np.asarray(case["table"]))
+            got = coefficients.cohen_kappa_from_table(np.asarray(case["table"]))
             assert abs(got - case["expected"]) <= case["tolerance"], case["name"]
             checked += 1
     assert checked >= 2
@@ -263,10 +267,10 @@ def test_missing_data_formulas_match_irrcac_transcription(seed, weights):
     codes = random_ratings(rng, n_coders=int(rng.integers(2, 6)), n_units=30, q=q, missing=0.3)
     codes[:, 0] = -1  # a unit nobody rated
     codes[1:, 1] = -1  # a unit rated once at most
-    got = ag.coefficients(codes, q, level="ordinal", weights=weights)
+    got = coefficients.coefficients(codes, q, level="ordinal", weights=weights)
     suffix = "" if weights is None else "_weighted"
     ac = "gwet_ac1" if weights is None else "gwet_ac2"
-    expected = irrcac_raw(codes, q, ag.weight_matrix(q, weights))
+    expected = irrcac_raw(codes, q, coefficients.weight_matrix(q, weights))
     assert got["percent_agreement" + suffix] == pytest.approx(expected["pa"], abs=1e-12)
     assert got["fleiss_kappa" + suffix] == pytest.approx(expected["fleiss"], abs=1e-12)
     assert got[ac] == pytest.approx(expected["ac1"], abs=1e-12)
@@ -310,7 +314,7 @@ def test_perfect_agreement_gives_one_wherever_defined(n_coders, level, weights):
             "scott_pi_weighted",
         }
     if weights is None:
-        expected_undefined |= set(ag._WEIGHTED_KEYS)
+        expected_undefined |= set(coefficients.WEIGHTED_KEYS)
     assert set(COEFFICIENTS) - set(defined) == expected_undefined
     for key, value in defined.items():
         assert value == pytest.approx(1.0, abs=1e-12), key
@@ -369,7 +373,7 @@ def test_invariant_to_reordering_coders_and_units(seed, level, weights):
             base, figures(ag.agreement_from_frame(frame, level=level, weights=weights))
         )
     # and directly on the matrix core
-    core = ag.coefficients(
+    core = coefficients.coefficients(
         codes[coder_order][:, unit_order],
         4,
         level=level,
@@ -380,19 +384,19 @@ def test_invariant_to_reordering_coders_and_units(seed, level, weights):
 
 
 @pytest.mark.parametrize("seed", range(6))
-@pytest.mark.parametrize("level", ag.LEVELS)
+@pytest.mark.parametrize("level", coefficients.LEVELS)
 def test_numpy_alpha_equals_krippendorff_package(seed, level):
     rng = np.random.default_rng(300 + seed)
     codes = random_ratings(rng, n_coders=3 + seed % 3, q=5, missing=0.35)
     values = np.array([1.0, 2.0, 3.5, 5.0, 9.0])
     reliability = np.where(codes >= 0, values[np.maximum(codes, 0)], np.nan)
     expected = krippendorff.alpha(reliability_data=reliability, level_of_measurement=level)
-    counts = ag.category_counts(codes, 5)
+    counts = coefficients.category_counts(codes, 5)
     scores = values if level in ("interval", "ratio") else None
-    assert ag.krippendorff_alpha_from_counts(counts, level, scores) == pytest.approx(
+    assert coefficients.krippendorff_alpha_from_counts(counts, level, scores) == pytest.approx(
         expected, abs=1e-12
     )
-    assert ag.krippendorff_alpha_package(counts, level, scores) == pytest.approx(
+    assert coefficients.krippendorff_alpha_package(counts, level, scores) == pytest.approx(
         expected, abs=1e-12
     )
 
@@ -502,7 +506,7 @@ def test_cohen_matches_scikit_learn_with_labels_in_order(seed, weights):
 def test_two_coder_identities(seed):
     rng = np.random.default_rng(500 + seed)
     complete = random_ratings(rng, n_coders=2, q=3, missing=0.0)
-    result = ag.coefficients(complete, 3)
+    result = coefficients.coefficients(complete, 3)
     assert result["conger_kappa"] == pytest.approx(result["cohen_kappa"], abs=1e-12)
     assert result["scott_pi"] == pytest.approx(result["fleiss_kappa"], abs=1e-12)
     assert result["percent_agreement"] == pytest.approx(
@@ -510,9 +514,9 @@ def test_two_coder_identities(seed):
     )
     with_missing = random_ratings(rng, n_coders=2, q=3, missing=0.3)
     both = (with_missing >= 0).all(axis=0)
-    result = ag.coefficients(with_missing, 3)
+    result = coefficients.coefficients(with_missing, 3)
     assert result["cohen_kappa"] == pytest.approx(
-        ag.coefficients(with_missing[:, both], 3)["cohen_kappa"]
+        coefficients.coefficients(with_missing[:, both], 3)["cohen_kappa"]
     )
 
 
@@ -565,7 +569,7 @@ def test_core_is_bootstrap_friendly():
     codes = random_ratings(rng, n_coders=5, n_units=300, q=2, missing=0.1)
     start = time.perf_counter()
     replicates = [
-        ag.coefficients(codes[:, rng.integers(0, 300, 300)], 2)["krippendorff_alpha"]
+        coefficients.coefficients(codes[:, rng.integers(0, 300, 300)], 2)["krippendorff_alpha"]
         for _ in range(200)
     ]
     elapsed = time.perf_counter() - start
@@ -581,7 +585,7 @@ def test_core_is_bootstrap_friendly():
 @pytest.fixture(params=["csv-module", "pyarrow"])
 def reader(request, monkeypatch):
     if request.param == "pyarrow":
-        monkeypatch.setattr(ag, "_SMALL_FILE_BYTES", -1)
+        monkeypatch.setattr(ratings_file, "_SMALL_FILE_BYTES", -1)
     return request.param
 
 
@@ -595,7 +599,7 @@ def test_cli_missing_columns_exits_2_with_one_line_naming_the_file(tmp_path):
     assert "\n" not in message
     assert str(path) in message and "line 1" in message and "value" in message
     with pytest.raises(InputFormatError):
-        ag.read_ratings(path, "nominal")
+        ratings_file.read_ratings(path, "nominal")
 
 
 def _cli_error(capsys, path, *options) -> str:
@@ -613,7 +617,7 @@ def test_conflicting_duplicate_names_the_rows(reader, tmp_path, capsys):
         "unit,coder,value\nu1,a,1\nu1,b,1\nu2,a,2\n\nu2,a,3\nu2,b,2\n", encoding="utf-8"
     )
     with pytest.raises(InputFormatError) as info:
-        ag.read_ratings(path, "nominal")
+        ratings_file.read_ratings(path, "nominal")
     assert info.value.line == 4
     assert "data rows 3 and 4 (lines 4 and 6)" in str(info.value)
     assert "data rows 3 and 4" in _cli_error(capsys, path, "--level", "nominal")
@@ -632,7 +636,7 @@ def test_fewer_than_two_coders(reader, tmp_path, capsys, content):
     path = tmp_path / "one.csv"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(InputFormatError, match="at least two"):
-        ag.read_ratings(path, "nominal")
+        ratings_file.read_ratings(path, "nominal")
     assert "at least two" in _cli_error(capsys, path, "--level", "nominal")
 
 
@@ -641,7 +645,7 @@ def test_non_numeric_values_with_interval_or_ratio(reader, tmp_path, capsys, lev
     path = tmp_path / "text.csv"
     path.write_text("unit,coder,value\nu1,a,1\nu1,b,2\nu2,a,high\nu2,b,3\n", encoding="utf-8")
     with pytest.raises(InputFormatError) as info:
-        ag.read_ratings(path, level)
+        ratings_file.read_ratings(path, level)
     assert (
         info.value.line == 4 and "data row 3" in str(info.value) and "high" not in str(info.value)
     )
@@ -671,12 +675,12 @@ def test_unreadable_inputs(reader, tmp_path, capsys):
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("unit,coder,value\nu1,a,1\nu1,b,1,extra\n", encoding="utf-8")
     with pytest.raises(InputFormatError) as info:
-        ag.read_ratings(ragged, "nominal")
+        ratings_file.read_ratings(ragged, "nominal")
     assert info.value.line == 3
     blank_unit = tmp_path / "blank_unit.csv"
     blank_unit.write_text("unit,coder,value\nu1,a,1\n,b,1\n", encoding="utf-8")
     with pytest.raises(InputFormatError, match="empty unit") as info:
-        ag.read_ratings(blank_unit, "nominal")
+        ratings_file.read_ratings(blank_unit, "nominal")
     assert info.value.line == 3
 
 
@@ -688,58 +692,6 @@ def test_every_error_is_a_qualflow_error():
         ag.agreement_from_frame(pd.DataFrame({"unit": [1], "coder": ["a"]}), level="nominal")
     with pytest.raises(QualflowError):
         ag.agreement_from_matrix([[1, 2]], level="bogus")
-
-
-def test_the_three_csv_readers_agree(tmp_path):
-    """csv module (small files), pyarrow (large files), pandas (no pyarrow): same matrix."""
-    path = tmp_path / "r.csv"
-    path.write_text(
-        "unit,coder,value,memo\nu1,a,low,x\nu1,b,low,\n u2 ,a,high,\nu2,b,,\nu3,a,mid,\nu3,b,high,\n"
-        "007,a,low,\n7,b,low,\n",
-        encoding="utf-8",
-    )
-    names = ["unit", "coder", "value", "memo"]
-    for reader in (ag._read_columns_stdlib, ag._read_columns_arrow, ag._read_columns_pandas):
-        units, coders, coder_labels, values, value_labels = reader(path, names)
-        ratings = ag.build_ratings(
-            units,
-            coders,
-            coder_labels,
-            values,
-            value_labels,
-            level="ordinal",
-            order=["low", "mid", "high"],
-            source=path,
-        )
-        result = ag.agreement(ratings, weights="linear")
-        assert (result.n_units, result.n_units_pairable, result.n_coders) == (5, 2, 2), reader
-        assert result.percent_agreement == 0.5 and result.percent_agreement_weighted == 0.75, reader
-
-
-@pytest.mark.parametrize(
-    "ids",
-    [
-        ["s001", "s010", "s100", "s001", "s999"],  # fixed width, digits vary
-        ["int03_seg0042", "int03_seg0043", "int04_seg0042", "int03_seg0042"],
-        ["007", "070", "700", "007"],  # zero-padded: fixed-width path, "007" != "7"
-        ["007", "7", "70", "7"],  # mixed widths: falls back to exact string grouping
-        ["-1", "10", "-1", "3", "123456789012"],  # canonical integers
-        ["ab", "ac", "ab", "b2"],  # varying letters: string grouping
-        [" 1", "01", "1", "1 "],  # spaces: stripped string grouping (" 1" = "1" = "1 ")
-        ["é1", "é2", "é1"],  # multi-byte characters in the constant part
-        ["x"] * 3,  # a single unit
-    ],
-)
-def test_unit_identifier_encodings_group_exactly(ids):
-    import pyarrow as pa
-
-    codes = ag._encode_units_arrow(pa.array(ids, pa.string()))
-    groups: dict[str, int] = {}
-    expected = [groups.setdefault(i.strip(), len(groups)) for i in ids]
-    # same partition of the rows (codes may be numbered differently), dense codes
-    pairs = set(zip(codes.tolist(), expected))
-    assert len(pairs) == len(set(expected)) == len(set(codes.tolist()))
-    assert sorted(set(codes.tolist())) == list(range(len(set(expected))))
 
 
 def test_multiline_quoted_field_in_an_extra_column(reader, tmp_path):

@@ -1,6 +1,6 @@
-"""Tests for scripts/agreement_report.py and scripts/agreement_html.py: batched bootstrap
-coefficients against the ratings engine, determinism, unit grains, the prevalence-paradox flag,
-the quality gate, disagreements and the HTML page."""
+"""Tests for the agreement rules: scripts/agreement_comparisons.py, agreement_quality_gate.py,
+agreement_report.py and agreement_html.py (the bootstrap: test_agreement_bootstrap.py): unit
+grains, the prevalence-paradox flag, the quality gate, disagreements and the HTML page."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ import numpy as np
 import pytest
 
 from scripts import agreement as engine
+from scripts import agreement_bootstrap as bootstrap
+from scripts import agreement_comparisons as comparisons
 from scripts import agreement_html
+from scripts import agreement_quality_gate as gate
 from scripts import agreement_report as report
-from scripts.agreement_report import Settings
+from scripts.agreement_comparisons import Settings
 
 from .coding_helpers import anchored_tables, write_csv, write_project
 
@@ -22,103 +25,19 @@ SETTINGS = Settings(iterations=200, seed=7, minimum_alpha=0.667, minimum_alpha_p
 CODING = {"roles": ["participant"], "consensus": "consensus", "coders": []}
 
 
-# ---------------------------------------------------------------------------------------------
-# Batched coefficients and the bootstrap
-# ---------------------------------------------------------------------------------------------
-
-
-def random_codes(rng: np.random.Generator, n_coders: int, n_units: int, q: int, missing: float) -> np.ndarray:
-    truth = rng.integers(0, q, n_units)
-    codes = np.where(rng.random((n_coders, n_units)) < 0.7, truth, rng.integers(0, q, (n_coders, n_units)))
-    return np.where(rng.random((n_coders, n_units)) < missing, -1, codes)
-
-
-def assert_same(engine_value, batched_value) -> None:
-    if engine_value is None:
-        assert np.isnan(batched_value)
-    else:
-        assert batched_value == pytest.approx(engine_value, abs=1e-12)
-
-
-@pytest.mark.parametrize("n_coders, q, missing", [(2, 2, 0.0), (3, 2, 0.0), (3, 2, 0.25), (4, 3, 0.2), (2, 3, 0.3), (1, 2, 0.0)])
-def test_pattern_coefficients_equal_the_engine_on_resampled_units(n_coders: int, q: int, missing: float) -> None:
-    """Weights = how often each rating pattern occurs in an explicit resample of the units."""
-    rng = np.random.default_rng(n_coders * 10 + q)
-    for _ in range(25):
-        n_units = int(rng.integers(1, 60))
-        codes = random_codes(rng, n_coders, n_units, q, missing)
-        patterns, counts = report.rating_patterns(codes, q)
-        assert counts.sum() == n_units
-        column = {tuple(pattern): p for p, pattern in enumerate(patterns.T)}
-        samples = [codes, *(codes[:, rng.integers(0, n_units, n_units)] for _ in range(3))]
-        weights = np.zeros((len(samples), patterns.shape[1]))
-        for b, sample in enumerate(samples):
-            for unit in sample.T:
-                weights[b, column[tuple(unit)]] += 1
-        batched = report.pattern_coefficients(patterns, weights, q)
-        for b, sample in enumerate(samples):
-            expected = engine.coefficients(sample, q, level="nominal", alpha_backend="numpy")
-            for name in report.COEFFICIENTS:
-                assert_same(expected[name], batched[name][b])
-
-
-def test_pattern_coefficients_match_published_krippendorff_package() -> None:
-    import krippendorff
-
-    rng = np.random.default_rng(3)
-    codes = random_codes(rng, 3, 200, 2, 0.0)
-    patterns, counts = report.rating_patterns(codes, 2)
-    batched = report.pattern_coefficients(patterns, counts[None, :], 2)
-    assert batched["krippendorff_alpha"][0] == pytest.approx(
-        krippendorff.alpha(reliability_data=codes.astype(float), level_of_measurement="nominal"), abs=1e-12)
-
-
-def test_bootstrap_is_deterministic_per_seed_and_name() -> None:
-    codes = random_codes(np.random.default_rng(1), 3, 500, 2, 0.0)
-    one = report.bootstrap(codes, 2, 300, report.stream(11, "calm", "a,b,c"))
-    two = report.bootstrap(codes, 2, 300, report.stream(11, "calm", "a,b,c"))
-    other_seed = report.bootstrap(codes, 2, 300, report.stream(12, "calm", "a,b,c"))
-    other_code = report.bootstrap(codes, 2, 300, report.stream(11, "work", "a,b,c"))
-    for name in report.COEFFICIENTS:
-        np.testing.assert_array_equal(one[name], two[name])
-    assert not np.array_equal(one["krippendorff_alpha"], other_seed["krippendorff_alpha"])
-    assert not np.array_equal(one["krippendorff_alpha"], other_code["krippendorff_alpha"])
-    low, high = report.interval(one["krippendorff_alpha"], 0.95)
-    point = engine.coefficients(codes, 2, alpha_backend="numpy")["krippendorff_alpha"]
-    assert low < point < high and high - low < 0.3
-
-
-def test_bootstrap_interval_matches_explicit_unit_resampling() -> None:
-    """The multinomial shortcut and resampling units one by one give the same distribution."""
-    rng = np.random.default_rng(5)
-    codes = random_codes(rng, 2, 300, 2, 0.0)
-    fast = report.bootstrap(codes, 2, 4000, report.stream(1, "x"))["krippendorff_alpha"]
-    slow = np.array([
-        engine.coefficients(codes[:, rng.integers(0, 300, 300)], 2, alpha_backend="numpy")["krippendorff_alpha"]
-        for _ in range(1500)
-    ])
-    assert np.quantile(fast, [0.025, 0.5, 0.975]) == pytest.approx(np.quantile(slow, [0.025, 0.5, 0.975]), abs=0.02)
-
-
-def test_interval_needs_enough_defined_replicates() -> None:
-    assert report.interval(np.array([np.nan] * 6 + [0.5] * 4), 0.95) == (None, None)
-    low, high = report.interval(np.array([np.nan] * 4 + [0.2, 0.4, 0.6, 0.8, 0.5, 0.3]), 0.5)
-    assert (low, high) == pytest.approx((0.325, 0.575))  # quartiles of the six defined values
-
-
 def test_prevalence_paradox_flag() -> None:
     """A rare code: coders agree on 96 of 100 units, yet kappa is near 0 while AC1 is near 1."""
     rare = np.zeros((2, 100), dtype=int)
     rare[0, [0, 1]] = 1
     rare[1, [2, 3]] = 1
-    flagged = report.figures(rare, SETTINGS, report.stream(1, "rare"))
+    flagged = comparisons.figures(rare, SETTINGS, bootstrap.stream(1, "rare"))
     assert flagged["percent_agreement"] == pytest.approx(0.96)
     assert flagged["kappa"] < 0.05 and flagged["gwet_ac1"] > 0.9
     assert flagged["prevalence_paradox"] == "yes" and flagged["prevalence"] == pytest.approx(0.02)
     balanced = np.array([[1, 0] * 50, [1, 0] * 48 + [0, 1, 0, 1]])
-    unflagged = report.figures(balanced, SETTINGS, report.stream(1, "balanced"))
+    unflagged = comparisons.figures(balanced, SETTINGS, bootstrap.stream(1, "balanced"))
     assert unflagged["prevalence_paradox"] == "no" and abs(unflagged["gwet_ac1"] - unflagged["kappa"]) < 0.05
-    assert report.figures(rare, Settings(iterations=10, paradox_gap=2.0), report.stream(1, "r"))["prevalence_paradox"] == "no"
+    assert comparisons.figures(rare, Settings(iterations=10, paradox_gap=2.0), bootstrap.stream(1, "r"))["prevalence_paradox"] == "no"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,7 +78,7 @@ def corpus(study: dict, grain: str, coders=("a", "b", "c")):
     segments = codings.load_segments([study["paths"]["T1"], study["paths"]["T2"]])
     book = load_codebook(study["paths"]["codebook"])
     checked = codings.check_codings(parsed, segments, book, ["participant"], list(coders), "consensus", ["T1", "T2"])
-    return report.Corpus(checked, segments, book, ["participant"], grain)
+    return comparisons.Corpus(checked, segments, book, ["participant"], grain)
 
 
 @pytest.mark.parametrize("grain, unit_ids, queue_a, queue_b", [
@@ -283,11 +202,19 @@ def test_low_alpha_names_pooled_and_codes_worst_first() -> None:
     summary = [{"krippendorff_alpha": "0.6"}]
     by_code = [{"code_id": "a", "krippendorff_alpha": "0.9"}, {"code_id": "b", "krippendorff_alpha": "0.3"},
                {"code_id": "c", "krippendorff_alpha": ""}, {"code_id": "d", "krippendorff_alpha": "0.5"}]
-    assert report.low_alpha(summary, by_code, 0.667, 0.667) == [("pooled", 0.6), ("b", 0.3), ("d", 0.5)]
-    assert report.low_alpha(summary, by_code, 0.5, 0.4) == [("b", 0.3)]
-    assert report.low_alpha(summary, by_code, None, None) == []
-    rows, _ = report.quality_gate(summary, by_code, Settings(minimum_alpha=0.667, minimum_alpha_per_code=0.667))
+    assert gate.low_alpha(summary, by_code, 0.667, 0.667) == [("pooled", 0.6), ("b", 0.3), ("d", 0.5)]
+    assert gate.low_alpha(summary, by_code, 0.5, 0.4) == [("b", 0.3)]
+    assert gate.low_alpha(summary, by_code, None, None) == []
+    rows, _ = gate.quality_gate(summary, by_code, Settings(minimum_alpha=0.667, minimum_alpha_per_code=0.667))
     assert [(r["scope"], r["status"]) for r in rows] == [("pooled", "below"), ("a", "ok"), ("b", "below"), ("c", "undefined"), ("d", "below")]
+
+
+def agreement_gate(summary: Path, by_code: Path, output: Path, agreement: dict, log: Path) -> None:
+    """Run the agreement_gate rule's job as its rule does."""
+    report.agreement_gate(
+        {"summary": str(summary), "by_code": str(by_code)}, {"quality_gate": str(output)},
+        {"config": {"agreement": agreement}, "code": ""}, str(log),
+    )
 
 
 def gate_files(tmp_path: Path) -> tuple[Path, Path]:
@@ -301,7 +228,7 @@ def gate_files(tmp_path: Path) -> tuple[Path, Path]:
 def test_quality_gate_warns(tmp_path: Path) -> None:
     summary, by_code = gate_files(tmp_path)
     output, log = tmp_path / "gate.tsv", tmp_path / "gate.log"
-    report.quality_gate_job(str(summary), str(by_code), str(output), {"minimum_alpha": 0.667, "on_low_alpha": "warn"}, str(log))
+    agreement_gate(summary, by_code, output, {"minimum_alpha": 0.667, "on_low_alpha": "warn"}, log)
     assert "WARNING: " in log.read_text(encoding="utf-8") and "queue (0.420)" in log.read_text(encoding="utf-8")
     rows = list(csv.DictReader(open(output, encoding="utf-8"), delimiter="\t"))
     assert [(r["scope"], r["status"]) for r in rows] == [("pooled", "ok"), ("calm", "ok"), ("queue", "below"), ("work", "undefined")]
@@ -311,8 +238,8 @@ def test_quality_gate_fails_naming_the_codes(tmp_path: Path) -> None:
     summary, by_code = gate_files(tmp_path)
     output = tmp_path / "gate.tsv"
     settings = {"minimum_alpha": 0.85, "minimum_alpha_per_code": 0.667, "on_low_alpha": "fail"}
-    with pytest.raises(report.QualityGateError) as caught:
-        report.quality_gate_job(str(summary), str(by_code), str(output), settings, str(tmp_path / "gate.log"))
+    with pytest.raises(gate.QualityGateError) as caught:
+        agreement_gate(summary, by_code, output, settings, tmp_path / "gate.log")
     message = str(caught.value)
     assert re.search(r"by_code.tsv: Krippendorff's alpha below the minimum \(0.85 pooled, 0.667 per code\) for 2 of the "
                      r"checked figures: pooled \(0.810\), queue \(0.420\)\. Reconcile these codes", message)

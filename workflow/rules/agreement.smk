@@ -20,32 +20,16 @@ rule agreement:
             category="Agreement",
         ),
     params:
-        coding=config["coding"],
-        agreement=config["agreement"],
         coders=CODERS_WITH_FILES,
-        code=stage_code(
-            "agreement",
-            "agreement_report",
-            "agreement_html",
-            "anchor_codings",
-            "codings",
-            "codebook",
+        transcripts=list(TRANSCRIPTS),
+        config=config_sections(
+            "coding.roles", "coding.consensus", "coding.coders", "agreement"
         ),
+        code=job_code("agreement"),
     log:
         "results/logs/agreement.log",
     run:
-        in_worker(
-            "scripts.agreement_report:agreement_job",
-            input.codebook,
-            anchored_paths(input),
-            params.coders,
-            input.segments,
-            output,
-            params.coding,
-            params.agreement,
-            list(TRANSCRIPTS),
-            log[0],
-        )
+        run_job(rule, input, output, params, log)
 
 
 rule agreement_gate:
@@ -54,18 +38,15 @@ rule agreement_gate:
         summary="results/agreement/summary.tsv",
         by_code="results/agreement/by_code.tsv",
     output:
-        "results/agreement/quality_gate.tsv",
+        quality_gate="results/agreement/quality_gate.tsv",
     params:
-        agreement=config["agreement"],
-        code=stage_code("agreement_report"),
+        config=config_sections(
+            "agreement.minimum_alpha",
+            "agreement.minimum_alpha_per_code",
+            "agreement.on_low_alpha",
+        ),
+        code=job_code("agreement_gate"),
     log:
         "results/logs/agreement_gate.log",
     run:
-        in_worker(
-            "scripts.agreement_report:quality_gate_job",
-            input.summary,
-            input.by_code,
-            output[0],
-            params.agreement,
-            log[0],
-        )
+        run_job(rule, input, output, params, log)
