@@ -54,10 +54,12 @@ from typing import Iterable, Sequence
 if __package__ in (None, ""):  # run as a file (python scripts/candidates.py): make `scripts` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scripts import parts
 from scripts.codebook import Codebook, CodebookError, load_codebook
 from scripts.contracts import ContractError, read_jsonl, read_tsv, write_text, write_tsv
 from scripts.deidentify import TOKENS_SCHEMA, Tokens, assemble_tokens
 from scripts.errors import QualflowError
+from scripts.rule_jobs import job_log, rule_job
 
 LOGGER = logging.getLogger("qualflow")
 COLUMNS = ["segment_id", "code_id", "source", "score", "matched_terms", "negated"]
@@ -158,21 +160,21 @@ def terms_json(document: dict) -> str:
     return json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
 
-def codebook_terms_job(codebook: str, output: str, model: str, log: str) -> None:
-    """Rule codebook_terms: data/codebook.yaml -> results/candidates/codebook_terms.json.
+@rule_job
+def codebook_terms(input: dict, output: dict, params: dict, log: str) -> None:
+    """Rule codebook_terms: input ``codebook`` -> output ``terms``
+    (results/candidates/codebook_terms.json), lemmatised with params ``model``.
 
     Run in one of the run's worker processes, which already holds the de-identification
     pipeline: no second model load.
     """
-    from scripts.jobs import job_log
-
     with job_log(log) as logger:
-        book = load_codebook(codebook)
+        book = load_codebook(input["codebook"])
         check_patterns(book)
         terms = [term for _, _, term in codebook_term_list(book)]
-        lemmatised = lemmatise_terms(terms, model) if terms else []
-        write_text(Path(output), terms_json(terms_document(book, model, lemmatised)))
-        logger.info("%d term(s) of %d code(s) lemmatised with %s", len(terms), len(book.codes), model)
+        lemmatised = lemmatise_terms(terms, params["model"]) if terms else []
+        write_text(Path(output["terms"]), terms_json(terms_document(book, params["model"], lemmatised)))
+        logger.info("%d term(s) of %d code(s) lemmatised with %s", len(terms), len(book.codes), params["model"])
 
 
 def read_terms(path: str | Path, codebook: Codebook) -> dict[tuple[str, str, str], tuple[tuple[str, ...], tuple[str, ...]]]:
@@ -416,11 +418,10 @@ def code_transcript(segments: str, tokens: str, terms: str, codebook: str, roles
                          cached_matcher(book, lemmatised), tokens)
 
 
-def candidates_job(segments: str, tokens: str, terms: str, codebook: str, output: str, roles: Sequence[str], log: str) -> None:
-    """Rule candidate_codes: results/segments/{transcript}.tsv, results/deidentified/{transcript}.tokens.jsonl
-    and results/candidates/codebook_terms.json -> results/candidates/{transcript}.tsv."""
-    from scripts.jobs import job_log
-
+def transcript_candidates(segments: str, tokens: str, terms: str, codebook: str, output: str, roles: Sequence[str], log: str) -> None:
+    """One transcript's candidate codes, from the command line: results/segments/{transcript}.tsv,
+    results/deidentified/{transcript}.tokens.jsonl and results/candidates/codebook_terms.json ->
+    results/candidates/{transcript}.tsv."""
     with job_log(log) as logger:
         book = load_codebook(codebook)  # errors in the codebook are reported here, with file and line
         check_patterns(book)
@@ -429,12 +430,12 @@ def candidates_job(segments: str, tokens: str, terms: str, codebook: str, output
         logger.info("%s: %d candidate(s), %d negated", Path(segments).stem, len(rows), sum(row["negated"] for row in rows))
 
 
-def candidates_part(input: dict, output: dict, params: dict, log: str) -> None:
-    """Rule candidate_codes (a part of the corpus): each transcript's candidate codes, from its
-    segments and tokens and the codebook's lemmatised terms (scripts/parts.py)."""
-    from scripts import parts
-    from scripts.jobs import _report, _settings, _works, job_log
-
+@rule_job
+def candidate_codes(input: dict, output: dict, params: dict, log: str) -> None:
+    """Rule candidate_codes (a part of the corpus): each transcript's candidate codes (output
+    ``candidates``), from its segments and tokens (inputs ``segments``, ``tokens``: lists in the
+    order of params ``transcripts``) and the codebook's lemmatised terms (input ``terms``);
+    params ``roles``: the coded roles (scripts/parts.py)."""
     with job_log(log) as logger:
         book = load_codebook(input["codebook"])  # errors in the codebook are reported here, with file and line
         check_patterns(book)
@@ -445,9 +446,9 @@ def candidates_part(input: dict, output: dict, params: dict, log: str) -> None:
             write_tsv(Path(work.outputs["candidates"]), rows, COLUMNS, "candidate.schema.yaml")
             logger.info("%s: %d candidate(s), %d negated", work.transcript, len(rows), sum(row["negated"] for row in rows))
 
-        works = _works(params, {"segments": input["segments"], "tokens": input["tokens"]}, output)
-        settings = _settings(parts.file_digest(input["terms"]), parts.file_digest(input["codebook"]), params["roles"], params["code"])
-        _report(logger, "candidate_codes", parts.run_part("candidate_codes", params["part"], works, settings, work_on, logger=logger))
+        works = parts.works_of(params, {"segments": input["segments"], "tokens": input["tokens"]}, output)
+        settings = parts.settings_text(parts.file_digest(input["terms"]), parts.file_digest(input["codebook"]), params["roles"], params["code"])
+        parts.report_done(logger, "candidate_codes", parts.run_part("candidate_codes", params["part"], works, settings, work_on, logger=logger))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -467,8 +468,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             terms = args.terms
             if terms is None:
                 terms = str(Path(folder) / "codebook_terms.json")
-                codebook_terms_job(args.codebook, terms, args.model, str(Path(folder) / "terms.log"))
-            candidates_job(args.segments, tokens, terms, args.codebook, args.output, args.roles, args.log)
+                codebook_terms({"codebook": args.codebook}, {"terms": terms}, {"model": args.model}, str(Path(folder) / "terms.log"))
+            transcript_candidates(args.segments, tokens, terms, args.codebook, args.output, args.roles, args.log)
     except QualflowError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -36,8 +36,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from scripts import parts
 from scripts.codebook import Codebook, load_codebook
 from scripts.contracts import deterministic_zip, read_tsv
+from scripts.rule_jobs import job_log, rule_job
 
 DONE_NOTE = (
     "Write 1 in done when you have coded the transcript. The rows of a transcript with no code count as "
@@ -287,34 +289,39 @@ def coder_of_sheet(path: str | Path) -> str:
     return path.stem if path.parent.name == "coding_sheets" else path.parent.name
 
 
-def sheet_job(codebook: str, segments: Sequence[str], candidate_files: Sequence[str], outputs: Sequence[str],
-              coding: dict, sheets: dict, log: str) -> None:
-    """Rule coding_sheets (coding_sheets.per_transcript: false) -> each coder's sheet of the whole
-    corpus (results/coding_sheets/{coder}.xlsx)."""
-    from scripts.jobs import job_log
+@rule_job
+def coding_sheets(input: dict, output: dict, params: dict, log: str) -> None:
+    """Rules coding_sheets and coding_sheets_{part}: the coders' sheets of the whole corpus, or,
+    when params name a ``part`` (coding_sheets.per_transcript: true), of each of its transcripts.
+    Inputs ``codebook``, ``segments`` and ``candidates``; params ``roles`` (coding.roles: whose
+    segments are coded) and ``sheets`` (config.yaml's coding_sheets section)."""
+    if "part" in params:
+        part_sheets(input, output, params, log)
+    else:
+        corpus_sheets(input, output, params, log)
 
+
+def corpus_sheets(input: dict, output: dict, params: dict, log: str) -> None:
+    """Each coder's sheet of the whole corpus (output ``sheets``: results/coding_sheets/{coder}.xlsx)."""
     with job_log(log) as logger:
-        book = load_codebook(codebook)
-        rows = sheet_rows(segments, coding.get("roles", ["participant"]))
-        suggested = suggestions(candidate_files) if sheets.get("suggested", False) else None
-        write_sheets(rows, book, suggested, {coder_of_sheet(path): str(path) for path in outputs})
-        logger.info("%s: %d segment(s), %d code column(s), %s", ", ".join(outputs), len(rows), len(book.code_ids),
+        book = load_codebook(input["codebook"])
+        rows = sheet_rows(input["segments"], params["roles"])
+        suggested = suggestions(input["candidates"]) if params["sheets"].get("suggested", False) else None
+        write_sheets(rows, book, suggested, {coder_of_sheet(path): str(path) for path in output["sheets"]})
+        logger.info("%s: %d segment(s), %d code column(s), %s", ", ".join(output["sheets"]), len(rows), len(book.code_ids),
                     "with suggested codes" if suggested is not None else "blind (no suggestions)")
 
 
-def sheets_part(input: dict, output: dict, params: dict, log: str) -> None:
-    """Rule coding_sheets (a part of the corpus): each transcript's coding sheet for every coder
-    (``output``: a list per coder, in the order of the part's transcripts)."""
-    from scripts import parts
-    from scripts.jobs import _report, _settings, job_log
-
+def part_sheets(input: dict, output: dict, params: dict, log: str) -> None:
+    """Each transcript's coding sheet of a part of the corpus for every coder (``output``: a list
+    per coder, in the order of the part's transcripts)."""
     with job_log(log) as logger:
         book = load_codebook(input["codebook"])
         suggested_on = params["sheets"].get("suggested", False)
         coders = sorted(output)
 
         def work_on(work: parts.Work) -> None:
-            rows = sheet_rows([work.inputs[-1]], params["coding"].get("roles", ["participant"]))
+            rows = sheet_rows([work.inputs[-1]], params["roles"])
             suggested = suggestions(work.inputs[:-1]) if suggested_on else None
             write_sheets(rows, book, suggested, {coder: work.outputs[coder] for coder in coders})
             logger.info("%s: %d segment(s) for %d coder(s)", work.transcript, len(rows), len(coders))
@@ -324,8 +331,8 @@ def sheets_part(input: dict, output: dict, params: dict, log: str) -> None:
                        {coder: output[coder][index] for coder in coders})
             for index, transcript in enumerate(params["transcripts"])
         ]
-        settings = _settings(parts.file_digest(input["codebook"]), params["coding"].get("roles"), params["sheets"], params["code"])
-        _report(logger, "coding_sheets", parts.run_part("coding_sheets", params["part"], works, settings, work_on, logger=logger))
+        settings = parts.settings_text(parts.file_digest(input["codebook"]), params["roles"], params["sheets"], params["code"])
+        parts.report_done(logger, "coding_sheets", parts.run_part("coding_sheets", params["part"], works, settings, work_on, logger=logger))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -338,8 +345,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--suggested", action="store_true")
     parser.add_argument("--log", default="/dev/stderr")
     args = parser.parse_args(argv)
-    sheet_job(args.codebook, args.segments, args.candidates, [args.output], {"roles": args.roles},
-              {"suggested": args.suggested}, args.log)
+    coding_sheets({"codebook": args.codebook, "segments": args.segments, "candidates": args.candidates}, {"sheets": [args.output]},
+                  {"roles": args.roles, "sheets": {"suggested": args.suggested}}, args.log)
 
 
 if __name__ == "__main__":

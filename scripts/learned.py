@@ -28,6 +28,7 @@ from scripts import codings as coding_files
 from scripts.codebook import Codebook, load_codebook
 from scripts.contracts import read_tsv, write_tsv
 from scripts.errors import ConfigurationError
+from scripts.rule_jobs import job_log, rule_job
 
 LOGGER = logging.getLogger("qualflow")
 LEARNED_COLUMNS = ["segment_id", "code_id", "source", "score"]
@@ -220,26 +221,36 @@ def _final(codebook: str, segments: Sequence[str], coding: dict, anchored: Seque
     return load_final_coding(files, loaded, book, coding, parsed=parsed)
 
 
-def learned_job(codebook: str, anchored: Sequence[str], coders: Sequence[str], segments: Sequence[str], output: str, coding: dict,
-                candidates: dict, log: str) -> None:
-    """Rule learned_candidates -> results/candidates/learned.tsv. ``anchored``: rule
-    anchor_codings's codings, transcripts and problems tables; ``coders``: the final coding's."""
-    from scripts.jobs import job_log
+#: The tables of rule anchor_codings that :func:`scripts.anchor_codings.load_anchored` reads, as
+#: named inputs of the rules that count the final coding (a list of paths each, one per coder).
+ANCHORED_TABLES = ("codings", "transcripts", "problems")
 
+
+def anchored_tables(input: dict) -> list[list[str]]:
+    """A job's anchored tables (inputs named :data:`ANCHORED_TABLES`), in the order they are read."""
+    return [list(input[table]) for table in ANCHORED_TABLES]
+
+
+@rule_job
+def learned_candidates(input: dict, output: dict, params: dict, log: str) -> None:
+    """Rule learned_candidates -> results/candidates/learned.tsv (output ``learned``). Inputs: the
+    anchored tables of the final ``coders`` (params), the ``codebook`` and every transcript's
+    ``segments``; params ``coding`` and ``candidates``: config.yaml's sections."""
     with job_log(log) as logger:
-        settings = LearnedSettings.from_config(candidates)
-        final = _final(codebook, segments, coding, anchored, coders)
+        coding = params["coding"]
+        settings = LearnedSettings.from_config(params["candidates"])
+        final = _final(input["codebook"], input["segments"], coding, anchored_tables(input), params["coders"])
         rows = suggest(final, coding.get("roles", ["participant"]), settings)
-        write_tsv(Path(output), rows, LEARNED_COLUMNS, "candidate.schema.yaml")
+        write_tsv(Path(output["learned"]), rows, LEARNED_COLUMNS, "candidate.schema.yaml")
         logger.info("learned: trained on %d coded segment(s); %d suggestion(s) for uncoded segments", len(final.coded), len(rows))
 
 
-def quality_job(codebook: str, anchored: Sequence[str], coders: Sequence[str], segments: Sequence[str], candidate_files: Sequence[str],
-                output: str, coding: dict, candidates: dict, log: str, files: Sequence[str] = ()) -> None:
-    """Rule candidate_quality -> results/candidates/quality.tsv (``files``: coders' files read as
-    they are, from the command line, instead of ``anchored``)."""
-    from scripts.jobs import job_log
-
+def quality_of_candidates(
+    codebook: str, anchored: Sequence[Sequence[str]], coders: Sequence[str], segments: Sequence[str], candidate_files: Sequence[str],
+    output: str, coding: dict, candidates: dict, log: str, files: Sequence[str] = (),
+) -> None:
+    """results/candidates/quality.tsv, from the final coding: ``anchored`` (rule anchor_codings's
+    tables) of ``coders``, or ``files``: coders' files read as they are (the command line)."""
     with job_log(log) as logger:
         settings = LearnedSettings.from_config(candidates)
         final = _final(codebook, segments, coding, anchored, coders, files)
@@ -248,6 +259,17 @@ def quality_job(codebook: str, anchored: Sequence[str], coders: Sequence[str], s
         for row in rows:
             if row["code_id"] == ALL_CODES:
                 logger.info("quality %s: precision %s recall %s F1 %s", row["method"], row["precision"], row["recall"], row["f1"])
+
+
+@rule_job
+def candidate_quality(input: dict, output: dict, params: dict, log: str) -> None:
+    """Rule candidate_quality -> results/candidates/quality.tsv (output ``quality``): the keyword
+    ``candidates`` of the final coding's transcripts against its anchored tables (inputs, as for
+    :func:`learned_candidates`)."""
+    quality_of_candidates(
+        input["codebook"], anchored_tables(input), params["coders"], input["segments"], input["candidates"], output["quality"],
+        params["coding"], params["candidates"], log,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -260,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--output", default="results/candidates/quality.tsv")
     parser.add_argument("--log", default="/dev/stderr")
     args = parser.parse_args(argv)
-    quality_job(args.codebook, (), (), args.segments, args.candidates, args.output,
+    quality_of_candidates(args.codebook, (), (), args.segments, args.candidates, args.output,
                 {"final": args.final, "consensus": args.final, "roles": ["participant"]}, {}, args.log, files=args.codings)
 
 

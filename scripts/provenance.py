@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from scripts.contracts import read_tsv, write_text
+from scripts.rule_jobs import job_log, rule_job
 
 #: Packages whose versions can change a number in the results.
 PACKAGES = (
@@ -91,7 +92,7 @@ def package_versions(model: str) -> dict[str, str | None]:
     return versions
 
 
-def provenance(
+def provenance_record(
     inputs: Mapping[str, Sequence[str]], private_inputs: Mapping[str, str], config: Mapping[str, Any],
     codebook_version: str, root: str | Path, commit: Mapping[str, Any] | None = None,
     digests: Mapping[str, Mapping[str, str]] | None = None,
@@ -115,20 +116,21 @@ def provenance(
     }
 
 
-def provenance_job(
-    inputs: Mapping[str, Sequence[str]], parts: Sequence[str], identifiers: str, secret: str, config: Mapping[str, Any],
-    codebook: str, root: str, commit: Mapping[str, Any], output: str, log: str,
-) -> None:
-    """Rule ``provenance`` → results/provenance.json. The raw transcripts' SHA-256 come from the
-    corpus parts' tables (rule corpus_part), which hashed them."""
+@rule_job
+def provenance(input: dict, output: dict, params: dict, log: str) -> None:
+    """Rule ``provenance`` → results/provenance.json (output ``record``). The raw transcripts'
+    SHA-256 come from the corpus parts' tables (input ``parts``, rule corpus_part), which hashed
+    them; the identifier list and the study secret (inputs ``identifiers``, ``secret``) are hashed
+    with a prefix. params: the whole configuration (``config``, its digest is recorded), the git
+    ``commit`` (:func:`git_commit`) and the workflow's folder (``root``)."""
     from scripts.codebook import load_codebook
-    from scripts.jobs import job_log
 
     with job_log(log) as logger:
-        transcripts = {row["raw_file"]: row["raw_sha256"] for path in parts for row in read_tsv(Path(path))}
-        record = provenance(
-            inputs, {"identifiers": identifiers, "study_secret": secret}, config, load_codebook(codebook).version, root, commit,
-            digests={"transcripts": transcripts},
+        inputs = {"participants": [input["participants"]], "codebook": [input["codebook"]], "codings": list(input["codings"])}
+        transcripts = {row["raw_file"]: row["raw_sha256"] for path in input["parts"] for row in read_tsv(Path(path))}
+        record = provenance_record(
+            inputs, {"identifiers": input["identifiers"], "study_secret": input["secret"]}, params["config"],
+            load_codebook(input["codebook"]).version, params["root"], params["commit"], digests={"transcripts": transcripts},
         )
-        write_text(Path(output), json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        write_text(Path(output["record"]), json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
         logger.info("provenance: %d input files, commit %s", sum(record["input_counts"].values()), record["workflow"]["commit"])

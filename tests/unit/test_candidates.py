@@ -51,7 +51,7 @@ def codebook(tmp_path_factory):
 @pytest.fixture(scope="module")
 def terms_path(codebook, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("terms") / "codebook_terms.json"
-    candidates.codebook_terms_job(codebook.path, str(path), MODEL, str(path.with_suffix(".log")))
+    candidates.codebook_terms({"codebook": codebook.path}, {"terms": str(path)}, {"model": MODEL}, str(path.with_suffix(".log")))
     return path
 
 
@@ -182,16 +182,16 @@ def test_job_writes_sorted_tsv(tmp_path: Path, codebook, terms_path) -> None:
     })
     output = tmp_path / "out" / "T1.tsv"
     arguments = (str(segments), str(tokens), str(terms_path), codebook.path, str(output), ["participant"], str(tmp_path / "log"))
-    candidates.candidates_job(*arguments)
+    candidates.transcript_candidates(*arguments)
     rows = read_tsv(output)
     assert list(rows[0]) == candidates.COLUMNS
     assert [(r["segment_id"], r["code_id"], r["source"]) for r in rows] == [
         ("T1-0002-001", "costs", "keyword"), ("T1-0002-002", "flexibility", "keyword"),
     ]
     first = output.read_bytes()
-    candidates.candidates_job(*arguments)
+    candidates.transcript_candidates(*arguments)
     assert output.read_bytes() == first
-    workers.call(1, "scripts.candidates:candidates_job", *arguments)  # in a worker process, as the rule runs it
+    workers.call(1, "scripts.candidates:transcript_candidates", *arguments)  # in a worker process, as the rule runs it
 
     assert output.read_bytes() == first
 
@@ -200,7 +200,7 @@ def test_a_contract_error_in_a_worker_is_reported_with_its_file(tmp_path: Path, 
     segments, tokens = write_transcript(tmp_path, {1: ("participant", "They judged me.", [(0, 15)])})
     tokens.write_text(tokens.read_text(encoding="utf-8").replace('"turn":1', '"turn":2'), encoding="utf-8")
     with pytest.raises(ContractError, match="no tokens for turn 1") as error:
-        workers.call(1, "scripts.candidates:candidates_job", str(segments), str(tokens), str(terms_path), codebook.path,
+        workers.call(1, "scripts.candidates:transcript_candidates", str(segments), str(tokens), str(terms_path), codebook.path,
                      str(tmp_path / "out.tsv"), ["participant"], str(tmp_path / "log"))
     assert str(tokens) in str(error.value)
 
@@ -280,7 +280,7 @@ def test_segments_that_do_not_match_the_tokens_are_a_contract_error(codebook, te
 
 def test_codebook_terms_are_lemmatised_and_deterministic(codebook, terms_path, tmp_path: Path) -> None:
     again = tmp_path / "codebook_terms.json"
-    candidates.codebook_terms_job(codebook.path, str(again), MODEL, str(tmp_path / "log"))
+    candidates.codebook_terms({"codebook": codebook.path}, {"terms": str(again)}, {"model": MODEL}, str(tmp_path / "log"))
     assert again.read_bytes() == terms_path.read_bytes()
     document = json.loads(terms_path.read_text(encoding="utf-8"))
     assert document["model"] == MODEL

@@ -16,8 +16,10 @@ from .coding_helpers import write_project
 def make_sheet(tmp_path: Path, suggested: bool = False, candidates: list[str] | None = None, coder: str = "coder_x") -> tuple[Path, dict]:
     paths = write_project(tmp_path)
     output = tmp_path / "results" / "coding_sheets" / f"{coder}.xlsx"
-    coding_sheets.sheet_job(str(paths["codebook"]), [str(paths["T2"]), str(paths["T1"])], candidates or [], [str(output)],
-                            {"roles": ["participant"]}, {"suggested": suggested}, str(tmp_path / "log"))
+    coding_sheets.coding_sheets(
+        {"codebook": str(paths["codebook"]), "segments": [str(paths["T2"]), str(paths["T1"])], "candidates": candidates or []},
+        {"sheets": [str(output)]}, {"roles": ["participant"], "sheets": {"suggested": suggested}}, str(tmp_path / "log"),
+    )
     return output, paths
 
 

@@ -1,4 +1,4 @@
-"""Tests for scripts/figures.py: every figure renders at its journal size and is not blank, the
+"""Tests for scripts/figures.py, figure_heatmaps.py and figure_style.py: every figure renders at its journal size and is not blank, the
 SVG carries the labels, suppressed counts are marked, labels stay legible at the demo size
 (17 codes, 13 participants, long labels), output bytes are identical across processes, and the
 job writes the expected files, also from empty tables."""
@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from PIL import Image
 
-from scripts import figures
+from scripts import figure_heatmaps, figure_style, figures
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "figures"
@@ -38,7 +38,7 @@ THEME_LABELS = {"benefits": "Benefits of integrated treatment", "challenges": "C
 
 
 def table(key: str) -> pd.DataFrame:
-    return figures.read_table(DATA / TABLE_FILES[key])
+    return figure_style.read_table(DATA / TABLE_FILES[key])
 
 
 def tables(**paths: str | None) -> dict[str, str | None]:
@@ -67,7 +67,7 @@ def svg_texts(path: Path) -> list[str]:
 
 def expected_pixels(figure: Figure) -> tuple[int, int]:
     width, height = figure.get_size_inches()
-    return round(width * figures.DPI), round(height * figures.DPI)
+    return round(width * figure_style.DPI), round(height * figure_style.DPI)
 
 
 BUILDERS: dict[str, tuple[Callable[[], Figure], list[str]]] = {
@@ -85,15 +85,15 @@ BUILDERS: dict[str, tuple[Callable[[], Figure], list[str]]] = {
         ["Theme prevalence", "Participants with the theme (%)", "All participants (n=12)"],
     ),
     "code_by_participant": (
-        lambda: figures.code_by_participant(table("code_by_participant"), THEME_LABELS),
+        lambda: figure_heatmaps.code_by_participant(table("code_by_participant"), THEME_LABELS),
         ["Participant", "Code", "Coded segments", "(grey: none)", "P08", "Stigma from health workers", "Challenges to care"],
     ),
     "cooccurrence_segments": (
-        lambda: figures.cooccurrence(table("cooccurrence_segments"), CODE_LABELS, "segments"),
+        lambda: figure_heatmaps.cooccurrence(table("cooccurrence_segments"), CODE_LABELS, "segments"),
         ["Code co-occurrence (segments)", "Segments with both codes", "Out-of-pocket costs"],
     ),
     "cooccurrence_participants": (
-        lambda: figures.cooccurrence(table("cooccurrence_participants"), CODE_LABELS, "participants"),
+        lambda: figure_heatmaps.cooccurrence(table("cooccurrence_participants"), CODE_LABELS, "participants"),
         ["Code co-occurrence (participants)", "Participants with both codes"],
     ),
     "saturation": (
@@ -112,7 +112,7 @@ BUILDERS: dict[str, tuple[Callable[[], Figure], list[str]]] = {
 def job_output(tmp_path_factory) -> Path:
     """The job run in this process on every fixture table (default agreement minimum)."""
     folder = tmp_path_factory.mktemp("job") / "figures"
-    figures.figures_job(tables(), str(DATA / "codebook.yaml"), ["all", "role", "site"], str(folder), str(folder) + ".log", None)
+    figures.write_figures(tables(), str(DATA / "codebook.yaml"), ["all", "role", "site"], str(folder), str(folder) + ".log", None)
     return folder
 
 
@@ -132,7 +132,7 @@ def test_figure_renders_at_its_size_and_is_not_blank(rendered, name: str) -> Non
     figure, (png, svg) = rendered[name]
     assert (png.name, svg.name) == (f"{name}.png", f"{name}.svg")
     width, height = figure.get_size_inches()
-    assert width in (figures.SINGLE_COLUMN, figures.DOUBLE_COLUMN)
+    assert width in (figure_style.SINGLE_COLUMN, figure_style.DOUBLE_COLUMN)
     size, non_white, colours = png_facts(png)
     assert size == expected_pixels(figure)
     assert non_white > 0.04, f"{name} is nearly blank"
@@ -153,7 +153,7 @@ def test_no_text_below_7_points_and_none_clipped(rendered, name: str) -> None:
     figure.draw_without_rendering()
     frame = figure.bbox
     for text in visible_texts(figure):
-        assert text.get_fontsize() >= figures.FONT_SIZE, text.get_text()
+        assert text.get_fontsize() >= figure_style.FONT_SIZE, text.get_text()
         box = text.get_window_extent()
         assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1, f"{text.get_text()!r} runs off the side"
         assert frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1, f"{text.get_text()!r} runs off the top or bottom"
@@ -234,7 +234,7 @@ def test_hidden_mark(cell, mark) -> None:
 def test_code_by_participant_groups_codes_under_their_theme() -> None:
     matrix = table("code_by_participant")
     shuffled = matrix.iloc[[2, 0, 3, 1, 4]]  # themes interleaved
-    figure = figures.code_by_participant(shuffled, THEME_LABELS)
+    figure = figure_heatmaps.code_by_participant(shuffled, THEME_LABELS)
     axes = figure.axes[0]
     labels = [text.get_text() for text in axes.get_yticklabels()]
     assert labels == ["Physical stability", "Family reintegration", "Stigma from health workers",
@@ -246,7 +246,7 @@ def test_code_by_participant_groups_codes_under_their_theme() -> None:
 
 
 def test_cooccurrence_annotates_lower_triangle_and_diagonal_only() -> None:
-    figure = figures.cooccurrence(table("cooccurrence_segments"), CODE_LABELS, "segments")
+    figure = figure_heatmaps.cooccurrence(table("cooccurrence_segments"), CODE_LABELS, "segments")
     numbers = sorted(int(text.get_text()) for text in figure.axes[0].texts)
     # diagonal 9, 10, 5, 3, 5 and the non-zero pairs below it: 3, 1, 1, 2, 1
     assert numbers == sorted([9, 10, 5, 3, 5, 3, 1, 1, 2, 1])
@@ -278,9 +278,9 @@ def test_agreement_status(alpha: float, status: str) -> None:
 
 
 def test_cells_helpers() -> None:
-    assert np.allclose(figures.numbers(["1", "", "<5", "0.250"]), [1, np.nan, np.nan, 0.25], equal_nan=True)
-    assert figures.suppression_threshold("<11") == 11
-    assert figures.suppression_threshold("4") is None
+    assert np.allclose(figure_style.numbers(["1", "", "<5", "0.250"]), [1, np.nan, np.nan, 0.25], equal_nan=True)
+    assert figure_style.suppression_threshold("<11") == 11
+    assert figure_style.suppression_threshold("4") is None
     assert figures.trailing_without_new_codes([3, 1, 0, 2, 0, 0]) == 2
     assert figures.trailing_without_new_codes([3, 1]) == 0
 
@@ -350,8 +350,8 @@ def demo_figures() -> dict[str, Figure]:
     labels = dict(zip(demo["code_by_participant"]["code_id"], demo["code_by_participant"]["code_label"]))
     built = {
         "prevalence": figures.prevalence_by_group(demo["prevalence"], "role"),
-        "code_by_participant": figures.code_by_participant(demo["code_by_participant"], {t: t.capitalize() for t in DEMO_THEMES}),
-        "cooccurrence": figures.cooccurrence(demo["cooccurrence"], labels, "participants"),
+        "code_by_participant": figure_heatmaps.code_by_participant(demo["code_by_participant"], {t: t.capitalize() for t in DEMO_THEMES}),
+        "cooccurrence": figure_heatmaps.cooccurrence(demo["cooccurrence"], labels, "participants"),
         "agreement": figures.agreement_by_code(demo["agreement"]),
         "saturation": figures.saturation(demo["saturation"], total_codes=17),
     }
@@ -395,7 +395,7 @@ JOB_SCRIPT = """
 import sys
 from scripts import figures
 paths = dict(arg.split("=", 1) for arg in sys.argv[3:])
-figures.figures_job(paths, sys.argv[1], ["all", "role", "site"], sys.argv[2], sys.argv[2] + ".log", None)
+figures.write_figures(paths, sys.argv[1], ["all", "role", "site"], sys.argv[2], sys.argv[2] + ".log", None)
 """
 
 
@@ -445,7 +445,7 @@ def touch_instead_of_rendering(figure: Figure, stem: Path) -> list[Path]:
 def test_job_without_agreement_writes_no_agreement_figure(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(figures, "save_figure", touch_instead_of_rendering)
     given = tables(agreement=None, cooccurrence_participants=None)
-    figures.figures_job(given, str(DATA / "codebook.yaml"), ["role"], str(tmp_path / "out"), str(tmp_path / "log"), None)
+    figures.write_figures(given, str(DATA / "codebook.yaml"), ["role"], str(tmp_path / "out"), str(tmp_path / "log"), None)
     written = sorted(path.name for path in (tmp_path / "out").iterdir())
     assert written == expected_files(["prevalence_by_role", "code_by_participant", "cooccurrence_segments", "saturation"])
     assert written == expected_files(figures.figure_stems(["role"], agreement=False))
@@ -461,21 +461,21 @@ def test_job_on_empty_tables_writes_figures_that_say_so(tmp_path) -> None:
             header = "theme_id\tcode_id\tcode_label"
         (tmp_path / name).write_text(header + "\n", encoding="utf-8")
         empty[key] = str(tmp_path / name)
-    figures.figures_job(empty, str(DATA / "codebook.yaml"), ["role"], str(tmp_path / "out"), str(tmp_path / "log"), None)
+    figures.write_figures(empty, str(DATA / "codebook.yaml"), ["role"], str(tmp_path / "out"), str(tmp_path / "log"), None)
     written = sorted(path.name for path in (tmp_path / "out").iterdir())
     assert written == expected_files(figures.figure_stems(["role"], agreement=True, participants_cooccurrence=True))
     for stem in ("prevalence_by_role", "code_by_participant", "cooccurrence_segments", "saturation"):
-        assert figures.NO_CODED_SEGMENTS in svg_texts(tmp_path / "out" / f"{stem}.svg"), stem
+        assert figure_style.NO_CODED_SEGMENTS in svg_texts(tmp_path / "out" / f"{stem}.svg"), stem
         size, non_white, _ = png_facts(tmp_path / "out" / f"{stem}.png")
-        assert size[0] == round(figures.SINGLE_COLUMN * figures.DPI) and non_white > 0.005
-    assert figures.NO_AGREEMENT in svg_texts(tmp_path / "out" / "agreement_by_code.svg")
+        assert size[0] == round(figure_style.SINGLE_COLUMN * figure_style.DPI) and non_white > 0.005
+    assert figure_style.NO_AGREEMENT in svg_texts(tmp_path / "out" / "agreement_by_code.svg")
 
 
 def test_zero_counts_are_no_coded_segments_too() -> None:
     matrix = table("code_by_participant")
     zeros = matrix.assign(**{p: "0" for p in matrix.columns[3:]})
-    figure = figures.code_by_participant(zeros)
-    assert figures.NO_CODED_SEGMENTS in [text.get_text() for text in visible_texts(figure)]
+    figure = figure_heatmaps.code_by_participant(zeros)
+    assert figure_style.NO_CODED_SEGMENTS in [text.get_text() for text in visible_texts(figure)]
 
 
 def test_attribute_missing_from_the_table_is_said_and_logged(tmp_path, monkeypatch) -> None:
@@ -483,11 +483,11 @@ def test_attribute_missing_from_the_table_is_said_and_logged(tmp_path, monkeypat
     figure = figures.prevalence_by_group(table("prevalence"), "gender")
     assert "No rows for participant attribute 'gender'" in [text.get_text() for text in visible_texts(figure)]
     only_prevalence = {"prevalence": str(DATA / "prevalence.tsv")}
-    figures.figures_job(only_prevalence, str(DATA / "codebook.yaml"), ["gender"], str(tmp_path / "out"), str(tmp_path / "log"), None)
+    figures.write_figures(only_prevalence, str(DATA / "codebook.yaml"), ["gender"], str(tmp_path / "out"), str(tmp_path / "log"), None)
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["prevalence_by_gender.png", "prevalence_by_gender.svg"]
     assert "WARNING: " in (tmp_path / "log").read_text(encoding="utf-8")
 
 
 def test_unknown_table_key_is_refused(tmp_path) -> None:
     with pytest.raises(ValueError, match="unknown figure tables"):
-        figures.figures_job({"prevalance": "x.tsv"}, str(DATA / "codebook.yaml"), [], str(tmp_path), str(tmp_path / "log"), None)
+        figures.write_figures({"prevalance": "x.tsv"}, str(DATA / "codebook.yaml"), [], str(tmp_path), str(tmp_path / "log"), None)

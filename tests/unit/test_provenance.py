@@ -20,7 +20,7 @@ def study(tmp_path: Path) -> dict[str, Path]:
 
 
 def record(files: dict[str, Path], config: dict) -> dict:
-    return provenance.provenance(
+    return provenance.provenance_record(
         {"transcripts": [str(files["raw"])], "participants": [str(files["participants"])]},
         {"identifiers": str(files["identifiers"])}, config, "1.0", REPO, commit={"commit": "abc", "code_modified": False},
     )

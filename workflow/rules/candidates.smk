@@ -4,20 +4,14 @@ rule codebook_terms:
     input:
         codebook=CODEBOOK,
     output:
-        "results/candidates/codebook_terms.json",
+        terms="results/candidates/codebook_terms.json",
     params:
         model=config["spacy"]["model"],
-        code=stage_code("candidates", "codebook", "deidentify"),
+        code=job_code("codebook_terms"),
     log:
         "results/logs/codebook_terms.log",
     run:
-        in_worker(
-            "scripts.candidates:codebook_terms_job",
-            input.codebook,
-            output[0],
-            params.model,
-            log[0],
-        )
+        run_job(rule, input, output, params, log)
 
 
 for part, transcripts in TRANSCRIPTS_BY_PART.items():
@@ -40,7 +34,7 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
             part=part,
             transcripts=transcripts,
             roles=config["candidates"]["roles"],
-            code=stage_code("candidates", "codebook", "deidentify", "parts"),
+            code=job_code("candidate_codes"),
         log:
             f"results/logs/candidates/{part}.log",
         resources:
@@ -49,9 +43,7 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
         group:
             f"part_{part}"
         run:
-            in_worker(
-                "scripts.candidates:candidates_part", input, output, params, log[0]
-            )
+            run_job(rule, input, output, params, log)
 
 
 rule learned_candidates:
@@ -61,26 +53,16 @@ rule learned_candidates:
         codebook=CODEBOOK,
         segments=per_transcript("results/segments/{transcript}.tsv"),
     output:
-        "results/candidates/learned.tsv",
+        learned="results/candidates/learned.tsv",
     params:
         coding=config["coding"],
         candidates=config["candidates"],
         coders=FINAL_CODERS,
-        code=stage_code("learned", "anchor_codings", "codings", "codebook"),
+        code=job_code("learned_candidates"),
     log:
         "results/logs/learned_candidates.log",
     run:
-        in_worker(
-            "scripts.learned:learned_job",
-            input.codebook,
-            anchored_paths(input),
-            params.coders,
-            input.segments,
-            output[0],
-            params.coding,
-            params.candidates,
-            log[0],
-        )
+        run_job(rule, input, output, params, log)
 
 
 rule candidate_quality:
@@ -91,7 +73,7 @@ rule candidate_quality:
         segments=final_segments(),
         candidates=final_candidates(),
     output:
-        report(
+        quality=report(
             "results/candidates/quality.tsv",
             caption="../report/candidate_quality.rst",
             category="Candidate coding",
@@ -100,22 +82,11 @@ rule candidate_quality:
         coding=config["coding"],
         candidates=config["candidates"],
         coders=FINAL_CODERS,
-        code=stage_code("learned", "anchor_codings", "codings", "codebook"),
+        code=job_code("candidate_quality"),
     log:
         "results/logs/candidate_quality.log",
     run:
-        in_worker(
-            "scripts.learned:quality_job",
-            input.codebook,
-            anchored_paths(input),
-            params.coders,
-            input.segments,
-            input.candidates,
-            output[0],
-            params.coding,
-            params.candidates,
-            log[0],
-        )
+        run_job(rule, input, output, params, log)
 
 
 if SHEET_CODERS and not SHEETS_PER_TRANSCRIPT:
@@ -129,24 +100,15 @@ if SHEET_CODERS and not SHEETS_PER_TRANSCRIPT:
             segments=per_transcript("results/segments/{transcript}.tsv"),
             candidates=sheet_candidates(),
         output:
-            expand("results/coding_sheets/{coder}.xlsx", coder=SHEET_CODERS),
+            sheets=expand("results/coding_sheets/{coder}.xlsx", coder=SHEET_CODERS),
         params:
-            coding=config["coding"],
+            roles=config["coding"]["roles"],
             sheets=config["coding_sheets"],
-            code=stage_code("coding_sheets", "codebook"),
+            code=job_code("coding_sheets"),
         log:
             "results/logs/coding_sheets.log",
         run:
-            in_worker(
-                "scripts.coding_sheets:sheet_job",
-                input.codebook,
-                input.segments,
-                input.candidates,
-                output,
-                params.coding,
-                params.sheets,
-                log[0],
-            )
+            run_job(rule, input, output, params, log)
 
 
 if SHEET_CODERS and SHEETS_PER_TRANSCRIPT:
@@ -176,9 +138,9 @@ if SHEET_CODERS and SHEETS_PER_TRANSCRIPT:
             params:
                 part=part,
                 transcripts=transcripts,
-                coding=config["coding"],
+                roles=config["coding"]["roles"],
                 sheets=config["coding_sheets"],
-                code=stage_code("coding_sheets", "codebook", "parts"),
+                code=job_code("coding_sheets"),
             log:
                 f"results/logs/coding_sheets/{part}.log",
             resources:
@@ -187,10 +149,4 @@ if SHEET_CODERS and SHEETS_PER_TRANSCRIPT:
             group:
                 f"part_{part}"
             run:
-                in_worker(
-                    "scripts.coding_sheets:sheets_part",
-                    input,
-                    output,
-                    params,
-                    log[0],
-                )
+                run_job(rule, input, output, params, log)

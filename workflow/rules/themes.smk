@@ -42,26 +42,11 @@ rule themes:
         coders=FINAL_CODERS,
         # the study's transcripts: those the final coding does not cover are named in a note
         transcripts=list(TRANSCRIPTS),
-        code=stage_code(
-            "themes", "disclosure", "learned", "anchor_codings", "codings", "codebook"
-        ),
+        code=job_code("themes"),
     log:
         "results/logs/themes.log",
     run:
-        in_worker(
-            "scripts.themes:themes_job",
-            input.codebook,
-            anchored_paths(input),
-            params.coders,
-            input.segments,
-            input.participants,
-            output,
-            params.coding,
-            params.themes,
-            params.attributes,
-            log[0],
-            params.transcripts,
-        )
+        run_job(rule, input, output, params, log)
 
 
 rule theme_figures:
@@ -75,20 +60,12 @@ rule theme_figures:
         attributes=config["participants"]["attributes"],
         minimum_alpha=config["agreement"]["minimum_alpha_per_code"]
         or config["agreement"]["minimum_alpha"],
-        code=stage_code("figures", "codebook"),
+        code=job_code("theme_figures"),
     log:
         "results/logs/theme_figures.log",
     run:
-        # imported here: matplotlib costs a second at every start of Snakemake
-        in_worker(
-            "scripts.figures:figures_job",
-            figure_table_paths(input),
-            input.codebook,
-            params.attributes,
-            "results/figures",
-            log[0],
-            params.minimum_alpha,
-        )
+        # matplotlib is imported by the job, when it runs: it costs a second at every start of Snakemake
+        run_job(rule, input, output, params, log)
 
 
 rule provenance:
@@ -96,7 +73,7 @@ rule provenance:
     input:
         unpack(provenance_inputs),
     output:
-        report(
+        record=report(
             "results/provenance.json",
             caption="../report/provenance.rst",
             category="Provenance",
@@ -104,20 +81,9 @@ rule provenance:
     params:
         config=config,
         commit=GIT_COMMIT,
-        code=stage_code("provenance"),
+        root=workflow.basedir,
+        code=job_code("provenance"),
     log:
         "results/logs/provenance.log",
     run:
-        in_worker(
-            "scripts.provenance:provenance_job",
-            provenance_input_groups(input),
-            input.parts,
-            input.identifiers,
-            input.secret,
-            params.config,
-            input.codebook,
-            workflow.basedir,
-            params.commit,
-            output[0],
-            log[0],
-        )
+        run_job(rule, input, output, params, log)
