@@ -79,6 +79,8 @@ class TextSourceEntry:
 
 @dataclass(frozen=True)
 class CodeEntry:
+    """A code of the file's codebook: its GUID, its name and whether it may be applied."""
+
     guid: str
     name: str
     codable: bool
