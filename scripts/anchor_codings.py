@@ -23,17 +23,19 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
-from scripts import anchoring
-from scripts import codings as coding_files
+from scripts import anchoring, coding_records
 from scripts.codebook import Codebook, load_codebook
-from scripts.codings import CoderFiles, CodingError, Mention, Problem, Segments
+from scripts.coding_records import CoderFiles, CodingError, Mention, Problem, Segments, load_segments, transcript_of
+from scripts.codings import QdpxContext, group_by_coder, read_coder
 from scripts.contracts import read_tsv, write_tsv
+from scripts.refi_qda_standard import render_transcript
+from scripts.rule_jobs import job_log, rule_job
 
 CODING_COLUMNS = ["coder", "file", "row", "column", "transcript_id", "segment_id", "code_id", "exemplar", "status"]
 TRANSCRIPT_COLUMNS = ["coder", "transcript_id", "file", "row"]
-PROBLEM_COLUMNS = [*coding_files.PROBLEM_COLUMNS, "fix"]
+PROBLEM_COLUMNS = [*coding_records.PROBLEM_COLUMNS, "fix"]
 LEDGER_COLUMNS = [
     "coder", "file", "row", "column", "segment_id", "code_id", "status", "current_segment_ids", "current_code_id",
     "code_change", "similarity", "coded_text", "current_text",
@@ -79,8 +81,6 @@ class Versions:
     def rendered(self, transcript: str) -> list[tuple[str, dict[str, str]]]:
         """Each kept version as a REFI-QDA export renders it (newest first): its text, and each
         segment's text SHA-1 (to find which version a coder's project was exported from)."""
-        from scripts.refi_qda import render_transcript
-
         found = []
         for version in reversed(self.by_transcript.get(transcript, [])):
             rows = [
@@ -148,7 +148,7 @@ def anchor_coder(files: CoderFiles, segments: Segments, versions: Versions, code
 
     for mention in files.mentions:
         mention = replace(mention, coded_code_id=mention.code_id or "")
-        transcript = coding_files._transcript_of(mention.segment_id)
+        transcript = transcript_of(mention.segment_id)
         if mention.status != "unchanged" or transcript not in current:
             # followed when read (a REFI-QDA project whose export is no longer kept), or not a
             # segment of a coded transcript (the agreement's checks name it)
@@ -383,24 +383,23 @@ def load_anchored(tables: Sequence[str | Sequence[str]], coders: Sequence[str] |
 # The rule
 
 
-def anchor_codings(
-    codebook_path: str, coding_paths: Sequence[str], segment_paths: Sequence[str], version_paths: Sequence[str],
-    outputs: Any, coding: dict, log: str,
-) -> None:
-    """Rule anchor_codings, for one coder's files (or any coders'): outputs codings (where they
-    are now), transcripts (those listed or marked done), problems (what reading and anchoring
-    found) and anchoring (the ledger: every coding that is not unchanged)."""
-    from scripts.jobs import job_log
-
+@rule_job
+def anchor_codings(input: dict, output: dict, params: dict, log: str) -> None:
+    """Rule anchor_codings, for one coder's files (or any coders'): inputs codebook, codings (the
+    coder's files), segments and versions (of the transcripts they mention); outputs codings
+    (where they are now), transcripts (those listed or marked done), problems (what reading and
+    anchoring found) and anchoring (the ledger: every coding that is not unchanged). Params:
+    config, the coding settings it reads (qdpx_min_overlap, anchor_similarity, on_recheck)."""
+    coding = params["config"]["coding"]
     with job_log(log) as logger:
-        codebook = load_codebook(codebook_path)
-        segments = coding_files.load_segments(segment_paths)
-        versions = load_versions(version_paths)
-        qdpx = replace(coding_files.QdpxContext.from_config(segments, codebook, coding), versions=versions)
+        codebook = load_codebook(input["codebook"])
+        segments = load_segments(input["segments"])
+        versions = load_versions(input["versions"])
+        qdpx = replace(QdpxContext.from_config(segments, codebook, coding), versions=versions)
         threshold = float(coding.get("anchor_similarity", 0.6))
         results = [
-            anchor_coder(coding_files.read_coder(coder, files, qdpx), segments, versions, codebook, threshold)
-            for coder, files in coding_files.group_by_coder(coding_paths).items()
+            anchor_coder(read_coder(coder, files, qdpx), segments, versions, codebook, threshold)
+            for coder, files in group_by_coder(input["codings"]).items()
         ]
         current = {row["segment_id"]: row["text"] for row in segments.rows}
         rows, ledger, listed, problems = [], [], [], []
@@ -429,10 +428,10 @@ def anchor_codings(
                 f"{first['segment_id'] or '?'}, code {first['code_id'] or '(none)'})",
                 f"{RECHECK_FIX}; or set coding.on_recheck: warn to go on without them (see {log})", row=int(first["row"]),
             )
-        write_tsv(Path(outputs["codings"]), rows, CODING_COLUMNS)
-        write_tsv(Path(outputs["transcripts"]), sorted(listed, key=lambda row: (row["coder"], row["transcript_id"], row["file"])), TRANSCRIPT_COLUMNS)
-        write_tsv(Path(outputs["problems"]), [{**problem.as_row(), "fix": problem.fix} for problem in problems], PROBLEM_COLUMNS)
-        write_tsv(Path(outputs["anchoring"]), ledger, LEDGER_COLUMNS)
+        write_tsv(Path(output["codings"]), rows, CODING_COLUMNS)
+        write_tsv(Path(output["transcripts"]), sorted(listed, key=lambda row: (row["coder"], row["transcript_id"], row["file"])), TRANSCRIPT_COLUMNS)
+        write_tsv(Path(output["problems"]), [{**problem.as_row(), "fix": problem.fix} for problem in problems], PROBLEM_COLUMNS)
+        write_tsv(Path(output["anchoring"]), ledger, LEDGER_COLUMNS)
         counted = anchoring.counts_by_status(row["status"] for row in ledger if row["status"] in anchoring.STATUSES)
         changes = defaultdict(int)
         for row in ledger:
@@ -474,12 +473,12 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def ledger(paths: Sequence[str], output: str, log: str) -> None:
-    """Rule anchoring_ledger: the coders' anchoring tables in one (results/coding/anchoring.tsv)."""
-    from scripts.jobs import job_log
-
+@rule_job
+def anchoring_ledger(input: dict, output: dict, params: dict, log: str) -> None:
+    """Rule anchoring_ledger: input anchoring (the coders' anchoring tables, a list); output table
+    (results/coding/anchoring.tsv), them in one."""
     with job_log(log) as logger:
-        rows = [row for path in paths for row in read_tsv(Path(path))]
-        write_tsv(Path(output), rows, LEDGER_COLUMNS)
+        rows = [row for path in input["anchoring"] for row in read_tsv(Path(path))]
+        write_tsv(Path(output["table"]), rows, LEDGER_COLUMNS)
         waiting = sum(row["status"] == "recheck" for row in rows)
         logger.info("%d coding(s) followed or mapped, %d waiting for a person (recheck)", len(rows) - waiting, waiting)

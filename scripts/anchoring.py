@@ -5,7 +5,7 @@ A transcript changes after coding has begun: a name is added to the identifier l
 placeholder changes), a transcriber corrects a word (spaCy may then cut the sentences
 differently, and every later segment ID of the turn shifts). A coding names the segment it was
 made on (its ID, and in most files the SHA-1 of its text or the text itself); the workflow keeps
-every de-identified segment version it has produced (:mod:`scripts.segment_versions`), so the
+every de-identified segment version it has produced (rule segment, :mod:`scripts.segment`), so the
 text a coder saw can be found again and aligned with the text as it is now.
 
 The alignment is a word-level :class:`difflib.SequenceMatcher` over the whole transcript (so a

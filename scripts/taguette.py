@@ -17,6 +17,7 @@ from pathlib import Path
 
 from scripts.codebook import Codebook, load_codebook
 from scripts.contracts import write_text
+from scripts.rule_jobs import job_log, rule_job
 
 COLUMNS = ["tag", "description"]
 
@@ -53,11 +54,14 @@ def codebook_csv(codebook: Codebook) -> str:
     return out.getvalue()
 
 
-def taguette_codebook_job(codebook_path: str, output: str, log: str) -> None:
-    """Rule taguette_codebook: data/codebook.yaml -> results/exchange/taguette_codebook.csv."""
-    from scripts.jobs import job_log
-
+@rule_job
+def taguette_codebook(input: dict, output: dict, params: dict, log: str) -> None:
+    """Rule taguette_codebook: input codebook (data/codebook.yaml); output codebook
+    (results/exchange/taguette_codebook.csv)."""
     with job_log(log) as logger:
-        codebook = load_codebook(codebook_path)
-        write_text(Path(output), codebook_csv(codebook))
-        logger.info("%s: %d codes of codebook version %s, for Taguette's Import codebook", output, len(codebook.codes), codebook.version)
+        codebook = load_codebook(input["codebook"])
+        write_text(Path(output["codebook"]), codebook_csv(codebook))
+        logger.info(
+            "%s: %d codes of codebook version %s, for Taguette's Import codebook",
+            output["codebook"], len(codebook.codes), codebook.version,
+        )

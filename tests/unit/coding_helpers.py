@@ -108,6 +108,7 @@ def anchored_tables(folder: Path, codebook: str | Path, files: list[str], segmen
     from scripts.anchor_codings import anchor_codings
 
     outputs = {name: str(folder / f"{name}.tsv") for name in ("codings", "transcripts", "problems", "anchoring")}
-    anchor_codings(str(codebook), files, [str(path) for path in segments], list(versions), outputs,
-                   coding or {"roles": ["participant"], "consensus": "consensus"}, str(folder / "anchor.log"))
+    inputs = {"codebook": str(codebook), "codings": files, "segments": [str(path) for path in segments], "versions": list(versions)}
+    settings = {"coding": coding or {"roles": ["participant"], "consensus": "consensus"}}
+    anchor_codings(inputs, outputs, {"config": settings}, str(folder / "anchor.log"))
     return [outputs["codings"], outputs["transcripts"], outputs["problems"]]

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts import anchor_codings, codings
+from scripts import anchor_codings
+from scripts.coding_records import CodingError
 from scripts.contracts import SEGMENT_COLUMNS, read_tsv, write_tsv
 from scripts.segment import versions_jsonl, with_version
 
@@ -51,8 +52,9 @@ def changed(tmp_path: Path) -> dict:
 
 def run(tmp_path: Path, paths: dict, files: list[Path], coding: dict = CODING) -> dict[str, list[dict]]:
     outputs = {name: str(tmp_path / f"{name}.tsv") for name in ("codings", "transcripts", "problems", "anchoring")}
-    anchor_codings.anchor_codings(str(paths["codebook"]), [str(f) for f in files], paths["segments"], paths["versions"],
-                                  outputs, coding, str(tmp_path / "anchor.log"))
+    inputs = {"codebook": str(paths["codebook"]), "codings": [str(f) for f in files], "segments": paths["segments"],
+              "versions": paths["versions"]}
+    anchor_codings.anchor_codings(inputs, outputs, {"config": {"coding": coding}}, str(tmp_path / "anchor.log"))
     return {name: read_tsv(Path(path)) for name, path in outputs.items()}
 
 
@@ -175,7 +177,7 @@ def test_a_deleted_code_column_stops_the_run_and_a_newer_code_is_a_ledger_line(t
     rows = [sheet_row("T1-0002-001", 1, None)]
     header = ["segment_id", "text", "text_sha1", "calm", "work"]
     deleted = sheet(tmp_path / "coding" / "b" / "sheet.xlsx", rows, ["calm", "work", "queue"], header=header)
-    with pytest.raises(codings.CodingError, match="the column of code queue has been deleted from this sheet"):
+    with pytest.raises(CodingError, match="the column of code queue has been deleted from this sheet"):
         run(tmp_path, changed, [deleted])
     newer = sheet(tmp_path / "coding" / "b" / "sheet.xlsx", rows, ["calm", "work"], header=header)
     tables = run(tmp_path, changed, [newer])
@@ -197,5 +199,5 @@ def test_two_files_of_one_coder_that_disagree_on_a_segment_are_reported(tmp_path
 def test_on_recheck_fail_stops_the_run_naming_the_first(tmp_path: Path, changed: dict) -> None:
     csv = write_csv(tmp_path / "coding" / "a" / "c.csv", [["T1-0004-002", "queue", sha1_of("T1-0004-002")]],
                     header=("segment_id", "code_id", "text_sha1"))
-    with pytest.raises(codings.CodingError, match=r"c.csv, row 2: 1 coding\(s\) need a person to re-check them"):
+    with pytest.raises(CodingError, match=r"c.csv, row 2: 1 coding\(s\) need a person to re-check them"):
         run(tmp_path, changed, [csv], coding={**CODING, "on_recheck": "fail"})

@@ -1,5 +1,5 @@
-"""Tests for scripts/codings.py: reading coder folders (CSV, XLSX, transcripts.txt) and every
-kind of problem, each reported with its file and row."""
+"""Tests for scripts/codings.py, coding_file_readers.py and coding_records.py: reading coder
+folders (CSV, XLSX, transcripts.txt) and every kind of problem, each reported with its file and row."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts import codings
+from scripts import coding_file_readers, coding_records, codings
 from scripts.codebook import load_codebook
-from scripts.codings import CodingError
+from scripts.coding_records import CodingError
 
 from .coding_helpers import sha1_of, write_csv, write_project, write_sheet
 
@@ -25,11 +25,11 @@ def check(project: dict[str, Path], coding: Path, compared=("coder_a", "coder_b"
     """Read every coder folder under ``coding`` and check it against T1, T2 and the codebook."""
     grouped = codings.group_by_coder(str(path) for files in codings.discover_coders(coding).values() for path in files)
     parsed = {coder: codings.read_coder(coder, files) for coder, files in grouped.items()}
-    segments = codings.load_segments([project["T1"], project["T2"]])
+    segments = coding_records.load_segments([project["T1"], project["T2"]])
     return codings.check_codings(parsed, segments, load_codebook(project["codebook"]), roles, list(compared), consensus, CORPUS)
 
 
-def problems(checked, kind: str) -> list[codings.Problem]:
+def problems(checked, kind: str) -> list[coding_records.Problem]:
     return [problem for problem in checked.problems if problem.kind == kind]
 
 
@@ -44,7 +44,7 @@ def test_csv_reader_rows_and_optional_columns(tmp_path: Path) -> None:
         ["", "", "", "", ""],  # blank rows are skipped
         [" T1-0002-002 ", "", "", "", ""],  # looked at, no code
     ], header=("segment_id", "code_id", "text_sha1", "memo", "coder"))
-    mentions = codings.read_csv_coding(path, "a")
+    mentions = coding_file_readers.read_csv_coding(path, "a")
     assert [(m.row, m.segment_id, m.code_id) for m in mentions] == [(2, "T1-0002-001", "calm"), (4, "T1-0002-002", None)]
     assert mentions[0].text_sha1 == sha1_of("T1-0002-001") and mentions[0].coder == "a"
 
@@ -60,7 +60,7 @@ def test_csv_reader_rows_and_optional_columns(tmp_path: Path) -> None:
 def test_csv_format_errors_name_file_and_row(tmp_path: Path, header, rows, expected) -> None:
     path = write_csv(tmp_path / "a" / "c.csv", rows, header=header)
     with pytest.raises(CodingError, match=expected):
-        codings.read_csv_coding(path, "a")
+        coding_file_readers.read_csv_coding(path, "a")
 
 
 def test_csv_that_is_not_text(tmp_path: Path) -> None:
@@ -68,7 +68,7 @@ def test_csv_that_is_not_text(tmp_path: Path) -> None:
     path.parent.mkdir()
     path.write_bytes(b"\xff\xfe\x00bad\x81\x82")
     with pytest.raises(CodingError, match="c.csv: is not UTF-8 text"):
-        codings.read_csv_coding(path, "a")
+        coding_file_readers.read_csv_coding(path, "a")
 
 
 def test_sheet_round_trip(tmp_path: Path) -> None:
@@ -81,7 +81,7 @@ def test_sheet_round_trip(tmp_path: Path) -> None:
         for segment_id, codes in applied.items()
     ]
     path = write_sheet(tmp_path / "b" / "sheet.xlsx", header, rows)
-    mentions, columns = codings.read_sheet_coding(path, "b")
+    mentions, columns = coding_file_readers.read_sheet_coding(path, "b")
     assert columns == [(str(path), "calm", "G"), (str(path), "work", "H"), (str(path), "queue", "I")]
     read_back: dict[str, set[str]] = {}
     for mention in mentions:
@@ -97,7 +97,7 @@ def test_sheet_round_trip(tmp_path: Path) -> None:
 @pytest.mark.parametrize("value", [1, "1", True, 1.0])
 def test_sheet_accepts_one_in_its_spellings(tmp_path: Path, value) -> None:
     path = write_sheet(tmp_path / "b" / "s.xlsx", ["segment_id", "calm"], [["T1-0002-001", value], ["T1-0002-002", 0]])
-    mentions, _ = codings.read_sheet_coding(path, "b")
+    mentions, _ = coding_file_readers.read_sheet_coding(path, "b")
     assert [(m.segment_id, m.code_id) for m in mentions] == [("T1-0002-001", None), ("T1-0002-001", "calm"), ("T1-0002-002", None)]
 
 
@@ -112,7 +112,7 @@ def test_sheet_accepts_one_in_its_spellings(tmp_path: Path, value) -> None:
 def test_sheet_errors_name_file_row_and_column(tmp_path: Path, header, rows, expected) -> None:
     path = write_sheet(tmp_path / "b" / "s.xlsx", header, rows)
     with pytest.raises(CodingError, match=expected):
-        codings.read_sheet_coding(path, "b")
+        coding_file_readers.read_sheet_coding(path, "b")
 
 
 def test_sheet_that_is_not_a_workbook(tmp_path: Path) -> None:
@@ -120,16 +120,16 @@ def test_sheet_that_is_not_a_workbook(tmp_path: Path) -> None:
     path.parent.mkdir()
     path.write_text("segment_id,code_id\n", encoding="utf-8")
     with pytest.raises(CodingError, match=r"s.xlsx: is not an Excel workbook"):
-        codings.read_sheet_coding(path, "b")
+        coding_file_readers.read_sheet_coding(path, "b")
 
 
 def test_transcript_list(tmp_path: Path) -> None:
     path = tmp_path / "transcripts.txt"
     path.write_text("# coded\nT1\n\nT2  # no code applied\n", encoding="utf-8")
-    assert codings.read_transcript_list(path) == [("T1", 2), ("T2", 4)]
+    assert coding_file_readers.read_transcript_list(path) == [("T1", 2), ("T2", 4)]
     path.write_text("T1\nnot an id!\n", encoding="utf-8")
     with pytest.raises(CodingError, match=r"transcripts.txt, row 2: not a transcript ID"):
-        codings.read_transcript_list(path)
+        coding_file_readers.read_transcript_list(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,7 +193,7 @@ def test_valid_codings_and_asked_transcripts(project, tmp_path: Path) -> None:
     checked = check(project, coding)
     assert checked.errors == [] and checked.warnings == []
     assert checked.asked == {"coder_a": {"T1", "T2"}, "coder_b": {"T1", "T2"}}
-    segment_of = {row["segment_id"]: i for i, row in enumerate(codings.load_segments([project["T1"], project["T2"]]).rows)}
+    segment_of = {row["segment_id"]: i for i, row in enumerate(coding_records.load_segments([project["T1"], project["T2"]]).rows)}
     assert checked.applied["coder_a"] == {(segment_of["T1-0002-001"], 0), (segment_of["T2-0002-002"], 1)}
 
 
@@ -317,10 +317,10 @@ def test_documented_columns_match_the_readers() -> None:
     from scripts.codebook import RESERVED_IDS
     from scripts.settings import SCHEMA_DIR, load_schema
 
-    assert set(load_schema("coding.schema.yaml")["properties"]) == {*codings.CSV_REQUIRED, *codings.CSV_OPTIONAL}
-    assert set(codings.SHEET_COLUMNS) <= RESERVED_IDS  # no code can be named like a sheet column
+    assert set(load_schema("coding.schema.yaml")["properties"]) == {*coding_file_readers.CSV_REQUIRED, *coding_file_readers.CSV_OPTIONAL}
+    assert set(coding_file_readers.SHEET_COLUMNS) <= RESERVED_IDS  # no code can be named like a sheet column
     layout = (SCHEMA_DIR / "coding_sheet.md").read_text(encoding="utf-8")
-    assert all(f"`{column}`" in layout for column in codings.SHEET_COLUMNS)
+    assert all(f"`{column}`" in layout for column in coding_file_readers.SHEET_COLUMNS)
 
 
 def test_a_semicolon_csv_from_european_excel_is_read(tmp_path: Path) -> None:
@@ -328,7 +328,7 @@ def test_a_semicolon_csv_from_european_excel_is_read(tmp_path: Path) -> None:
     path.parent.mkdir(parents=True)
     path.write_text("\ufeffsegment_id;code_id;memo\r\nT1-0002-001;calm;\"a memo; with a semicolon\"\r\n T1-0002-002 ; work ;\r\n",
                     encoding="utf-8")
-    mentions = codings.read_csv_coding(path, "a")
+    mentions = coding_file_readers.read_csv_coding(path, "a")
     assert [(m.row, m.segment_id, m.code_id) for m in mentions] == [(2, "T1-0002-001", "calm"), (3, "T1-0002-002", "work")]
 
 
@@ -338,7 +338,7 @@ def test_a_csv_without_the_columns_says_what_was_found(tmp_path: Path) -> None:
     path.write_text("segment;code\nT1-0002-001;calm\n", encoding="utf-8")
     with pytest.raises(CodingError, match=r"c.csv, row 1: no column segment_id, code_id in the header \(read as separated "
                                           r"by semicolons, it has 2 column\(s\): segment, code\)\. Save the coding"):
-        codings.read_csv_coding(path, "a")
+        coding_file_readers.read_csv_coding(path, "a")
 
 
 def test_unknown_code_and_segment_get_a_suggestion(project, tmp_path: Path) -> None:
@@ -350,6 +350,6 @@ def test_unknown_code_and_segment_get_a_suggestion(project, tmp_path: Path) -> N
     assert any("row 2: code Calm is not in the codebook (version 2). Did you mean calm?" in message for message in messages), messages
     assert any("row 3: segment T1-0002-01 is not a segment of the corpus. Did you mean T1-0002-001?" in message for message in messages), messages
     assert any("row 4: segment t1-0002-001: no transcript t1 in the raw folder. Did you mean T1?" in message for message in messages), messages
-    assert codings.did_you_mean("physical_stability", ["mental_stability", "physical_stability"]) == "Did you mean physical_stability? "
-    assert codings.did_you_mean(" Physical_Stability ", ["mental_stability", "physical_stability"]) == "Did you mean physical_stability? "
-    assert codings.did_you_mean("zzz", ["calm"]) == ""
+    assert coding_file_readers.did_you_mean("physical_stability", ["mental_stability", "physical_stability"]) == "Did you mean physical_stability? "
+    assert coding_file_readers.did_you_mean(" Physical_Stability ", ["mental_stability", "physical_stability"]) == "Did you mean physical_stability? "
+    assert coding_file_readers.did_you_mean("zzz", ["calm"]) == ""

@@ -1,4 +1,4 @@
-"""Tests for scripts/refi_qda.py: the REFI-QDA export (schemas, positions, determinism), reading a
+"""Tests for scripts/refi_qda*.py: the REFI-QDA export (schemas, positions, determinism), reading a
 coder's project back as codings (overlap rule, code and source matching, checks), real exporters'
 files (ATLAS.ti) and bad input."""
 
@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from scripts import codings, refi_qda
+from scripts import coding_records, codings, refi_qda, refi_qda_codings, refi_qda_export, refi_qda_standard
 from scripts import deidentify as deid
 from scripts.codebook import load_codebook
-from scripts.codings import CodingError
+from scripts.coding_records import CodingError
 from scripts.contracts import SEGMENT_COLUMNS, read_tsv, write_tsv
 
 from . import refi_helpers as qda
@@ -33,7 +33,7 @@ PARTICIPANTS = "transcript_id,participant_id,role,site\nT1,P1,client,A\nT2,P2,pr
 
 
 def code(code_id: str) -> str:
-    return refi_qda.stable_guid("code", code_id)
+    return refi_qda_standard.stable_guid("code", code_id)
 
 
 @pytest.fixture
@@ -43,8 +43,8 @@ def study(tmp_path: Path) -> dict:
     paths["participants"] = tmp_path / "participants.csv"
     paths["participants"].write_text(PARTICIPANTS, encoding="utf-8")
     paths["qdpx"], paths["qdc"] = export(paths, tmp_path / "exchange")
-    segments = codings.load_segments([paths["T1"], paths["T2"]])
-    rendered = {t: refi_qda.render_transcript(read_tsv(paths[t])) for t in ("T1", "T2")}
+    segments = coding_records.load_segments([paths["T1"], paths["T2"]])
+    rendered = {t: refi_qda_standard.render_transcript(read_tsv(paths[t])) for t in ("T1", "T2")}
     return {
         "paths": paths, "segments": segments, "codebook": load_codebook(paths["codebook"]), "rendered": rendered,
         "span": {segment: (start, end) for r in rendered.values() for segment, start, end in r.spans},
@@ -53,16 +53,16 @@ def study(tmp_path: Path) -> dict:
 
 def export(paths: dict, folder: Path, suggestions: bool = False, candidates: tuple = ()) -> tuple[Path, Path]:
     qdpx, qdc = folder / "project.qdpx", folder / "codebook.qdc"
-    refi_qda.export_job(
-        [str(paths["T1"]), str(paths["T2"])], str(paths["codebook"]), str(paths["participants"]), list(candidates),
-        str(qdpx), {"qdpx": True, "suggestions": suggestions}, ["role", "site"], str(folder / "export.log"),
-    )
-    refi_qda.codebook_job(str(paths["codebook"]), str(qdc), str(folder / "codebook.log"))
+    inputs = {"segments": [str(paths["T1"]), str(paths["T2"])], "codebook": str(paths["codebook"]),
+              "participants": str(paths["participants"]), "candidates": list(candidates)}
+    settings = {"exchange": {"suggestions": suggestions}, "participants": {"attributes": ["role", "site"]}}
+    refi_qda_export.qdpx_export(inputs, {"project": str(qdpx)}, {"config": settings}, str(folder / "export.log"))
+    refi_qda_export.qdc_export({"codebook": str(paths["codebook"])}, {"codebook": str(qdc)}, {}, str(folder / "codebook.log"))
     return qdpx, qdc
 
 
 def read(study: dict, qdpx: Path, min_overlap: float = 0.5):
-    return refi_qda.read_qdpx_coding(qdpx, "coder_b", study["segments"], study["codebook"], min_overlap)
+    return refi_qda_codings.read_qdpx_coding(qdpx, "coder_b", study["segments"], study["codebook"], min_overlap)
 
 
 def pairs(mentions) -> set[tuple[str, str]]:
@@ -107,7 +107,7 @@ def test_export_validates_against_both_schemas(study: dict) -> None:
     cases = project.findall(f"{qda.q('Cases')}/{qda.q('Case')}")
     assert [c.get("name") for c in cases] == ["P1", "P2"]  # T9 is not in the corpus
     assert [v.findtext(qda.q("TextValue")) for v in cases[1].findall(qda.q("VariableValue"))] == ["provider", "B"]
-    assert cases[0].find(qda.q("SourceRef")).get("targetGUID") == refi_qda.stable_guid("source", "T1")
+    assert cases[0].find(qda.q("SourceRef")).get("targetGUID") == refi_qda_standard.stable_guid("source", "T1")
     assert "DateTime" not in etree.tostring(project).decode()  # no timestamps
 
 
@@ -120,7 +120,7 @@ def test_positions_are_exact_code_point_offsets(study: dict, tmp_path: Path) -> 
             assert text[start:end] == row["text"]
     # characters outside the Basic Multilingual Plane: code points, not UTF-16 units or bytes
     path = write_segments(tmp_path / "U1.tsv", "U1", [("participant", ["Café au lait 🙂 is nice.", "Ça va 🙂."]), ("interviewer", ["Ok."])])
-    rendered = refi_qda.render_transcript(read_tsv(path))
+    rendered = refi_qda_standard.render_transcript(read_tsv(path))
     assert len(rendered.text.encode("utf-16-le")) // 2 > len(rendered.text)
     assert rendered.text == "Participant: Café au lait 🙂 is nice. Ça va 🙂.\nInterviewer: Ok.\n"
     assert [rendered.text[s:e] for _, s, e in rendered.spans] == [r["text"] for r in read_tsv(path)]
@@ -210,10 +210,10 @@ def test_overlap_rule_at_the_threshold(study: dict, tmp_path: Path, covered: int
 
 def test_coded_segments_boundary_is_exact() -> None:
     spans = [("a", 0, 10), ("b", 11, 21)]
-    assert refi_qda.coded_segments(0, 3, spans, 0.3)[0] == ["a"]  # 3 >= 0.3 x 10, exactly
-    assert refi_qda.coded_segments(0, 2, spans, 0.3) == ([], (0.2, "a"))
-    assert refi_qda.coded_segments(5, 16, spans, 0.5)[0] == ["a", "b"]
-    assert refi_qda.coded_segments(10, 11, spans, 0.5) == ([], (0.0, ""))  # only the space between
+    assert refi_qda_codings.coded_segments(0, 3, spans, 0.3)[0] == ["a"]  # 3 >= 0.3 x 10, exactly
+    assert refi_qda_codings.coded_segments(0, 2, spans, 0.3) == ([], (0.2, "a"))
+    assert refi_qda_codings.coded_segments(5, 16, spans, 0.5)[0] == ["a", "b"]
+    assert refi_qda_codings.coded_segments(10, 11, spans, 0.5) == ([], (0.0, ""))  # only the space between
 
 
 def test_codes_matched_by_guid_then_by_name(study: dict, tmp_path: Path) -> None:
@@ -271,8 +271,8 @@ def test_a_selection_in_a_changed_text_is_followed_or_sent_to_a_person(study: di
     turns = [("interviewer", ["Hello there."])] + [(role, list(sentences)) for role, sentences in TRANSCRIPTS["T1"]]
     turns[2][1][0] = "I am cool now."  # one word corrected (turn 2 is now turn 3)
     turns[4][1][1] = "Nobody knows why at all."  # rewritten
-    changed = codings.load_segments([write_segments(tmp_path / "T1.tsv", "T1", turns), study["paths"]["T2"]])
-    mentions, problems = refi_qda.read_qdpx_coding(coded, "coder_b", changed, study["codebook"])
+    changed = coding_records.load_segments([write_segments(tmp_path / "T1.tsv", "T1", turns), study["paths"]["T2"]])
+    mentions, problems = refi_qda_codings.read_qdpx_coding(coded, "coder_b", changed, study["codebook"])
     found = {(mention.coded_code_id, mention.segment_id, mention.status) for mention in mentions}
     assert ("calm", "T1-0003-001", "moved") in found  # a small edit, above the similarity threshold
     assert ("queue", "T1-0003-003", "carried") in found  # the same words, under another ID
@@ -315,7 +315,7 @@ def test_tolerates_vendor_layouts_and_reports_deviations(study: dict, tmp_path: 
     assert kinds(problems) == [("warning", "qdpx_format"), ("warning", "several_users")]
     assert "does not follow the REFI-QDA project schema at line" in problems[0].detail and "attribute vendorColour" in problems[0].detail
     # the interviewer's question is not compared: check_codings warns, as for CSV codings
-    checked = codings.check_codings({"coder_b": codings.CoderFiles("coder_b", [str(path)], mentions, problems=problems)},
+    checked = codings.check_codings({"coder_b": coding_records.CoderFiles("coder_b", [str(path)], mentions, problems=problems)},
                                     study["segments"], study["codebook"], ["participant"], [], "coder_b", ["T1", "T2"])
     assert "outside_roles" in [p.kind for p in checked.warnings] and not checked.errors
 

@@ -63,22 +63,22 @@ def segment_texts(project: Path, transcript: str) -> dict[str, str]:
 def code_qdpx(project: Path) -> None:
     """coder_d codes the exported project in a QDA program: the consensus codes of DSM01 and NYC04,
     and the sentences of NYC04 about Marcus."""
-    from scripts import refi_qda
+    from scripts import refi_qda_standard
     from tests.unit.refi_helpers import coded_copy
 
     selections = []
     consensus = list(csv.DictReader(open(project / "data" / "coding" / "consensus" / "consensus.csv", encoding="utf-8")))
     for transcript in ("DSM01", "NYC04"):
         rows = read(project / "results" / "segments" / f"{transcript}.tsv")
-        spans = {segment: (start, end) for segment, start, end in refi_qda.render_transcript(rows).spans}
+        spans = {segment: (start, end) for segment, start, end in refi_qda_standard.render_transcript(rows).spans}
         for row in consensus:
             if row["segment_id"] in spans and row["code_id"]:
-                selections.append((transcript, *spans[row["segment_id"]], [refi_qda.stable_guid("code", row["code_id"])]))
+                selections.append((transcript, *spans[row["segment_id"]], [refi_qda_standard.stable_guid("code", row["code_id"])]))
         # and what NYC04 says of Marcus (his full name, and his first name alone, which the
         # model takes for an organisation: one placeholder all the same)
         for row in rows:
             if "[PERSON_u" in row["text"] and row["role"] == "participant":
-                selections.append((transcript, *spans[row["segment_id"]], [refi_qda.stable_guid("code", "social_connection")]))
+                selections.append((transcript, *spans[row["segment_id"]], [refi_qda_standard.stable_guid("code", "social_connection")]))
     coded_copy(project / "results" / "exchange" / "project.qdpx", project / "data" / "coding" / "coder_d" / "project.qdpx",
                "Coder D", selections)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from scripts import refi_qda
+from scripts import refi_qda, refi_qda_standard
 from tests.unit import refi_helpers as qda
 
 from .conftest import REPO, run_workflow
@@ -37,9 +37,9 @@ def test_export_then_a_coded_project_is_read_by_agreement(project: Path) -> None
     assert "codebook.qdc" in leak_check
 
     # coder_c codes A01 in a QDA program: stability on two sentences selected at once, family on one
-    rendered = refi_qda.render_transcript(read_tsv(project / "results" / "segments" / "A01.tsv"))
+    rendered = refi_qda_standard.render_transcript(read_tsv(project / "results" / "segments" / "A01.tsv"))
     span = {segment: (start, end) for segment, start, end in rendered.spans}
-    stability, family = refi_qda.stable_guid("code", "stability"), refi_qda.stable_guid("code", "family")
+    stability, family = refi_qda_standard.stable_guid("code", "stability"), refi_qda_standard.stable_guid("code", "family")
     qda.coded_copy(exported, project / "data" / "coding" / "coder_c" / "project.qdpx", "Coder C", [
         ("A01", span["A01-0004-001"][0], span["A01-0004-002"][1], [stability]),
         ("A01", *span["A01-0002-002"], [family]),

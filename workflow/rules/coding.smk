@@ -14,36 +14,29 @@ rule anchor_codings:
         problems="results/coding/{coder}/problems.tsv",
         anchoring="results/coding/{coder}/anchoring.tsv",
     params:
-        coding=config["coding"],
-        code=stage_code("anchor_codings", "anchoring", "codings", "codebook"),
+        config=config_sections(
+            "coding.qdpx_min_overlap", "coding.anchor_similarity", "coding.on_recheck"
+        ),
+        code=job_code("anchor_codings"),
     log:
         "results/logs/anchor_codings/{coder}.log",
     run:
-        in_worker(
-            "scripts.anchor_codings:anchor_codings",
-            input.codebook,
-            input.codings,
-            input.segments,
-            input.versions,
-            output,
-            params.coding,
-            log[0],
-        )
+        run_job(rule, input, output, params, log)
 
 
 rule anchoring_ledger:
     """Every coder's codings that are not unchanged, in one table (results/coding/anchoring.tsv)."""
     input:
-        anchored(ANCHORED_CODERS, "anchoring"),
+        anchoring=anchored(ANCHORED_CODERS, "anchoring"),
     output:
-        report(
+        table=report(
             ANCHORING_LEDGER,
             caption="../report/anchoring.rst",
             category="Agreement",
         ),
     params:
-        code=stage_code("anchor_codings"),
+        code=job_code("anchoring_ledger"),
     log:
         "results/logs/anchoring_ledger.log",
     run:
-        in_worker("scripts.anchor_codings:ledger", input, output[0], log[0])
+        run_job(rule, input, output, params, log)

@@ -3,13 +3,13 @@ rule qdc_export:
     input:
         codebook=CODEBOOK,
     output:
-        "results/exchange/codebook.qdc",
+        codebook="results/exchange/codebook.qdc",
     params:
-        code=stage_code("refi_qda", "codebook"),
+        code=job_code("qdc_export"),
     log:
         "results/logs/qdc_export.log",
     run:
-        in_worker("scripts.refi_qda:codebook_job", input.codebook, output[0], log[0])
+        run_job(rule, input, output, params, log)
 
 
 rule taguette_codebook:
@@ -17,15 +17,13 @@ rule taguette_codebook:
     input:
         codebook=CODEBOOK,
     output:
-        "results/exchange/taguette_codebook.csv",
+        codebook="results/exchange/taguette_codebook.csv",
     params:
-        code=stage_code("taguette", "codebook"),
+        code=job_code("taguette_codebook"),
     log:
         "results/logs/taguette_codebook.log",
     run:
-        in_worker(
-            "scripts.taguette:taguette_codebook_job", input.codebook, output[0], log[0]
-        )
+        run_job(rule, input, output, params, log)
 
 
 rule qdpx_export:
@@ -39,20 +37,9 @@ rule qdpx_export:
     output:
         project="results/exchange/project.qdpx",
     params:
-        exchange=config["exchange"],
-        attributes=config["participants"]["attributes"],
-        code=stage_code("refi_qda", "codebook"),
+        config=config_sections("exchange.suggestions", "participants.attributes"),
+        code=job_code("qdpx_export"),
     log:
         "results/logs/qdpx_export.log",
     run:
-        in_worker(
-            "scripts.refi_qda:export_job",
-            input.segments,
-            input.codebook,
-            input.participants,
-            input.candidates,
-            output.project,
-            params.exchange,
-            params.attributes,
-            log[0],
-        )
+        run_job(rule, input, output, params, log)
