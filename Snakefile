@@ -67,3 +67,8 @@ rule all:
         final_outputs(),
         load_model_early,
     default_target: True
+
+
+# Every rule reaches its job function by name, with named inputs and outputs (scripts/rule_jobs.py):
+# checked here, when the workflow is parsed, not when a job runs.
+check_rule_jobs(workflow.rules)

@@ -33,10 +33,18 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from synthetic_codings import (  # noqa: E402
+    CoderStyle,
+    consensus_of,
+    simulate,
+    true_coding,
+    write_csv,
+    write_sheet,
+)
+
 from scripts import agreement_report  # noqa: E402
 from scripts.codebook import load_codebook  # noqa: E402
 from scripts.contracts import SEGMENT_COLUMNS, write_tsv  # noqa: E402
-from synthetic_codings import CoderStyle, consensus_of, simulate, true_coding, write_csv, write_sheet  # noqa: E402
 
 FILLER = "the a and we then my it was there clinic day people time home thing work money".split()
 
@@ -48,16 +56,26 @@ def build_codebook(path: Path, n_codes: int, rng: np.random.Generator) -> list[l
     per_theme = -(-n_codes // 4)
     for code in range(n_codes):
         if code % per_theme == 0:
-            lines += [f"  - id: theme{code // per_theme}", f"    label: Theme {code // per_theme}", "    codes:"]
+            lines += [
+                f"  - id: theme{code // per_theme}",
+                f"    label: Theme {code // per_theme}",
+                "    codes:",
+            ]
         words = ["".join(rng.choice(list(string.ascii_lowercase), 7)) for _ in range(3)]
         keywords.append(words)
-        lines += [f"      - id: code{code:02d}", f"        label: Code {code}", "        definition: A synthetic code.",
-                  f"        keywords: [{', '.join(words)}]"]
+        lines += [
+            f"      - id: code{code:02d}",
+            f"        label: Code {code}",
+            "        definition: A synthetic code.",
+            f"        keywords: [{', '.join(words)}]",
+        ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return keywords
 
 
-def build_segments(folder: Path, n_transcripts: int, keywords: list[list[str]], rng: np.random.Generator) -> list[dict]:
+def build_segments(
+    folder: Path, n_transcripts: int, keywords: list[list[str]], rng: np.random.Generator
+) -> list[dict]:
     """Per transcript: 30 exchanges of an interviewer question and a 4-sentence participant turn.
 
     Each participant sentence carries a code's keyword with a probability that differs by code
@@ -76,20 +94,33 @@ def build_segments(folder: Path, n_transcripts: int, keywords: list[list[str]], 
                     words = list(rng.choice(FILLER, 8))
                     if role == "participant":
                         for code in np.nonzero(rng.random(len(keywords)) < prevalence)[0]:
-                            words.insert(int(rng.integers(len(words))), keywords[code][int(rng.integers(3))])
+                            words.insert(
+                                int(rng.integers(len(words))), keywords[code][int(rng.integers(3))]
+                            )
                     text = " ".join(words).capitalize() + "."
-                    rows.append({
-                        "segment_id": f"{transcript}-{turn:04d}-{sentence:03d}", "transcript_id": transcript, "turn": turn,
-                        "sentence": sentence, "role": role, "speaker": role.title(), "start_char": start,
-                        "end_char": start + len(text), "text": text, "text_sha1": hashlib.sha1(text.encode()).hexdigest(),
-                    })
+                    rows.append(
+                        {
+                            "segment_id": f"{transcript}-{turn:04d}-{sentence:03d}",
+                            "transcript_id": transcript,
+                            "turn": turn,
+                            "sentence": sentence,
+                            "role": role,
+                            "speaker": role.title(),
+                            "start_char": start,
+                            "end_char": start + len(text),
+                            "text": text,
+                            "text_sha1": hashlib.sha1(text.encode()).hexdigest(),
+                        }
+                    )
                     start += len(text) + 1
         write_tsv(folder / f"{transcript}.tsv", rows, SEGMENT_COLUMNS)
         all_rows += rows
     return all_rows
 
 
-def build(folder: Path, n_transcripts: int, n_codes: int, n_coders: int, sheet: bool, seed: int = 1) -> dict:
+def build(
+    folder: Path, n_transcripts: int, n_codes: int, n_coders: int, sheet: bool, seed: int = 1
+) -> dict:
     rng = np.random.default_rng(seed)
     keywords = build_codebook(folder / "codebook.yaml", n_codes, rng)
     codebook = load_codebook(folder / "codebook.yaml")
@@ -98,8 +129,9 @@ def build(folder: Path, n_transcripts: int, n_codes: int, n_coders: int, sheet: 
     transcripts = sorted({row["transcript_id"] for row in segments})
     styles = {
         f"coder_{chr(97 + c)}": CoderStyle(
-            miss=0.1 + 0.04 * c, extra=0.01 + 0.005 * c,
-            skip=tuple(transcripts[-(c + 1):]) if c == n_coders - 1 else (),
+            miss=0.1 + 0.04 * c,
+            extra=0.01 + 0.005 * c,
+            skip=tuple(transcripts[-(c + 1) :]) if c == n_coders - 1 else (),
             over={codebook.code_ids[c % n_codes]: 0.02},
         )
         for c in range(n_coders)
@@ -117,9 +149,12 @@ def build(folder: Path, n_transcripts: int, n_codes: int, n_coders: int, sheet: 
     files.append(folder / "coding" / "consensus" / "consensus.csv")
     write_csv(files[-1], consensus_of(codings, truth), sha1)
     return {
-        "codebook": str(folder / "codebook.yaml"), "codings": [str(f) for f in files],
-        "segments": [str(p) for p in sorted((folder / "segments").glob("*.tsv"))], "transcripts": transcripts,
-        "n_segments": len(segments), "n_participant_segments": len(truth),
+        "codebook": str(folder / "codebook.yaml"),
+        "codings": [str(f) for f in files],
+        "segments": [str(p) for p in sorted((folder / "segments").glob("*.tsv"))],
+        "transcripts": transcripts,
+        "n_segments": len(segments),
+        "n_participant_segments": len(truth),
         "n_codings": sum(len(codes) for applied in codings.values() for codes in applied.values()),
     }
 
@@ -129,9 +164,19 @@ def anchored(folder: Path, corpus: dict, coding: dict) -> dict[str, list[str]]:
     rule's inputs (a list of each)."""
     from scripts.anchor_codings import anchor_codings
 
-    tables = {name: str(folder / "anchored" / f"{name}.tsv") for name in ("codings", "transcripts", "problems", "anchoring")}
-    anchor_codings(corpus["codebook"], corpus["codings"], corpus["segments"], [], tables, coding,
-                   str(folder / "anchored" / "anchor_codings.log"))
+    tables = {
+        name: str(folder / "anchored" / f"{name}.tsv")
+        for name in ("codings", "transcripts", "problems", "anchoring")
+    }
+    anchor_codings(
+        corpus["codebook"],
+        corpus["codings"],
+        corpus["segments"],
+        [],
+        tables,
+        coding,
+        str(folder / "anchored" / "anchor_codings.log"),
+    )
     return {name: [path] for name, path in tables.items()}
 
 
@@ -141,7 +186,9 @@ def main() -> int:
     parser.add_argument("--codes", type=int, default=20)
     parser.add_argument("--coders", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=1000)
-    parser.add_argument("--sheet", action="store_true", help="the last coder codes in an XLSX sheet")
+    parser.add_argument(
+        "--sheet", action="store_true", help="the last coder codes in an XLSX sheet"
+    )
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--keep", type=Path, default=None, help="build in this folder and keep it")
     args = parser.parse_args()
@@ -152,29 +199,65 @@ def main() -> int:
         corpus = build(folder, args.transcripts, args.codes, args.coders, args.sheet)
         built = time.perf_counter() - started
         coding = {"roles": ["participant"], "consensus": "consensus", "coders": []}
-        agreement = {"unit": "segment", "bootstrap_iterations": args.iterations, "seed": 1, "confidence": 0.95,
-                     "paradox_gap": 0.3, "minimum_alpha": 0.667, "on_low_alpha": "warn"}
-        inputs = {**anchored(folder, corpus, coding), "codebook": corpus["codebook"], "segments": corpus["segments"]}
-        outputs = {name: str(folder / "results" / f"{name}.{'html' if name == 'report' else 'tsv'}")
-                   for name in ("by_code", "by_pair", "summary", "disagreements", "problems", "report")}
+        agreement = {
+            "unit": "segment",
+            "bootstrap_iterations": args.iterations,
+            "seed": 1,
+            "confidence": 0.95,
+            "paradox_gap": 0.3,
+            "minimum_alpha": 0.667,
+            "on_low_alpha": "warn",
+        }
+        inputs = {
+            **anchored(folder, corpus, coding),
+            "codebook": corpus["codebook"],
+            "segments": corpus["segments"],
+        }
+        outputs = {
+            name: str(folder / "results" / f"{name}.{'html' if name == 'report' else 'tsv'}")
+            for name in ("by_code", "by_pair", "summary", "disagreements", "problems", "report")
+        }
         params = {
             "coders": sorted({Path(path).parent.name for path in corpus["codings"]}),
-            "transcripts": corpus["transcripts"], "config": {"coding": coding, "agreement": agreement}, "code": "",
+            "transcripts": corpus["transcripts"],
+            "config": {"coding": coding, "agreement": agreement},
+            "code": "",
         }
         times = []
         for _ in range(args.repeats):
             started = time.perf_counter()
-            agreement_report.agreement(inputs, outputs, params, str(folder / "results" / "agreement.log"))
+            agreement_report.agreement(
+                inputs, outputs, params, str(folder / "results" / "agreement.log")
+            )
             times.append(time.perf_counter() - started)
         summary = (folder / "results" / "summary.tsv").read_text(encoding="utf-8").splitlines()
-        print(json.dumps({
-            "transcripts": args.transcripts, "codes": args.codes, "coders": args.coders, "iterations": args.iterations,
-            "sheet": args.sheet, "segments": corpus["n_segments"], "participant_segments": corpus["n_participant_segments"],
-            "codings": corpus["n_codings"], "build_s": round(built, 2), "agreement_job_s": [round(t, 2) for t in times],
-            "report_html_bytes": Path(outputs["report"]).stat().st_size,
-            "disagreements": len((folder / "results" / "disagreements.tsv").read_text(encoding="utf-8").splitlines()) - 1,
-            "pooled_alpha_all_coders": dict(zip(summary[0].split("\t"), summary[1].split("\t")))["krippendorff_alpha"],
-        }, indent=1))
+        print(
+            json.dumps(
+                {
+                    "transcripts": args.transcripts,
+                    "codes": args.codes,
+                    "coders": args.coders,
+                    "iterations": args.iterations,
+                    "sheet": args.sheet,
+                    "segments": corpus["n_segments"],
+                    "participant_segments": corpus["n_participant_segments"],
+                    "codings": corpus["n_codings"],
+                    "build_s": round(built, 2),
+                    "agreement_job_s": [round(t, 2) for t in times],
+                    "report_html_bytes": Path(outputs["report"]).stat().st_size,
+                    "disagreements": len(
+                        (folder / "results" / "disagreements.tsv")
+                        .read_text(encoding="utf-8")
+                        .splitlines()
+                    )
+                    - 1,
+                    "pooled_alpha_all_coders": dict(
+                        zip(summary[0].split("\t"), summary[1].split("\t"))
+                    )["krippendorff_alpha"],
+                },
+                indent=1,
+            )
+        )
         print(f"agreement job: {min(times):.2f} s wall (target < 30 s)")
     finally:
         if args.keep is None:

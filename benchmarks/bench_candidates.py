@@ -44,25 +44,37 @@ def bare_throughput(folder: Path) -> dict:
     roles = config.get("candidates", {}).get("roles", ["participant"])
     started = time.perf_counter()
     codebook = load_codebook(folder / "data" / "codebook.yaml")
-    terms = candidates.read_terms(folder / "results" / "candidates" / "codebook_terms.json", codebook)
+    terms = candidates.read_terms(
+        folder / "results" / "candidates" / "codebook_terms.json", codebook
+    )
     matcher = candidates.build_matcher(codebook, terms, candidates.blank_vocab())
     loaded = time.perf_counter()
     segments = coded = found = 0
     for path in sorted((folder / "results" / "segments").glob("*.tsv")):
         rows = read_tsv(path)
-        tokens = candidates.read_tokens(folder / "results" / "deidentified" / f"{path.stem}.tokens.jsonl")
+        tokens = candidates.read_tokens(
+            folder / "results" / "deidentified" / f"{path.stem}.tokens.jsonl"
+        )
         segments += len(rows)
         coded += sum(row["role"] in roles for row in rows)
         found += len(candidates.code_segments(rows, tokens, codebook, terms, roles, matcher))
     finished = time.perf_counter()
-    return {"load_s": loaded - started, "code_s": finished - loaded, "segments": segments, "coded": coded, "candidates": found}
+    return {
+        "load_s": loaded - started,
+        "code_s": finished - loaded,
+        "segments": segments,
+        "coded": coded,
+        "candidates": found,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transcripts", type=int, default=100)
     parser.add_argument("--cores", default="all")
-    parser.add_argument("--keep", type=Path, help="build the corpus here and keep it (default: a temporary folder)")
+    parser.add_argument(
+        "--keep", type=Path, help="build the corpus here and keep it (default: a temporary folder)"
+    )
     arguments = parser.parse_args()
     folder = arguments.keep or Path(tempfile.mkdtemp(prefix="qualflow-bench-candidates-"))
     if arguments.keep and folder.exists():
@@ -71,21 +83,30 @@ def main() -> None:
     transcripts = build_corpus(folder, arguments.transcripts)
 
     upstream, _, _ = snakemake(folder, arguments.cores, "--until", "segment")
-    targets = ["results/candidates/codebook_terms.json", *(f"results/candidates/{transcript}.tsv" for transcript in transcripts)]
+    targets = [
+        "results/candidates/codebook_terms.json",
+        *(f"results/candidates/{transcript}.tsv" for transcript in transcripts),
+    ]
     stage, stage_rss, _ = snakemake(folder, arguments.cores, *targets)
     rest, _, _ = snakemake(folder, arguments.cores)
     whole = upstream + stage + rest
     bare = bare_throughput(folder)
 
-    print(f"corpus: {len(transcripts)} transcripts, {bare['segments']} segments ({bare['coded']} of a coded role), "
-          f"{bare['candidates']} candidates; cores: {arguments.cores}")
+    print(
+        f"corpus: {len(transcripts)} transcripts, {bare['segments']} segments ({bare['coded']} of a coded role), "
+        f"{bare['candidates']} candidates; cores: {arguments.cores}"
+    )
     print(f"workflow up to segments:        {upstream:8.1f} s")
-    print(f"candidate stage (workflow):     {stage:8.1f} s   {bare['segments'] / stage:8.0f} segments/s "
-          f"({bare['coded'] / stage:.0f} coded-role segments/s; peak RSS {stage_rss:.0f} MiB)")
+    print(
+        f"candidate stage (workflow):     {stage:8.1f} s   {bare['segments'] / stage:8.0f} segments/s "
+        f"({bare['coded'] / stage:.0f} coded-role segments/s; peak RSS {stage_rss:.0f} MiB)"
+    )
     print(f"rest of the workflow:           {rest:8.1f} s")
     print(f"candidate stage / whole run:    {stage / whole:8.1%}   (whole run {whole:.1f} s)")
-    print(f"bare code_segments, one process:{bare['code_s']:8.1f} s   {bare['segments'] / bare['code_s']:8.0f} segments/s "
-          f"({bare['coded'] / bare['code_s']:.0f} coded-role segments/s; vocabulary + matcher set-up {bare['load_s']:.1f} s)")
+    print(
+        f"bare code_segments, one process:{bare['code_s']:8.1f} s   {bare['segments'] / bare['code_s']:8.0f} segments/s "
+        f"({bare['coded'] / bare['code_s']:.0f} coded-role segments/s; vocabulary + matcher set-up {bare['load_s']:.1f} s)"
+    )
     if not arguments.keep:
         shutil.rmtree(folder)
 

@@ -77,15 +77,44 @@ def main() -> int:
     texts = demo_texts(arguments.texts)
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "in.jsonl"
-        source.write_text("".join(json.dumps({"id": f"t{k}", "text": text}) + "\n" for k, text in enumerate(texts)), encoding="utf-8")
+        source.write_text(
+            "".join(
+                json.dumps({"id": f"t{k}", "text": text}) + "\n" for k, text in enumerate(texts)
+            ),
+            encoding="utf-8",
+        )
         commands = {
-            "A bare spaCy, every component": [sys.executable, "-c", BARE, str(source), str(Path(folder) / "a.jsonl"), MODEL, ""],
-            "B bare spaCy, NER alone": [sys.executable, "-c", BARE, str(source), str(Path(folder) / "b.jsonl"), MODEL, NER_ALONE_EXCLUDES],
-            "C qualflow --spans": [sys.executable, "scripts/deidentification_evaluation.py", "--spans", str(source), str(Path(folder) / "c.jsonl")],
+            "A bare spaCy, every component": [
+                sys.executable,
+                "-c",
+                BARE,
+                str(source),
+                str(Path(folder) / "a.jsonl"),
+                MODEL,
+                "",
+            ],
+            "B bare spaCy, NER alone": [
+                sys.executable,
+                "-c",
+                BARE,
+                str(source),
+                str(Path(folder) / "b.jsonl"),
+                MODEL,
+                NER_ALONE_EXCLUDES,
+            ],
+            "C qualflow --spans": [
+                sys.executable,
+                "scripts/deidentification_evaluation.py",
+                "--spans",
+                str(source),
+                str(Path(folder) / "c.jsonl"),
+            ],
         }
         times: dict[str, list[float]] = {name: [] for name in commands}
         words = sum(len(text.split()) for text in texts)
-        print(f"{len(texts)} texts, {words} words; model {MODEL}; {arguments.rounds} rounds, in turn")
+        print(
+            f"{len(texts)} texts, {words} words; model {MODEL}; {arguments.rounds} rounds, in turn"
+        )
         for round_number in range(1, arguments.rounds + 1):
             for name, command in commands.items():
                 seconds = timed(command)

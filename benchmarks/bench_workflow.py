@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -72,13 +71,19 @@ print(json.dumps({"load_s": loaded - started, "pipe_s": finished - loaded, "tota
 def vary(text: str, copy: int) -> str:
     """A copy of a text transcript that differs from the others (a varied closing turn)."""
     visitor = f" Oh, and {VISITOR} from the church came by." if copy == 1 else ""
-    return text.rstrip("\n") + f"\n\nInterviewer: Anything else, before we stop (recording {copy})?{visitor}\n"
+    return (
+        text.rstrip("\n")
+        + f"\n\nInterviewer: Anything else, before we stop (recording {copy})?{visitor}\n"
+    )
 
 
 def vary_captions(text: str, copy: int, srt: bool) -> str:
     separator = "," if srt else "."
     number = f"{9000 + copy}\n" if srt else ""
-    return text.rstrip("\n") + f"\n\n{number}09:59:58{separator}000 --> 09:59:59{separator}500\nINTERVIEWER: Thank you (recording {copy}).\n"
+    return (
+        text.rstrip("\n")
+        + f"\n\n{number}09:59:58{separator}000 --> 09:59:59{separator}500\nINTERVIEWER: Thank you (recording {copy}).\n"
+    )
 
 
 def write_copy(source: Path, target: Path, copy: int) -> None:
@@ -87,7 +92,11 @@ def write_copy(source: Path, target: Path, copy: int) -> None:
         shutil.copy(source, target)
         return
     data = source.read_bytes()
-    encoding = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig" if data[:3] == b"\xef\xbb\xbf" else None)
+    encoding = (
+        "utf-16"
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff")
+        else ("utf-8-sig" if data[:3] == b"\xef\xbb\xbf" else None)
+    )
     if encoding is None:
         try:
             data.decode("utf-8")
@@ -135,9 +144,21 @@ sys.exit(code)
 
 def snakemake(folder: Path, cores: str, *arguments: str) -> tuple[float, float, str]:
     """(wall seconds, peak RSS MiB of the largest process of the run, output) of one plain run."""
-    command = [sys.executable, "-c", PEAK, sys.executable, "-m", "snakemake", "--cores", cores, *arguments]
+    command = [
+        sys.executable,
+        "-c",
+        PEAK,
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        cores,
+        *arguments,
+    ]
     started = time.perf_counter()
-    completed = subprocess.run(command, capture_output=True, text=True, cwd=folder, env=_with_profile(folder))
+    completed = subprocess.run(
+        command, capture_output=True, text=True, cwd=folder, env=_with_profile(folder)
+    )
     wall = time.perf_counter() - started
     if completed.returncode != 0:
         sys.exit(f"snakemake failed:\n{completed.stderr[-4000:]}")
@@ -164,10 +185,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transcripts", type=int, default=1000)
     parser.add_argument("--cores", default=str(os.cpu_count() or 1))
-    parser.add_argument("--keep", type=Path, help="build the corpus here and keep it (default: a temporary folder)")
+    parser.add_argument(
+        "--keep", type=Path, help="build the corpus here and keep it (default: a temporary folder)"
+    )
     parser.add_argument("--add", type=int, default=10, help="interviews added before the rerun")
-    parser.add_argument("--steps", default=",".join(STEPS), help=f"which of {','.join(STEPS)} to run")
-    parser.add_argument("--dry-run-only", action="store_true", help="time only the DAG build (snakemake -n)")
+    parser.add_argument(
+        "--steps", default=",".join(STEPS), help=f"which of {','.join(STEPS)} to run"
+    )
+    parser.add_argument(
+        "--dry-run-only", action="store_true", help="time only the DAG build (snakemake -n)"
+    )
     arguments = parser.parse_args()
     steps = set(arguments.steps.split(","))
     folder = arguments.keep or Path(tempfile.mkdtemp(prefix="qualflow-bench-"))
@@ -178,8 +205,12 @@ def main() -> None:
     cores = arguments.cores
     if arguments.dry_run_only:
         wall, rss, output = snakemake(folder, cores, "--dry-run")
-        total = next((line.split()[-1] for line in output.splitlines() if line.startswith("total")), "?")
-        print(f"corpus: {arguments.transcripts} transcripts; DAG build (snakemake -n, {total} jobs): {wall:.1f} s, peak RSS {rss:.0f} MiB")
+        total = next(
+            (line.split()[-1] for line in output.splitlines() if line.startswith("total")), "?"
+        )
+        print(
+            f"corpus: {arguments.transcripts} transcripts; DAG build (snakemake -n, {total} jobs): {wall:.1f} s, peak RSS {rss:.0f} MiB"
+        )
         if not arguments.keep:
             shutil.rmtree(folder)
         return
@@ -193,46 +224,103 @@ def main() -> None:
         for extra in range(arguments.add):
             copy = arguments.transcripts + extra
             source = demo[extra % len(demo)]
-            write_copy(source, folder / "data" / "raw" / f"S{copy:05d}{source.suffix}", 90000 + extra)
-            participants.write_text(participants.read_text(encoding="utf-8") + participant_row(copy) + "\n", encoding="utf-8")
-        lines.append(measured(f"rerun after adding {arguments.add} (with participant rows):", snakemake(folder, cores), full[0]))
+            write_copy(
+                source, folder / "data" / "raw" / f"S{copy:05d}{source.suffix}", 90000 + extra
+            )
+            participants.write_text(
+                participants.read_text(encoding="utf-8") + participant_row(copy) + "\n",
+                encoding="utf-8",
+            )
+        lines.append(
+            measured(
+                f"rerun after adding {arguments.add} (with participant rows):",
+                snakemake(folder, cores),
+                full[0],
+            )
+        )
     if "noop" in steps:
         noop = snakemake(folder, cores)
         assert "Nothing to be done" in noop[2], "the no-op rerun did work"
         lines.append(measured("no-op rerun:", noop))
     identifiers = folder / "data" / "identifiers.yaml"
-    for step, name, label in (("name_one", VISITOR, "a name in 1 transcript"), ("name_many", "Fatuma Ali", "a name in 1 of 13")):
+    for step, name, label in (
+        ("name_one", VISITOR, "a name in 1 transcript"),
+        ("name_many", "Fatuma Ali", "a name in 1 of 13"),
+    ):
         if step in steps:
             identifiers.write_text(
-                identifiers.read_text(encoding="utf-8").replace("places:\n", f"  - name: {name}\n    role: other\nplaces:\n", 1),
+                identifiers.read_text(encoding="utf-8").replace(
+                    "places:\n", f"  - name: {name}\n    role: other\nplaces:\n", 1
+                ),
                 encoding="utf-8",
             )
             run = snakemake(folder, cores)
             worked = len(re.findall(r"^localrule deidentify_\d+:$", run[2], re.MULTILINE))
-            lines.append(measured(f"rerun after listing {label}:", run, full[0]) + f"   ({worked} part(s) de-identified again)")
+            lines.append(
+                measured(f"rerun after listing {label}:", run, full[0])
+                + f"   ({worked} part(s) de-identified again)"
+            )
     if "correct" in steps:
-        corrected = next(path for path in sorted((folder / "data" / "raw").glob("S*.txt")) if "The cough finished" in path.read_text(encoding="utf-8"))
-        corrected.write_text(corrected.read_text(encoding="utf-8").replace("The cough finished", "The cough vanished", 1), encoding="utf-8")
-        lines.append(measured("rerun after correcting a word in 1 transcript:", snakemake(folder, cores), full[0]))
+        corrected = next(
+            path
+            for path in sorted((folder / "data" / "raw").glob("S*.txt"))
+            if "The cough finished" in path.read_text(encoding="utf-8")
+        )
+        corrected.write_text(
+            corrected.read_text(encoding="utf-8").replace(
+                "The cough finished", "The cough vanished", 1
+            ),
+            encoding="utf-8",
+        )
+        lines.append(
+            measured(
+                "rerun after correcting a word in 1 transcript:", snakemake(folder, cores), full[0]
+            )
+        )
 
-    model = json.loads(subprocess.run([sys.executable, "-c", "import yaml,sys,json; print(json.dumps(yaml.safe_load(open(sys.argv[1]))['spacy']['model']))",
-                                       str(folder / "config.yaml")], capture_output=True, text=True, check=True).stdout)
+    model = json.loads(
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import yaml,sys,json; print(json.dumps(yaml.safe_load(open(sys.argv[1]))['spacy']['model']))",
+                str(folder / "config.yaml"),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     ingested = str(folder / "results" / "private" / "ingested")
 
     def bare_pass(processes: int) -> dict:
-        run = subprocess.run([sys.executable, "-c", BARE_SPACY, model, ingested, str(processes)], capture_output=True, text=True, check=True)
+        run = subprocess.run(
+            [sys.executable, "-c", BARE_SPACY, model, ingested, str(processes)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return json.loads(run.stdout)
 
     cores_number = os.cpu_count() if cores == "all" else int(cores)
     floor = bare_pass(cores_number)
     single = bare_pass(1) if cores_number > 1 else floor
-    print(f"corpus: {arguments.transcripts} transcripts, {floor['texts']} turns, {floor['words']} words; cores: {cores}; default config.yaml")
+    print(
+        f"corpus: {arguments.transcripts} transcripts, {floor['texts']} turns, {floor['words']} words; cores: {cores}; default config.yaml"
+    )
     for line in lines:
         print(line)
-    for name, result in ((f"bare spaCy, n_process={cores_number} (the floor):", floor), ("bare spaCy, one process:", single)):
-        print(f"{name:<44}{result['total_s']:8.1f} s   (load {result['load_s']:.1f} s + nlp.pipe {result['pipe_s']:.1f} s; "
-              f"peak RSS {result['max_rss_mib']:.0f} MiB; pipes {','.join(result['pipes'])})")
-    print(f"ratio full run / floor:                     {full[0] / floor['total_s']:8.2f}   (/ one process: {full[0] / single['total_s']:.2f})")
+    for name, result in (
+        (f"bare spaCy, n_process={cores_number} (the floor):", floor),
+        ("bare spaCy, one process:", single),
+    ):
+        print(
+            f"{name:<44}{result['total_s']:8.1f} s   (load {result['load_s']:.1f} s + nlp.pipe {result['pipe_s']:.1f} s; "
+            f"peak RSS {result['max_rss_mib']:.0f} MiB; pipes {','.join(result['pipes'])})"
+        )
+    print(
+        f"ratio full run / floor:                     {full[0] / floor['total_s']:8.2f}   (/ one process: {full[0] / single['total_s']:.2f})"
+    )
     if not arguments.keep:
         shutil.rmtree(folder)
 

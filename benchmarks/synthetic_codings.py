@@ -37,7 +37,9 @@ from scripts.codebook import Codebook, load_codebook  # noqa: E402
 from scripts.coding_sheets import save_deterministic  # noqa: E402
 from scripts.contracts import read_tsv  # noqa: E402
 
-NEGATION = re.compile(r"\b(never|not|no|nobody|don't|didn't|doesn't|n't|without)\b(\W+\w+){0,2}\W*$")
+NEGATION = re.compile(
+    r"\b(never|not|no|nobody|don't|didn't|doesn't|n't|without)\b(\W+\w+){0,2}\W*$"
+)
 SHEET_COLUMNS = ["segment_id", "transcript_id", "turn", "role", "text", "text_sha1"]
 
 
@@ -54,8 +56,15 @@ class CoderStyle:
 
 DEMO_CODERS = {
     "coder_a": CoderStyle(miss=0.12, extra=0.01, over={"psychosocial_care": 0.03}),
-    "coder_b": CoderStyle(miss=0.18, extra=0.015, under={"overburdened_services": 0.4}, over={"social_connection": 0.04}),
-    "coder_c": CoderStyle(miss=0.10, extra=0.02, under={"medication_adherence": 0.5}, skip=("NYC06",)),
+    "coder_b": CoderStyle(
+        miss=0.18,
+        extra=0.015,
+        under={"overburdened_services": 0.4},
+        over={"social_connection": 0.04},
+    ),
+    "coder_c": CoderStyle(
+        miss=0.10, extra=0.02, under={"medication_adherence": 0.5}, skip=("NYC06",)
+    ),
 }
 
 
@@ -64,7 +73,10 @@ def keyword_rules(codebook: Codebook) -> list[tuple[str, re.Pattern]]:
     rules = []
     for code in codebook.codes:
         if code.keywords:
-            words = "|".join(re.escape(keyword.lower()) for keyword in sorted(code.keywords, key=len, reverse=True))
+            words = "|".join(
+                re.escape(keyword.lower())
+                for keyword in sorted(code.keywords, key=len, reverse=True)
+            )
             rules.append((code.id, re.compile(rf"\b({words})\b")))
     return rules
 
@@ -81,14 +93,24 @@ def keyword_codes(text: str, rules: Sequence[tuple[str, re.Pattern]]) -> set[str
     return found
 
 
-def true_coding(segments: Iterable[dict], codebook: Codebook, roles: Sequence[str] = ("participant",)) -> dict[str, set[str]]:
+def true_coding(
+    segments: Iterable[dict], codebook: Codebook, roles: Sequence[str] = ("participant",)
+) -> dict[str, set[str]]:
     """segment_id -> codes by the keyword rules, for the segments of the coded roles."""
     rules = keyword_rules(codebook)
-    return {row["segment_id"]: keyword_codes(row["text"], rules) for row in segments if row["role"] in roles}
+    return {
+        row["segment_id"]: keyword_codes(row["text"], rules)
+        for row in segments
+        if row["role"] in roles
+    }
 
 
 def simulate(
-    segments: Sequence[dict], truth: dict[str, set[str]], codebook: Codebook, styles: dict[str, CoderStyle], seed: int,
+    segments: Sequence[dict],
+    truth: dict[str, set[str]],
+    codebook: Codebook,
+    styles: dict[str, CoderStyle],
+    seed: int,
 ) -> dict[str, dict[str, set[str]]]:
     """coder -> segment_id -> codes applied, for the segments of the transcripts each coder coded."""
     code_ids = list(codebook.code_ids)
@@ -114,7 +136,9 @@ def simulate(
     return out
 
 
-def consensus_of(codings: dict[str, dict[str, set[str]]], truth: dict[str, set[str]]) -> dict[str, set[str]]:
+def consensus_of(
+    codings: dict[str, dict[str, set[str]]], truth: dict[str, set[str]]
+) -> dict[str, set[str]]:
     """Majority of the coders who coded each segment; a tie goes to the keyword rule."""
     out = {}
     for segment_id in sorted(truth):
@@ -126,17 +150,28 @@ def consensus_of(codings: dict[str, dict[str, set[str]]], truth: dict[str, set[s
             for code_id in codes:
                 votes[code_id] = votes.get(code_id, 0) + 1
         out[segment_id] = {
-            code_id for code_id, count in votes.items()
+            code_id
+            for code_id, count in votes.items()
             if 2 * count > len(coded) or (2 * count == len(coded) and code_id in truth[segment_id])
         }
     return out
 
 
-MEMOS = ["borderline", "check definition at meeting", "could also be another code", "applied for the whole turn"]
+MEMOS = [
+    "borderline",
+    "check definition at meeting",
+    "could also be another code",
+    "applied for the whole turn",
+]
 
 
-def write_csv(path: Path, applied: dict[str, set[str]], sha1: dict[str, str], rng: np.random.Generator | None = None,
-              exemplars: frozenset[tuple[str, str]] = frozenset()) -> int:
+def write_csv(
+    path: Path,
+    applied: dict[str, set[str]],
+    sha1: dict[str, str],
+    rng: np.random.Generator | None = None,
+    exemplars: frozenset[tuple[str, str]] = frozenset(),
+) -> int:
     """Long CSV (segment_id, code_id, text_sha1, memo), sorted; returns the number of rows.
 
     ``exemplars``: (segment, code) pairs whose memo marks them as exemplar quotes.
@@ -148,7 +183,11 @@ def write_csv(path: Path, applied: dict[str, set[str]], sha1: dict[str, str], rn
         writer.writerow(["segment_id", "code_id", "text_sha1", "memo"])
         for segment_id in sorted(applied):
             for code_id in sorted(applied[segment_id]):
-                memo = MEMOS[int(rng.integers(len(MEMOS)))] if rng is not None and rng.random() < 0.03 else ""
+                memo = (
+                    MEMOS[int(rng.integers(len(MEMOS)))]
+                    if rng is not None and rng.random() < 0.03
+                    else ""
+                )
                 if (segment_id, code_id) in exemplars:
                     memo = "exemplar: clear and vivid, quote it"
                 writer.writerow([segment_id, code_id, sha1[segment_id], memo])
@@ -156,7 +195,9 @@ def write_csv(path: Path, applied: dict[str, set[str]], sha1: dict[str, str], rn
     return rows
 
 
-def write_sheet(path: Path, segments: Sequence[dict], applied: dict[str, set[str]], codebook: Codebook) -> int:
+def write_sheet(
+    path: Path, segments: Sequence[dict], applied: dict[str, set[str]], codebook: Codebook
+) -> int:
     """A filled-in coding sheet (workflow/schemas/coding_sheet.md): one row per segment coded."""
     import datetime
 
@@ -173,8 +214,18 @@ def write_sheet(path: Path, segments: Sequence[dict], applied: dict[str, set[str
         if row["segment_id"] not in applied:
             continue
         codes = applied[row["segment_id"]]
-        sheet.append([row["segment_id"], row["transcript_id"], int(row["turn"]), row["role"], row["text"], row["text_sha1"],
-                      *[1 if code_id in codes else None for code_id in code_ids], None])
+        sheet.append(
+            [
+                row["segment_id"],
+                row["transcript_id"],
+                int(row["turn"]),
+                row["role"],
+                row["text"],
+                row["text_sha1"],
+                *[1 if code_id in codes else None for code_id in code_ids],
+                None,
+            ]
+        )
         rows += 1
     sheet.freeze_panes = "B2"
     book = workbook.create_sheet("codebook")
@@ -201,25 +252,45 @@ def write_demo(segments_folder: Path, codebook_path: Path, out: Path, seed: int)
     a = codings["coder_a"]
     for site in ("DSM", "NYC"):
         part = {segment_id: codes for segment_id, codes in a.items() if segment_id.startswith(site)}
-        written[f"coder_a/{site.lower()}_codings.csv"] = write_csv(out / "coder_a" / f"{site.lower()}_codings.csv", part, sha1, rng)
+        written[f"coder_a/{site.lower()}_codings.csv"] = write_csv(
+            out / "coder_a" / f"{site.lower()}_codings.csv", part, sha1, rng
+        )
     transcripts = sorted({segment_id.rsplit("-", 2)[0] for segment_id in a})
     (out / "coder_a" / "transcripts.txt").write_text(
-        "# Transcripts coder_a coded (including any where no code applied)\n" + "\n".join(transcripts) + "\n", encoding="utf-8")
-    written["coder_b/coding_sheet.xlsx"] = write_sheet(out / "coder_b" / "coding_sheet.xlsx", segments, codings["coder_b"], codebook)
-    written["coder_c/codings.csv"] = write_csv(out / "coder_c" / "codings.csv", codings["coder_c"], sha1, rng)
+        "# Transcripts coder_a coded (including any where no code applied)\n"
+        + "\n".join(transcripts)
+        + "\n",
+        encoding="utf-8",
+    )
+    written["coder_b/coding_sheet.xlsx"] = write_sheet(
+        out / "coder_b" / "coding_sheet.xlsx", segments, codings["coder_b"], codebook
+    )
+    written["coder_c/codings.csv"] = write_csv(
+        out / "coder_c" / "codings.csv", codings["coder_c"], sha1, rng
+    )
     consensus = consensus_of(codings, truth)
     written["consensus/consensus.csv"] = write_csv(
-        out / "consensus" / "consensus.csv", consensus, sha1, exemplars=marked_exemplars(consensus, segments, seed))
+        out / "consensus" / "consensus.csv",
+        consensus,
+        sha1,
+        exemplars=marked_exemplars(consensus, segments, seed),
+    )
     return written
 
 
-def marked_exemplars(applied: dict[str, set[str]], segments: Sequence[dict], seed: int, share: float = 0.3) -> frozenset[tuple[str, str]]:
+def marked_exemplars(
+    applied: dict[str, set[str]], segments: Sequence[dict], seed: int, share: float = 0.3
+) -> frozenset[tuple[str, str]]:
     """About ``share`` of the codes get one segment of 15 words or more marked as an exemplar."""
     rng = np.random.default_rng([seed, 7])
     words = {row["segment_id"]: len(row["text"].split()) for row in segments}
     marked = set()
     for code_id in sorted({code for codes in applied.values() for code in codes}):
-        long_enough = sorted(segment_id for segment_id, codes in applied.items() if code_id in codes and words[segment_id] >= 15)
+        long_enough = sorted(
+            segment_id
+            for segment_id, codes in applied.items()
+            if code_id in codes and words[segment_id] >= 15
+        )
         if long_enough and rng.random() < share:
             marked.add((long_enough[int(rng.integers(len(long_enough)))], code_id))
     return frozenset(marked)

@@ -22,8 +22,6 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.errors import ConfigurationError, QualflowError  # noqa: E402
-
 import argparse  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
@@ -32,9 +30,17 @@ from typing import TYPE_CHECKING, Any, Sequence  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from scripts.agreement_coefficients import LEVELS, WEIGHTS, Level, Weights, check_level, coefficients  # noqa: E402
+from scripts.agreement_coefficients import (  # noqa: E402
+    LEVELS,
+    WEIGHTS,
+    Level,
+    Weights,
+    check_level,
+    coefficients,
+)
 from scripts.agreement_ratings import Ratings, ratings_from_frame  # noqa: E402
 from scripts.agreement_ratings_file import read_ratings  # noqa: E402
+from scripts.errors import ConfigurationError, QualflowError  # noqa: E402
 
 if TYPE_CHECKING:  # pandas is imported lazily: the command line does not need it
     import pandas as pd

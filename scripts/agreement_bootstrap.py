@@ -20,8 +20,15 @@ from scripts.agreement_coefficients import UNDEFINED_TOLERANCE
 
 #: The coefficients the agreement rule reports, in the order of its tables' columns.
 COEFFICIENTS = (
-    "percent_agreement", "percent_agreement_pairable", "krippendorff_alpha", "cohen_kappa", "scott_pi",
-    "fleiss_kappa", "conger_kappa", "gwet_ac1", "brennan_prediger",
+    "percent_agreement",
+    "percent_agreement_pairable",
+    "krippendorff_alpha",
+    "cohen_kappa",
+    "scott_pi",
+    "fleiss_kappa",
+    "conger_kappa",
+    "gwet_ac1",
+    "brennan_prediger",
 )
 #: A bootstrap interval needs at least this share of replicates where the coefficient is defined.
 MIN_DEFINED_SHARE = 0.5
@@ -57,7 +64,9 @@ def _chance_corrected(pa: np.ndarray, pe: np.ndarray) -> np.ndarray:
     return np.where(undefined, np.nan, out)
 
 
-def pattern_coefficients(patterns: np.ndarray, weights: np.ndarray, n_categories: int) -> dict[str, np.ndarray]:
+def pattern_coefficients(
+    patterns: np.ndarray, weights: np.ndarray, n_categories: int
+) -> dict[str, np.ndarray]:
     """Every nominal, unweighted coefficient of :func:`scripts.agreement_coefficients.coefficients` for many
     data sets at once: data set ``b`` holds ``weights[b, p]`` units with rating pattern ``p``.
 
@@ -69,7 +78,9 @@ def pattern_coefficients(patterns: np.ndarray, weights: np.ndarray, n_categories
     q = n_categories
     n_coders = patterns.shape[0]
     n_batch = weights.shape[0]
-    counts = np.stack([(patterns == k).sum(axis=0) for k in range(q)], axis=1).astype(float)  # P x q
+    counts = np.stack([(patterns == k).sum(axis=0) for k in range(q)], axis=1).astype(
+        float
+    )  # P x q
     ratings = counts.sum(axis=1)
     pairable = ratings >= 2
     rated = ratings > 0
@@ -80,17 +91,30 @@ def pattern_coefficients(patterns: np.ndarray, weights: np.ndarray, n_categories
         r_pair = ratings[pairable]
         same = (c_pair * (c_pair - 1.0)).sum(axis=1)
         pairable_units = w_pair.sum(axis=1)
-        pa = np.where(pairable_units > 0, (w_pair @ (same / (r_pair * (r_pair - 1.0)))) / pairable_units, np.nan)
-        pa_pairable = np.where(pairable_units > 0, (w_pair @ (same / (r_pair - 1.0))) / (w_pair @ r_pair), np.nan)
+        pa = np.where(
+            pairable_units > 0,
+            (w_pair @ (same / (r_pair * (r_pair - 1.0)))) / pairable_units,
+            np.nan,
+        )
+        pa_pairable = np.where(
+            pairable_units > 0, (w_pair @ (same / (r_pair - 1.0))) / (w_pair @ r_pair), np.nan
+        )
         w_rated = weights[:, rated]
         rated_units = w_rated.sum(axis=1)
         pi = (w_rated @ (counts[rated] / ratings[rated, None])) / rated_units[:, None]  # B x q
-        out: dict[str, np.ndarray] = {"percent_agreement": pa, "percent_agreement_pairable": pa_pairable}
+        out: dict[str, np.ndarray] = {
+            "percent_agreement": pa,
+            "percent_agreement_pairable": pa_pairable,
+        }
         fleiss = _chance_corrected(pa, (pi**2).sum(axis=1))
         out["fleiss_kappa"] = fleiss if n_coders >= 2 else nan
         out["scott_pi"] = fleiss if n_coders == 2 else nan
-        out["gwet_ac1"] = _chance_corrected(pa, (pi * (1.0 - pi)).sum(axis=1) / (q - 1)) if q >= 2 else nan
-        out["brennan_prediger"] = _chance_corrected(pa, np.full(n_batch, 1.0 / q)) if q >= 2 else nan
+        out["gwet_ac1"] = (
+            _chance_corrected(pa, (pi * (1.0 - pi)).sum(axis=1) / (q - 1)) if q >= 2 else nan
+        )
+        out["brennan_prediger"] = (
+            _chance_corrected(pa, np.full(n_batch, 1.0 / q)) if q >= 2 else nan
+        )
         # Krippendorff's alpha (nominal) from the coincidence matrix o_kl
         unit_coincidences = (
             c_pair[:, :, None] * c_pair[:, None, :] - np.eye(q)[None] * c_pair[:, :, None]
@@ -105,7 +129,11 @@ def pattern_coefficients(patterns: np.ndarray, weights: np.ndarray, n_categories
         # Conger: chance agreement from each coder's own category shares
         if n_coders >= 2:
             classif = np.stack(
-                [weights @ (patterns[g][:, None] == np.arange(q)[None, :]).astype(float) for g in range(n_coders)], axis=1
+                [
+                    weights @ (patterns[g][:, None] == np.arange(q)[None, :]).astype(float)
+                    for g in range(n_coders)
+                ],
+                axis=1,
             )  # B x coders x q
             per_coder = classif.sum(axis=2)
             p = classif / per_coder[:, :, None]
@@ -130,7 +158,9 @@ def pattern_coefficients(patterns: np.ndarray, weights: np.ndarray, n_categories
     return {name: out[name] for name in COEFFICIENTS}
 
 
-def bootstrap(codes: np.ndarray, n_categories: int, iterations: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def bootstrap(
+    codes: np.ndarray, n_categories: int, iterations: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     """Coefficients of ``iterations`` bootstrap replicates (units resampled with replacement)."""
     patterns, counts = rating_patterns(codes, n_categories)
     total = int(counts.sum())
@@ -154,4 +184,3 @@ def stream(seed: int, *names: str) -> np.random.Generator:
     """A random generator for one comparison: the same seed and names give the same stream."""
     words = [int.from_bytes(hashlib.sha1(name.encode()).digest()[:4], "big") for name in names]
     return np.random.default_rng([seed, *words])
-

@@ -86,28 +86,45 @@ def unit_key(row: dict[str, str], grain: str) -> str:
         return f"{row['transcript_id']}-{int(row['turn']):04d}"
     if grain == "transcript":
         return row["transcript_id"]
-    raise ConfigurationError(None, f"unknown agreement unit '{grain}'", f"Use one of: {', '.join(GRAINS)}")
+    raise ConfigurationError(
+        None, f"unknown agreement unit '{grain}'", f"Use one of: {', '.join(GRAINS)}"
+    )
 
 
 class Corpus:
     """Coded segments and every coder's codings as arrays, shared by all comparisons."""
 
-    def __init__(self, checked: CheckedCodings, segments: Segments, codebook: Codebook, roles: Sequence[str], grain: str):
+    def __init__(
+        self,
+        checked: CheckedCodings,
+        segments: Segments,
+        codebook: Codebook,
+        roles: Sequence[str],
+        grain: str,
+    ):
         self.checked = checked
         self.segments = segments
         self.codebook = codebook
         self.grain = grain
         self.n_codes = len(codebook.code_ids)
         roles = set(roles)
-        self.in_role = np.array([i for i, row in enumerate(segments.rows) if row["role"] in roles], dtype=np.int64)
-        self.transcript_number = {transcript: t for t, transcript in enumerate(sorted({row["transcript_id"] for row in segments.rows}))}
-        self.transcript_of = np.array([self.transcript_number[row["transcript_id"]] for row in segments.rows], dtype=np.int64)
+        self.in_role = np.array(
+            [i for i, row in enumerate(segments.rows) if row["role"] in roles], dtype=np.int64
+        )
+        self.transcript_number = {
+            transcript: t
+            for t, transcript in enumerate(sorted({row["transcript_id"] for row in segments.rows}))
+        }
+        self.transcript_of = np.array(
+            [self.transcript_number[row["transcript_id"]] for row in segments.rows], dtype=np.int64
+        )
         self.keys = [unit_key(row, grain) for row in segments.rows]
         self.applied: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for coder, pairs in checked.applied.items():
             ordered = sorted(pairs)
             self.applied[coder] = (
-                np.array([s for s, _ in ordered], dtype=np.int64), np.array([k for _, k in ordered], dtype=np.int64),
+                np.array([s for s, _ in ordered], dtype=np.int64),
+                np.array([k for _, k in ordered], dtype=np.int64),
             )
 
     def segments_of(self, transcripts: set[str] | frozenset[str]) -> np.ndarray:
@@ -142,8 +159,17 @@ class Corpus:
         presence = np.zeros((len(coders), len(starts), self.n_codes), dtype=bool)
         if starts:
             for g, coder in enumerate(coders):
-                presence[g] = np.logical_or.reduceat(self.segment_matrix(coder, selected), starts, axis=0)
-        return Units(tuple(coders), [keys[i] for i in starts], presence, tuple(sorted(common)), int(selected.size), int(left_out))
+                presence[g] = np.logical_or.reduceat(
+                    self.segment_matrix(coder, selected), starts, axis=0
+                )
+        return Units(
+            tuple(coders),
+            [keys[i] for i in starts],
+            presence,
+            tuple(sorted(common)),
+            int(selected.size),
+            int(left_out),
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,21 +220,55 @@ def _below(alpha: float | None, minimum: float | None) -> str:
 
 
 FIGURE_COLUMNS = [
-    "n_units", "n_present", "prevalence",
+    "n_units",
+    "n_present",
+    "prevalence",
     *[f"{name}{suffix}" for name in COEFFICIENTS for suffix in ("", "_low", "_high")],
-    "kappa", "kappa_ac1_gap", "prevalence_paradox", "below_minimum_alpha",
+    "kappa",
+    "kappa_ac1_gap",
+    "prevalence_paradox",
+    "below_minimum_alpha",
 ]
 BY_CODE_COLUMNS = ["code_id", "theme_id", "code_label", "coders", "applied", *FIGURE_COLUMNS]
-BY_PAIR_COLUMNS = ["coder_a", "coder_b", "code_id", "theme_id", *BY_CODE_COLUMNS[3:5], *FIGURE_COLUMNS]
+BY_PAIR_COLUMNS = [
+    "coder_a",
+    "coder_b",
+    "code_id",
+    "theme_id",
+    *BY_CODE_COLUMNS[3:5],
+    *FIGURE_COLUMNS,
+]
 SUMMARY_COLUMNS = [
-    "comparison", "coders", "unit", "n_codes", "n_transcripts", "n_segments", "n_segments_left_out", "applied",
+    "comparison",
+    "coders",
+    "unit",
+    "n_codes",
+    "n_transcripts",
+    "n_segments",
+    "n_segments_left_out",
+    "applied",
     *FIGURE_COLUMNS,
 ]
 DISAGREEMENT_COLUMNS = [
-    "code_id", "unit_id", "segment_id", "transcript_id", "turn", "context_before", "text", "context_after", "applied_by",
-    "not_applied_by", "consensus",
+    "code_id",
+    "unit_id",
+    "segment_id",
+    "transcript_id",
+    "turn",
+    "context_before",
+    "text",
+    "context_after",
+    "applied_by",
+    "not_applied_by",
+    "consensus",
 ]
-COVERAGE_COLUMNS = ["coder", "transcripts_coded", "segments_coded", "codes_applied", "transcripts_not_coded"]
+COVERAGE_COLUMNS = [
+    "coder",
+    "transcripts_coded",
+    "segments_coded",
+    "codes_applied",
+    "transcripts_not_coded",
+]
 
 
 def _applied(units: Units, code: int | None) -> str:
@@ -246,18 +306,41 @@ def compare(corpus: Corpus, settings: Settings) -> Tables:
         units = corpus.units(group)
         label = ALL_CODERS if index == 0 else f"{group[0]} vs {group[1]}"
         names = ",".join(group)
-        pooled = figures(_codes_matrix(units, None), settings, stream(settings.seed, POOLED, names, settings.unit))
+        pooled = figures(
+            _codes_matrix(units, None),
+            settings,
+            stream(settings.seed, POOLED, names, settings.unit),
+        )
         pooled["below_minimum_alpha"] = _below(pooled["krippendorff_alpha"], minimum)
-        summary.append({
-            "comparison": label, "coders": names, "unit": settings.unit, "n_codes": corpus.n_codes,
-            "n_transcripts": len(units.transcripts), "n_segments": units.n_segments,
-            "n_segments_left_out": units.n_segments_left_out, "applied": _applied(units, None), **pooled,
-        })
+        summary.append(
+            {
+                "comparison": label,
+                "coders": names,
+                "unit": settings.unit,
+                "n_codes": corpus.n_codes,
+                "n_transcripts": len(units.transcripts),
+                "n_segments": units.n_segments,
+                "n_segments_left_out": units.n_segments_left_out,
+                "applied": _applied(units, None),
+                **pooled,
+            }
+        )
         for k, code in enumerate(codebook.codes):
-            row = figures(_codes_matrix(units, k), settings, stream(settings.seed, code.id, names, settings.unit))
+            row = figures(
+                _codes_matrix(units, k),
+                settings,
+                stream(settings.seed, code.id, names, settings.unit),
+            )
             row["below_minimum_alpha"] = _below(row["krippendorff_alpha"], per_code)
-            row.update({"code_id": code.id, "theme_id": code.theme_id, "code_label": code.label, "coders": names,
-                        "applied": _applied(units, k)})
+            row.update(
+                {
+                    "code_id": code.id,
+                    "theme_id": code.theme_id,
+                    "code_label": code.label,
+                    "coders": names,
+                    "applied": _applied(units, k),
+                }
+            )
             if index == 0:
                 by_code.append(row)
             if len(group) == 2:
@@ -305,7 +388,9 @@ def disagreements(corpus: Corpus) -> list[dict]:
         selected = corpus.segments_of(transcripts)
         if not selected.size:
             continue
-        matrices = np.stack([corpus.segment_matrix(coder, selected) for coder in group])  # coders x segs x codes
+        matrices = np.stack(
+            [corpus.segment_matrix(coder, selected) for coder in group]
+        )  # coders x segs x codes
         keys = [corpus.keys[i] for i in selected]
         starts = [i for i in range(len(keys)) if i == 0 or keys[i] != keys[i - 1]]
         ends = starts[1:] + [len(keys)]
@@ -324,13 +409,21 @@ def disagreements(corpus: Corpus) -> list[dict]:
                 else:
                     verdict = "yes" if (segment_index, int(code)) in consensus_applied else "no"
                 before, after = context(corpus.segments, segment_index)
-                rows.append({
-                    "code_id": code_id, "unit_id": keys[starts[unit]], "segment_id": segment["segment_id"],
-                    "transcript_id": segment["transcript_id"], "turn": segment["turn"], "context_before": before,
-                    "text": segment["text"], "context_after": after,
-                    "applied_by": ",".join(by), "not_applied_by": ",".join(c for c in group if c not in by),
-                    "consensus": verdict,
-                })
+                rows.append(
+                    {
+                        "code_id": code_id,
+                        "unit_id": keys[starts[unit]],
+                        "segment_id": segment["segment_id"],
+                        "transcript_id": segment["transcript_id"],
+                        "turn": segment["turn"],
+                        "context_before": before,
+                        "text": segment["text"],
+                        "context_after": after,
+                        "applied_by": ",".join(by),
+                        "not_applied_by": ",".join(c for c in group if c not in by),
+                        "consensus": verdict,
+                    }
+                )
     rows.sort(key=lambda row: (row["code_id"], row["unit_id"], row["segment_id"]))
     return rows
 
@@ -342,10 +435,13 @@ def coverage(corpus: Corpus) -> list[dict]:
     rows = []
     for coder in [*checked.coders, *([checked.consensus] if checked.consensus else [])]:
         asked = checked.asked[coder]
-        rows.append({
-            "coder": coder, "transcripts_coded": len(asked), "segments_coded": int(corpus.segments_of(asked).size),
-            "codes_applied": len(checked.applied[coder]),
-            "transcripts_not_coded": ",".join(sorted(everyone - asked)),
-        })
+        rows.append(
+            {
+                "coder": coder,
+                "transcripts_coded": len(asked),
+                "segments_coded": int(corpus.segments_of(asked).size),
+                "codes_applied": len(checked.applied[coder]),
+                "transcripts_not_coded": ",".join(sorted(everyone - asked)),
+            }
+        )
     return rows
-

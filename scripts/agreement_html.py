@@ -59,7 +59,9 @@ def _percent(value: Any) -> str:
     return f"{100 * float(value):.1f}%"
 
 
-def ci_bar(alpha: float | None, low: float | None, high: float | None, minimum: float | None) -> str:
+def ci_bar(
+    alpha: float | None, low: float | None, high: float | None, minimum: float | None
+) -> str:
     """Inline SVG: the interval as a bar on a 0-1 scale, alpha as a dot, the minimum as a line."""
 
     def x(value: float) -> float:
@@ -78,11 +80,17 @@ def ci_bar(alpha: float | None, low: float | None, high: float | None, minimum: 
         f'<line x1="{x(0)}" y1="9" x2="{x(1)}" y2="9" stroke="#d9dee5" stroke-width="2"/>',
     ]
     for tick in (0.0, 0.5, 1.0):
-        parts.append(f'<line x1="{x(tick)}" y1="5" x2="{x(tick)}" y2="13" stroke="#b8c0cc" stroke-width="1"/>')
+        parts.append(
+            f'<line x1="{x(tick)}" y1="5" x2="{x(tick)}" y2="13" stroke="#b8c0cc" stroke-width="1"/>'
+        )
     if minimum is not None:
-        parts.append(f'<line x1="{x(minimum)}" y1="1" x2="{x(minimum)}" y2="17" stroke="#b3261e" stroke-width="1.5" stroke-dasharray="2 2"/>')
+        parts.append(
+            f'<line x1="{x(minimum)}" y1="1" x2="{x(minimum)}" y2="17" stroke="#b3261e" stroke-width="1.5" stroke-dasharray="2 2"/>'
+        )
     if low is not None and high is not None:
-        parts.append(f'<rect x="{x(low)}" y="5" width="{max(1.0, round(x(high) - x(low), 1))}" height="8" rx="2" fill="#4a78b5" fill-opacity="0.45"/>')
+        parts.append(
+            f'<rect x="{x(low)}" y="5" width="{max(1.0, round(x(high) - x(low), 1))}" height="8" rx="2" fill="#4a78b5" fill-opacity="0.45"/>'
+        )
     if alpha is not None:
         colour = "#b3261e" if minimum is not None and alpha < minimum else "#1d2430"
         parts.append(f'<circle cx="{x(alpha)}" cy="9" r="4" fill="{colour}"/>')
@@ -104,10 +112,14 @@ def _status(row: dict, minimum: float | None) -> str:
         )
     alpha = _float(row.get("krippendorff_alpha"))
     if alpha is None:
-        badges.append('<a class="badge warn" href="#flag-undefined" title="no variation: nobody, or everybody, applied this code">alpha undefined</a>')
+        badges.append(
+            '<a class="badge warn" href="#flag-undefined" title="no variation: nobody, or everybody, applied this code">alpha undefined</a>'
+        )
     elif minimum is not None:
         if alpha < minimum:
-            badges.append(f'<a class="badge bad" href="#flag-below" title="Krippendorff&#x27;s alpha below the minimum set in config.yaml">below {minimum:g}</a>')
+            badges.append(
+                f'<a class="badge bad" href="#flag-below" title="Krippendorff&#x27;s alpha below the minimum set in config.yaml">below {minimum:g}</a>'
+            )
         else:
             badges.append('<a class="badge ok" href="#flag-ok">ok</a>')
     return " ".join(badges)
@@ -122,7 +134,12 @@ def _sort_worst_first(rows: Sequence[dict]) -> list[dict]:
 
 
 def render(
-    tables: Tables, checked: CheckedCodings, codebook: Codebook, settings: Settings, coding: dict, followed: Sequence[dict] = (),
+    tables: Tables,
+    checked: CheckedCodings,
+    codebook: Codebook,
+    settings: Settings,
+    coding: dict,
+    followed: Sequence[dict] = (),
 ) -> str:
     """The whole page. ``followed``: the anchoring ledger's rows of these coders (codings followed
     to the text as it is now, and those waiting for a person)."""
@@ -156,31 +173,45 @@ def render(
     return "\n".join(out) + "\n"
 
 
-def _summary(tables: Tables, settings: Settings, minimum: float | None, per_code: float | None) -> list[str]:
+def _summary(
+    tables: Tables, settings: Settings, minimum: float | None, per_code: float | None
+) -> list[str]:
     out = ['<h2 id="summary">Summary: all codes pooled</h2>']
     low = low_alpha(tables.summary, tables.by_code, minimum, per_code)
     if minimum is None and per_code is None:
-        out.append('<p class="note">No minimum alpha is set (agreement.minimum_alpha in config.yaml).</p>')
+        out.append(
+            '<p class="note">No minimum alpha is set (agreement.minimum_alpha in config.yaml).</p>'
+        )
     elif low:
         names = ", ".join(f"<code>{escape(scope)}</code> ({alpha:.3f})" for scope, alpha in low)
-        action = "fails the workflow" if settings.on_low_alpha == "fail" else "is reported as a warning"
+        action = (
+            "fails the workflow" if settings.on_low_alpha == "fail" else "is reported as a warning"
+        )
         out.append(
             f'<p><span class="badge bad">quality gate</span> Krippendorff&#x27;s alpha is below the minimum '
             f"({_number(minimum)} pooled, {_number(per_code)} per code) for: {names}. This {action} "
             f"(agreement.on_low_alpha: {escape(settings.on_low_alpha)}).</p>"
         )
     else:
-        out.append(f'<p><span class="badge ok">quality gate</span> Alpha reaches the minimum ({_number(minimum)} pooled, {_number(per_code)} per code).</p>')
-    out.append('<div class="fits"><table id="summary-table"><thead><tr><th>Coders</th><th class="num">Transcripts<br>segments</th>'
-               '<th class="num">Units<br>prevalence</th><th class="num">Agreement</th><th>Alpha [95% CI]</th>'
-               '<th class="num">Kappa</th><th class="num">AC1</th><th>Flags</th></tr></thead><tbody>')
-    for row in tables.summary:
-        left_out = f'<br><span class="small">{row["n_segments_left_out"]} left out</span>' if row["n_segments_left_out"] else ""
         out.append(
-            f"<tr><td>{escape(row['comparison'])}</td><td class=\"num\">{row['n_transcripts']}<br>{row['n_segments']}{left_out}</td>"
-            f"<td class=\"num\">{row['n_units']}<br>{_percent(row['prevalence'])}</td><td class=\"num\">{_percent(row['percent_agreement'])}</td>"
+            f'<p><span class="badge ok">quality gate</span> Alpha reaches the minimum ({_number(minimum)} pooled, {_number(per_code)} per code).</p>'
+        )
+    out.append(
+        '<div class="fits"><table id="summary-table"><thead><tr><th>Coders</th><th class="num">Transcripts<br>segments</th>'
+        '<th class="num">Units<br>prevalence</th><th class="num">Agreement</th><th>Alpha [95% CI]</th>'
+        '<th class="num">Kappa</th><th class="num">AC1</th><th>Flags</th></tr></thead><tbody>'
+    )
+    for row in tables.summary:
+        left_out = (
+            f'<br><span class="small">{row["n_segments_left_out"]} left out</span>'
+            if row["n_segments_left_out"]
+            else ""
+        )
+        out.append(
+            f'<tr><td>{escape(row["comparison"])}</td><td class="num">{row["n_transcripts"]}<br>{row["n_segments"]}{left_out}</td>'
+            f'<td class="num">{row["n_units"]}<br>{_percent(row["prevalence"])}</td><td class="num">{_percent(row["percent_agreement"])}</td>'
             f"<td>{_alpha_cell(row, minimum)}</td>"
-            f"<td class=\"num\">{_number(row['kappa'])}</td><td class=\"num\">{_number(row['gwet_ac1'])}</td><td class=\"flags\">{_status(row, minimum)}</td></tr>"
+            f'<td class="num">{_number(row["kappa"])}</td><td class="num">{_number(row["gwet_ac1"])}</td><td class="flags">{_status(row, minimum)}</td></tr>'
         )
     out.append("</tbody></table></div>")
     first = tables.summary[0]
@@ -198,14 +229,18 @@ def _summary(tables: Tables, settings: Settings, minimum: float | None, per_code
 
 
 def _coverage(tables: Tables, checked: CheckedCodings) -> list[str]:
-    out = ['<h2 id="coverage">What each coder coded</h2>',
-           '<table id="coverage-table"><thead><tr><th>Coder</th><th class="num">Transcripts</th><th class="num">Segments</th>'
-           '<th class="num">Codes applied</th><th>Coded transcripts this coder did not code</th></tr></thead><tbody>']
+    out = [
+        '<h2 id="coverage">What each coder coded</h2>',
+        '<table id="coverage-table"><thead><tr><th>Coder</th><th class="num">Transcripts</th><th class="num">Segments</th>'
+        '<th class="num">Codes applied</th><th>Coded transcripts this coder did not code</th></tr></thead><tbody>',
+    ]
     for row in tables.coverage:
-        name = escape(row["coder"]) + (" (consensus, not compared)" if row["coder"] == checked.consensus else "")
+        name = escape(row["coder"]) + (
+            " (consensus, not compared)" if row["coder"] == checked.consensus else ""
+        )
         out.append(
-            f"<tr><td>{name}</td><td class=\"num\">{row['transcripts_coded']}</td><td class=\"num\">{row['segments_coded']}</td>"
-            f"<td class=\"num\">{row['codes_applied']}</td><td>{escape(row['transcripts_not_coded'].replace(',', ', ')) or '&ndash;'}</td></tr>"
+            f'<tr><td>{name}</td><td class="num">{row["transcripts_coded"]}</td><td class="num">{row["segments_coded"]}</td>'
+            f'<td class="num">{row["codes_applied"]}</td><td>{escape(row["transcripts_not_coded"].replace(",", ", ")) or "&ndash;"}</td></tr>'
         )
     out.append("</tbody></table>")
     return out
@@ -217,10 +252,14 @@ def _problems(checked: CheckedCodings) -> list[str]:
     if not warnings:
         out.append('<p class="note">None.</p>')
         return out
-    out.append('<table id="problems-table"><thead><tr><th>Kind</th><th>Where</th><th>What</th></tr></thead><tbody>')
+    out.append(
+        '<table id="problems-table"><thead><tr><th>Kind</th><th>Where</th><th>What</th></tr></thead><tbody>'
+    )
     for problem in warnings:
         where = problem.file + (f", row {problem.row}" if problem.row is not None else "")
-        out.append(f"<tr><td>{escape(problem.kind)}</td><td><code>{escape(where)}</code></td><td>{escape(problem.detail)}</td></tr>")
+        out.append(
+            f"<tr><td>{escape(problem.kind)}</td><td><code>{escape(where)}</code></td><td>{escape(problem.detail)}</td></tr>"
+        )
     out.append("</tbody></table>")
     return out
 
@@ -229,47 +268,74 @@ def _followed(ledger: Sequence[dict]) -> list[str]:
     """Codings that followed their text (counts), codes renamed or merged (counts), and every
     coding a person must re-check, with the coded text beside the text now."""
     out = ['<h2 id="followed">Codings that followed the text</h2>']
-    statuses = Counter(row["status"] for row in ledger if row["status"] not in ("unchanged", "no_column"))
-    changes = Counter((row["code_id"], row["current_code_id"], row["code_change"]) for row in ledger if row["code_change"])
+    statuses = Counter(
+        row["status"] for row in ledger if row["status"] not in ("unchanged", "no_column")
+    )
+    changes = Counter(
+        (row["code_id"], row["current_code_id"], row["code_change"])
+        for row in ledger
+        if row["code_change"]
+    )
     if not statuses and not changes:
-        out.append('<p class="note">Every coding is on the segment it was made on (the transcripts have not changed under them).</p>')
+        out.append(
+            '<p class="note">Every coding is on the segment it was made on (the transcripts have not changed under them).</p>'
+        )
         return out
-    words = {"carried": "carried (same words; a placeholder or spacing changed)", "moved": "moved to another segment ID or a small edit",
-             "split": "split (the sentence is now several segments: coded on each)", "merged": "merged (the sentence is now part of a longer one)",
-             "recheck": "need a person to re-check them (left out of the figures)"}
-    items = [f"{count} {escape(words[status])}" for status, count in sorted(statuses.items(), key=lambda item: list(words).index(item[0]))]
-    out.append(f"<p>{'; '.join(items)}. Every one is listed in <code>results/coding/anchoring.tsv</code>.</p>" if items else "")
+    words = {
+        "carried": "carried (same words; a placeholder or spacing changed)",
+        "moved": "moved to another segment ID or a small edit",
+        "split": "split (the sentence is now several segments: coded on each)",
+        "merged": "merged (the sentence is now part of a longer one)",
+        "recheck": "need a person to re-check them (left out of the figures)",
+    }
+    items = [
+        f"{count} {escape(words[status])}"
+        for status, count in sorted(statuses.items(), key=lambda item: list(words).index(item[0]))
+    ]
+    out.append(
+        f"<p>{'; '.join(items)}. Every one is listed in <code>results/coding/anchoring.tsv</code>.</p>"
+        if items
+        else ""
+    )
     for (old, new, kind), count in sorted(changes.items()):
         target = f"<code>{escape(new)}</code>" if new else "a code a person chooses"
-        out.append(f'<p class="note">Code <code>{escape(old)}</code> ({escape(kind)}): {count} coding(s) counted as {target}.</p>')
+        out.append(
+            f'<p class="note">Code <code>{escape(old)}</code> ({escape(kind)}): {count} coding(s) counted as {target}.</p>'
+        )
     rechecks = [row for row in ledger if row["status"] == "recheck"]
     if rechecks:
-        out.append('<table id="recheck-table"><thead><tr><th>Coder</th><th>Where</th><th>Code</th><th>Coded text</th><th>Text now</th></tr></thead><tbody>')
+        out.append(
+            '<table id="recheck-table"><thead><tr><th>Coder</th><th>Where</th><th>Code</th><th>Coded text</th><th>Text now</th></tr></thead><tbody>'
+        )
         for row in rechecks:
-            where = f"{row['file']}, row {row['row']}" + (f" (column {row['column']})" if row["column"] else "")
+            where = f"{row['file']}, row {row['row']}" + (
+                f" (column {row['column']})" if row["column"] else ""
+            )
             out.append(
-                f"<tr><td>{escape(row['coder'])}</td><td><code>{escape(where)}</code><br><span class=\"small\">{escape(row['segment_id'])}</span></td>"
-                f"<td><code>{escape(row['code_id'])}</code></td><td class=\"text\">{escape(row['coded_text'])}</td>"
-                f"<td class=\"text\">{escape(row['current_text']) or '&ndash;'}</td></tr>"
+                f'<tr><td>{escape(row["coder"])}</td><td><code>{escape(where)}</code><br><span class="small">{escape(row["segment_id"])}</span></td>'
+                f'<td><code>{escape(row["code_id"])}</code></td><td class="text">{escape(row["coded_text"])}</td>'
+                f'<td class="text">{escape(row["current_text"]) or "&ndash;"}</td></tr>'
             )
         out.append("</tbody></table>")
     return out
 
 
 def _by_code(tables: Tables, settings: Settings, per_code: float | None) -> list[str]:
-    out = [f'<h2 id="codes">Agreement per code ({escape(ALL_CODERS)}), worst first</h2>',
-           '<div class="fits"><table id="by-code"><thead><tr><th>Code (theme)</th><th class="num">Units with code<br>prevalence</th>'
-           '<th>Applied (units)</th><th class="num">Agreement</th><th>Alpha [95% CI]</th><th class="num">Kappa</th>'
-           '<th class="num">AC1</th><th>Flags</th></tr></thead><tbody>']
+    out = [
+        f'<h2 id="codes">Agreement per code ({escape(ALL_CODERS)}), worst first</h2>',
+        '<div class="fits"><table id="by-code"><thead><tr><th>Code (theme)</th><th class="num">Units with code<br>prevalence</th>'
+        '<th>Applied (units)</th><th class="num">Agreement</th><th>Alpha [95% CI]</th><th class="num">Kappa</th>'
+        '<th class="num">AC1</th><th>Flags</th></tr></thead><tbody>',
+    ]
     for row in _sort_worst_first(tables.by_code):
         out.append(
-            f"<tr class=\"code-row\" id=\"code-{escape(row['code_id'])}\"><td><b>{escape(row['code_label'])}</b><br><code>{escape(row['code_id'])}</code> "
-            f"<span class=\"small\">({escape(row['theme_id'])})</span></td><td class=\"num\">{row['n_present']} / {row['n_units']}<br>{_percent(row['prevalence'])}</td>"
-            f"<td class=\"small\">{escape(row['applied']).replace(' ', '<br>')}</td>"
-            f"<td class=\"num\">{_percent(row['percent_agreement'])}</td>"
+            f'<tr class="code-row" id="code-{escape(row["code_id"])}"><td><b>{escape(row["code_label"])}</b><br><code>{escape(row["code_id"])}</code> '
+            f'<span class="small">({escape(row["theme_id"])})</span></td><td class="num">{row["n_present"]} / {row["n_units"]}<br>{_percent(row["prevalence"])}</td>'
+            f'<td class="small">{escape(row["applied"]).replace(" ", "<br>")}</td>'
+            f'<td class="num">{_percent(row["percent_agreement"])}</td>'
             f"<td>{_alpha_cell(row, per_code)}</td>"
-            f"<td class=\"num\">{_number(row['kappa'])}</td><td class=\"num\">{_number(row['gwet_ac1'])}</td>"
-            f"<td class=\"flags\">{_status(row, per_code)}<br><a href=\"#disagree-{escape(row['code_id'])}\">disagreements</a></td></tr>"
+            f'<td class="num">{_number(row["kappa"])}</td><td class="num">{_number(row["gwet_ac1"])}</td>'
+            f'<td class="flags">{_status(row, per_code)}<br><a href="#disagree-{escape(row["code_id"])}">disagreements</a></td></tr>'
         )
     out.append("</tbody></table></div>")
     return out
@@ -277,14 +343,29 @@ def _by_code(tables: Tables, settings: Settings, per_code: float | None) -> list
 
 def _alpha_cell(row: dict, minimum: float | None) -> str:
     """Alpha and its interval as figures, the interval drawn below them."""
-    return (f"{_number(row['krippendorff_alpha'])} [{_number(row['krippendorff_alpha_low'])}, {_number(row['krippendorff_alpha_high'])}]"
-            + ci_bar(row["krippendorff_alpha"], row["krippendorff_alpha_low"], row["krippendorff_alpha_high"], minimum))
+    return (
+        f"{_number(row['krippendorff_alpha'])} [{_number(row['krippendorff_alpha_low'])}, {_number(row['krippendorff_alpha_high'])}]"
+        + ci_bar(
+            row["krippendorff_alpha"],
+            row["krippendorff_alpha_low"],
+            row["krippendorff_alpha_high"],
+            minimum,
+        )
+    )
 
 
-def _flags_explained(settings: Settings, minimum: float | None, per_code: float | None) -> list[str]:
+def _flags_explained(
+    settings: Settings, minimum: float | None, per_code: float | None
+) -> list[str]:
     """What each flag means and what to do about it, in plain words; the prevalence paradox first."""
-    threshold = "the minimum set in config.yaml (agreement.minimum_alpha)" if minimum is None else (
-        f"{minimum:g}" + ("" if per_code in (None, minimum) else f" pooled, {per_code:g} per code"))
+    threshold = (
+        "the minimum set in config.yaml (agreement.minimum_alpha)"
+        if minimum is None
+        else (
+            f"{minimum:g}"
+            + ("" if per_code in (None, minimum) else f" pooled, {per_code:g} per code")
+        )
+    )
     return [
         '<h2 id="flags">What the flags mean</h2>',
         '<dl class="flags">',
@@ -317,26 +398,46 @@ def _pairs(tables: Tables, checked: CheckedCodings) -> list[str]:
     pairs = sorted({(row["coder_a"], row["coder_b"]) for row in tables.by_pair})
     if len(checked.coders) < 3:
         return []
-    alpha = {(row["coder_a"], row["coder_b"], row["code_id"]): row["krippendorff_alpha"] for row in tables.by_pair}
-    out = ['<h2 id="pairs">Alpha per code and coder pair</h2>',
-           '<table id="pairs-table"><thead><tr><th>Code</th>'
-           + "".join(f'<th class="num">{escape(a)} &amp; {escape(b)}</th>' for a, b in pairs) + "</tr></thead><tbody>"]
+    alpha = {
+        (row["coder_a"], row["coder_b"], row["code_id"]): row["krippendorff_alpha"]
+        for row in tables.by_pair
+    }
+    out = [
+        '<h2 id="pairs">Alpha per code and coder pair</h2>',
+        '<table id="pairs-table"><thead><tr><th>Code</th>'
+        + "".join(f'<th class="num">{escape(a)} &amp; {escape(b)}</th>' for a, b in pairs)
+        + "</tr></thead><tbody>",
+    ]
     pooled = {tuple(row["coders"].split(",")): row for row in tables.summary[1:]}
-    out.append("<tr><td><b>all codes pooled</b></td>" + "".join(
-        f'<td class="num"><b>{_number(pooled.get((a, b), {}).get("krippendorff_alpha"))}</b></td>' for a, b in pairs) + "</tr>")
+    out.append(
+        "<tr><td><b>all codes pooled</b></td>"
+        + "".join(
+            f'<td class="num"><b>{_number(pooled.get((a, b), {}).get("krippendorff_alpha"))}</b></td>'
+            for a, b in pairs
+        )
+        + "</tr>"
+    )
     for row in _sort_worst_first(tables.by_code):
-        out.append(f"<tr><td><code>{escape(row['code_id'])}</code></td>" + "".join(
-            f'<td class="num">{_number(alpha.get((a, b, row["code_id"])))}</td>' for a, b in pairs) + "</tr>")
+        out.append(
+            f"<tr><td><code>{escape(row['code_id'])}</code></td>"
+            + "".join(
+                f'<td class="num">{_number(alpha.get((a, b, row["code_id"])))}</td>'
+                for a, b in pairs
+            )
+            + "</tr>"
+        )
     out.append("</tbody></table>")
     return out
 
 
 def _disagreements(tables: Tables, codebook: Codebook, settings: Settings) -> list[str]:
-    out = ['<h2 id="disagreements">Disagreements to reconcile</h2>',
-           '<p class="note">Each unit where the coders who coded the transcript did not all decide the same, with every segment '
-           "where the code was applied and the segments before and after it (de-identified), codes in the order of the table "
-           "above (those below the minimum alpha are open). "
-           "&ldquo;Consensus&rdquo;: what the reconciled coding says (&ndash;: not reconciled yet).</p>"]
+    out = [
+        '<h2 id="disagreements">Disagreements to reconcile</h2>',
+        '<p class="note">Each unit where the coders who coded the transcript did not all decide the same, with every segment '
+        "where the code was applied and the segments before and after it (de-identified), codes in the order of the table "
+        "above (those below the minimum alpha are open). "
+        "&ldquo;Consensus&rdquo;: what the reconciled coding says (&ndash;: not reconciled yet).</p>",
+    ]
     by_code: dict[str, list[dict]] = {}
     for row in tables.disagreements:
         by_code.setdefault(row["code_id"], []).append(row)
@@ -346,19 +447,35 @@ def _disagreements(tables: Tables, codebook: Codebook, settings: Settings) -> li
         code = codebook.code(code_id)
         units = len({item["unit_id"] for item in items})
         alpha, minimum = _float(row.get("krippendorff_alpha")), settings.minimum_alpha_per_code
-        opened = " open" if items and alpha is not None and minimum is not None and alpha < minimum else ""  # the codes to discuss first
-        out.append(f'<details id="disagree-{escape(code_id)}"{opened}><summary>{escape(code.label)} <code>{escape(code_id)}</code>: '
-                   f"{units} disagreement(s)</summary>")
+        opened = (
+            " open"
+            if items and alpha is not None and minimum is not None and alpha < minimum
+            else ""
+        )  # the codes to discuss first
+        out.append(
+            f'<details id="disagree-{escape(code_id)}"{opened}><summary>{escape(code.label)} <code>{escape(code_id)}</code>: '
+            f"{units} disagreement(s)</summary>"
+        )
         out.append(f'<p class="note">{escape(code.definition)}</p>')
         if items:
-            out.append('<table class="disagreements"><thead><tr><th>Segment</th><th>Text in its context (de-identified)</th><th>Applied by</th>'
-                       "<th>Not applied by</th><th>Consensus</th></tr></thead><tbody>")
+            out.append(
+                '<table class="disagreements"><thead><tr><th>Segment</th><th>Text in its context (de-identified)</th><th>Applied by</th>'
+                "<th>Not applied by</th><th>Consensus</th></tr></thead><tbody>"
+            )
             for item in items:
-                before = f'<div class="context">{escape(item["context_before"])}</div>' if item["context_before"] else ""
-                after = f'<div class="context">{escape(item["context_after"])}</div>' if item["context_after"] else ""
+                before = (
+                    f'<div class="context">{escape(item["context_before"])}</div>'
+                    if item["context_before"]
+                    else ""
+                )
+                after = (
+                    f'<div class="context">{escape(item["context_after"])}</div>'
+                    if item["context_after"]
+                    else ""
+                )
                 out.append(
-                    f"<tr><td><code>{escape(item['segment_id'])}</code></td><td class=\"text\">{before}"
-                    f"<div class=\"coded\">{escape(item['text'])}</div>{after}</td>"
+                    f'<tr><td><code>{escape(item["segment_id"])}</code></td><td class="text">{before}'
+                    f'<div class="coded">{escape(item["text"])}</div>{after}</td>'
                     f"<td>{escape(item['applied_by'].replace(',', ', '))}</td><td>{escape(item['not_applied_by'].replace(',', ', '))}</td>"
                     f"<td>{escape(item['consensus']) or '&ndash;'}</td></tr>"
                 )

@@ -53,39 +53,58 @@ def compared_coders(coders: Sequence[str], coding: dict) -> list[str]:
     wanted = coding.get("coders") or [coder for coder in coders if coder != consensus]
     if consensus in wanted:
         raise ConfigurationError(
-            "config.yaml", f"coding.coders names {consensus}, the consensus coding",
+            "config.yaml",
+            f"coding.coders names {consensus}, the consensus coding",
             "Compare coders only; the consensus is checked, not compared",
         )
     missing = [coder for coder in wanted if coder not in coders]
     if missing:
         raise ConfigurationError(
-            "config.yaml", f"coding.coders names {', '.join(missing)}, which has no coding files under the coding folder",
+            "config.yaml",
+            f"coding.coders names {', '.join(missing)}, which has no coding files under the coding folder",
             "Add the coder's files or remove the coder from coding.coders",
         )
     return sorted(wanted)
 
 
 def run(
-    codebook_path: str, anchored: Sequence, coders: Sequence[str], segment_paths: Sequence[str], coding: dict,
-    settings: Settings, corpus_transcripts: Sequence[str], log_hint: str,
+    codebook_path: str,
+    anchored: Sequence,
+    coders: Sequence[str],
+    segment_paths: Sequence[str],
+    coding: dict,
+    settings: Settings,
+    corpus_transcripts: Sequence[str],
+    log_hint: str,
 ) -> tuple[Tables, CheckedCodings, Codebook]:
     """Read the re-anchored codings (rule anchor_codings: codings, transcripts and problems
     tables), check them (raise on coding errors, after logging them all) and compare.
     ``coders``: the coder folders with files."""
     if settings.unit not in GRAINS:
-        raise ConfigurationError("config.yaml", f"agreement.unit must be one of {', '.join(GRAINS)}", "Fix config.yaml")
+        raise ConfigurationError(
+            "config.yaml", f"agreement.unit must be one of {', '.join(GRAINS)}", "Fix config.yaml"
+        )
     codebook = load_codebook(codebook_path)
     compared = compared_coders(list(coders), coding)
     if len(compared) < 2:
         raise ConfigurationError(
-            "config.yaml", f"agreement needs at least two coders, found {len(compared)}",
+            "config.yaml",
+            f"agreement needs at least two coders, found {len(compared)}",
             "Add a second coder's folder under the coding folder (paths.coding)",
         )
     segments = coding_files.load_segments(segment_paths)
     consensus = coding.get("consensus")
-    parsed = load_anchored(anchored, coders=[*compared, *([consensus] if consensus in coders else [])])
+    parsed = load_anchored(
+        anchored, coders=[*compared, *([consensus] if consensus in coders else [])]
+    )
     checked = coding_files.check_codings(
-        parsed, segments, codebook, coding["roles"], compared, consensus, corpus_transcripts,
+        parsed,
+        segments,
+        codebook,
+        coding["roles"],
+        compared,
+        consensus,
+        corpus_transcripts,
     )
     for problem in checked.problems:
         (LOGGER.error if problem.severity == "error" else LOGGER.warning)("%s", problem.message())
@@ -107,22 +126,37 @@ def agreement(input: dict, output: dict, params: dict, log: str) -> None:
     anchored = [list(input[table]) for table in ANCHORED_TABLES]
     with job_log(log) as logger:
         tables, checked, codebook = run(
-            input["codebook"], anchored, params["coders"], input["segments"], coding, settings,
-            params["transcripts"], log,
+            input["codebook"],
+            anchored,
+            params["coders"],
+            input["segments"],
+            coding,
+            settings,
+            params["transcripts"],
+            log,
         )
         write_tsv(Path(output["by_code"]), tables.by_code, BY_CODE_COLUMNS)
         write_tsv(Path(output["by_pair"]), tables.by_pair, BY_PAIR_COLUMNS)
         write_tsv(Path(output["summary"]), tables.summary, SUMMARY_COLUMNS)
         write_tsv(Path(output["disagreements"]), tables.disagreements, DISAGREEMENT_COLUMNS)
-        write_tsv(Path(output["problems"]), [p.as_row() for p in checked.problems], coding_files.PROBLEM_COLUMNS)
+        write_tsv(
+            Path(output["problems"]),
+            [p.as_row() for p in checked.problems],
+            coding_files.PROBLEM_COLUMNS,
+        )
         followed = [row for path in input["anchoring"] for row in read_tsv(Path(path))]
         page = agreement_html.render(tables, checked, codebook, settings, coding, followed)
         write_text(Path(output["report"]), page)
         pooled = tables.summary[0]
         logger.info(
             "%d coders, %d transcripts, %d units x %d codes; pooled alpha %s; %d disagreements; %d warnings",
-            len(checked.coders), pooled["n_transcripts"], pooled["n_units"] // max(1, pooled["n_codes"]),
-            pooled["n_codes"], pooled["krippendorff_alpha"], len(tables.disagreements), len(checked.warnings),
+            len(checked.coders),
+            pooled["n_transcripts"],
+            pooled["n_units"] // max(1, pooled["n_codes"]),
+            pooled["n_codes"],
+            pooled["krippendorff_alpha"],
+            len(tables.disagreements),
+            len(checked.warnings),
         )
 
 
@@ -134,12 +168,15 @@ def agreement_gate(input: dict, output: dict, params: dict, log: str) -> None:
     agreement.on_low_alpha)."""
     settings = Settings.from_config(params["config"]["agreement"])
     with job_log(log) as logger:
-        rows, low = quality_gate(read_tsv(Path(input["summary"])), read_tsv(Path(input["by_code"])), settings)
+        rows, low = quality_gate(
+            read_tsv(Path(input["summary"])), read_tsv(Path(input["by_code"])), settings
+        )
         if low:
             message = describe_low(low, settings)
             if settings.on_low_alpha == "fail":
                 raise QualityGateError(
-                    input["by_code"], message,
+                    input["by_code"],
+                    message,
                     "Reconcile these codes (see results/agreement/report.html), or change agreement.minimum_alpha "
                     "or agreement.on_low_alpha in config.yaml",
                 )

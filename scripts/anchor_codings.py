@@ -27,18 +27,47 @@ from typing import Sequence
 
 from scripts import anchoring, coding_records
 from scripts.codebook import Codebook, load_codebook
-from scripts.coding_records import CoderFiles, CodingError, Mention, Problem, Segments, load_segments, transcript_of
+from scripts.coding_records import (
+    CoderFiles,
+    CodingError,
+    Mention,
+    Problem,
+    Segments,
+    load_segments,
+    transcript_of,
+)
 from scripts.codings import QdpxContext, group_by_coder, read_coder
 from scripts.contracts import read_tsv, write_tsv
 from scripts.refi_qda_standard import render_transcript
 from scripts.rule_jobs import job_log, rule_job
 
-CODING_COLUMNS = ["coder", "file", "row", "column", "transcript_id", "segment_id", "code_id", "exemplar", "status"]
+CODING_COLUMNS = [
+    "coder",
+    "file",
+    "row",
+    "column",
+    "transcript_id",
+    "segment_id",
+    "code_id",
+    "exemplar",
+    "status",
+]
 TRANSCRIPT_COLUMNS = ["coder", "transcript_id", "file", "row"]
 PROBLEM_COLUMNS = [*coding_records.PROBLEM_COLUMNS, "fix"]
 LEDGER_COLUMNS = [
-    "coder", "file", "row", "column", "segment_id", "code_id", "status", "current_segment_ids", "current_code_id",
-    "code_change", "similarity", "coded_text", "current_text",
+    "coder",
+    "file",
+    "row",
+    "column",
+    "segment_id",
+    "code_id",
+    "status",
+    "current_segment_ids",
+    "current_code_id",
+    "code_change",
+    "similarity",
+    "coded_text",
+    "current_text",
 ]
 NOT_SHOWN = "(not shown: not a text qualflow produced)"
 RECHECK_FIX = (
@@ -63,12 +92,18 @@ class Versions:
                 for segment_id, sha1, *_ in version["segments"]:
                     self._texts[segment_id].add(sha1)
 
-    def coded_version(self, transcript: str, segment_id: str, sha1: str) -> tuple[int, list[anchoring.Piece]] | None:
+    def coded_version(
+        self, transcript: str, segment_id: str, sha1: str
+    ) -> tuple[int, list[anchoring.Piece]] | None:
         """The latest kept version in which the segment had that text: (its number, its segments)."""
         versions = self.by_transcript.get(transcript, [])
         for number in range(len(versions) - 1, -1, -1):
-            if any(item[0] == segment_id and item[1] == sha1 for item in versions[number]["segments"]):
-                return number, [anchoring.Piece(item[0], item[2]) for item in versions[number]["segments"]]
+            if any(
+                item[0] == segment_id and item[1] == sha1 for item in versions[number]["segments"]
+            ):
+                return number, [
+                    anchoring.Piece(item[0], item[2]) for item in versions[number]["segments"]
+                ]
         return None
 
     def text(self, transcript: str, segment_id: str, sha1: str) -> str | None:
@@ -84,11 +119,20 @@ class Versions:
         found = []
         for version in reversed(self.by_transcript.get(transcript, [])):
             rows = [
-                {"segment_id": item[0], "transcript_id": transcript, "turn": item[0].rsplit("-", 2)[1],
-                 "sentence": item[0].rsplit("-", 1)[1], "speaker": item[3] if len(item) > 3 else "", "role": "", "text": item[2]}
+                {
+                    "segment_id": item[0],
+                    "transcript_id": transcript,
+                    "turn": item[0].rsplit("-", 2)[1],
+                    "sentence": item[0].rsplit("-", 1)[1],
+                    "speaker": item[3] if len(item) > 3 else "",
+                    "role": "",
+                    "text": item[2],
+                }
                 for item in version["segments"]
             ]
-            found.append((render_transcript(rows), {item[0]: item[1] for item in version["segments"]}))
+            found.append(
+                (render_transcript(rows), {item[0]: item[1] for item in version["segments"]})
+            )
         return found
 
     def existed(self, segment_id: str) -> bool:
@@ -103,7 +147,9 @@ class Versions:
         """Whether a text is part of a version the workflow produced (so it may be shown)."""
         if transcript not in self._produced:
             self._produced[transcript] = "\n".join(
-                item[2] for version in self.by_transcript.get(transcript, []) for item in version["segments"]
+                item[2]
+                for version in self.by_transcript.get(transcript, [])
+                for item in version["segments"]
             )
         return bool(text) and all(piece in self._produced[transcript] for piece in text.split("\n"))
 
@@ -124,13 +170,17 @@ class Anchored:
 
     coder: str
     mentions: list[Mention]  # recheck ones included (segment_id "")
-    followed: list[Mention]  # every coding not unchanged, before duplicates were counted once (the ledger)
+    followed: list[
+        Mention
+    ]  # every coding not unchanged, before duplicates were counted once (the ledger)
     problems: list[Problem]
     listed: list[tuple[str, str, int]]
     ledger_extra: list[dict]  # ledger lines that are not codings (a missing sheet column)
 
 
-def anchor_coder(files: CoderFiles, segments: Segments, versions: Versions, codebook: Codebook, threshold: float) -> Anchored:
+def anchor_coder(
+    files: CoderFiles, segments: Segments, versions: Versions, codebook: Codebook, threshold: float
+) -> Anchored:
     """Follow one coder's codings (CSV rows and sheet rows; REFI-QDA selections were followed
     when read) to the current segments, then to the current codes."""
     current: dict[str, list[anchoring.Piece]] = defaultdict(list)
@@ -143,8 +193,15 @@ def anchor_coder(files: CoderFiles, segments: Segments, versions: Versions, code
     anchored: list[Mention] = []
 
     def recheck(mention: Mention, detail: str, coded_text: str = "") -> Mention:
-        return replace(mention, segment_id="", status="recheck", similarity=0.0, coded_segment_id=mention.segment_id,
-                       coded_text=coded_text, text_sha1=None)
+        return replace(
+            mention,
+            segment_id="",
+            status="recheck",
+            similarity=0.0,
+            coded_segment_id=mention.segment_id,
+            coded_text=coded_text,
+            text_sha1=None,
+        )
 
     for mention in files.mentions:
         mention = replace(mention, coded_code_id=mention.code_id or "")
@@ -152,23 +209,41 @@ def anchor_coder(files: CoderFiles, segments: Segments, versions: Versions, code
         if mention.status != "unchanged" or transcript not in current:
             # followed when read (a REFI-QDA project whose export is no longer kept), or not a
             # segment of a coded transcript (the agreement's checks name it)
-            anchored.append(replace(mention, coded_segment_id=mention.coded_segment_id or mention.segment_id))
+            anchored.append(
+                replace(mention, coded_segment_id=mention.coded_segment_id or mention.segment_id)
+            )
             continue
         sheet = files.sheets.get(mention.file)
-        sheet_row = next((item for item in (sheet.texts.get(transcript, ()) if sheet else ()) if item[0] == mention.segment_id), None)
+        sheet_row = next(
+            (
+                item
+                for item in (sheet.texts.get(transcript, ()) if sheet else ())
+                if item[0] == mention.segment_id
+            ),
+            None,
+        )
         sha1 = mention.text_sha1 or (sheet_row[2] if sheet_row and sheet_row[2] else None)
         now = current_sha1.get(mention.segment_id)
-        if now is not None and (sha1 == now or (sha1 is None and (
-            (sheet_row is not None and sheet_row[1] == current_text[mention.segment_id])
-            or (sheet_row is None and not versions.changed(mention.segment_id))
-        ))):
+        if now is not None and (
+            sha1 == now
+            or (
+                sha1 is None
+                and (
+                    (sheet_row is not None and sheet_row[1] == current_text[mention.segment_id])
+                    or (sheet_row is None and not versions.changed(mention.segment_id))
+                )
+            )
+        ):
             anchored.append(replace(mention, coded_segment_id=mention.segment_id, text_sha1=None))
             continue
         if sheet_row is not None and sheet_row[1]:
             key: tuple = ("sheet", mention.file, transcript)
             old = [anchoring.Piece(item[0], item[1]) for item in sheet.texts[transcript]]
             coded_text = sheet_row[1]
-        elif sha1 is not None and (found := versions.coded_version(transcript, mention.segment_id, sha1)) is not None:
+        elif (
+            sha1 is not None
+            and (found := versions.coded_version(transcript, mention.segment_id, sha1)) is not None
+        ):
             key, old = ("version", transcript, found[0]), found[1]
             coded_text = versions.text(transcript, mention.segment_id, sha1) or ""
         elif now is None and sha1 is None and not versions.existed(mention.segment_id):
@@ -178,10 +253,14 @@ def anchor_coder(files: CoderFiles, segments: Segments, versions: Versions, code
         else:
             # coded on a real text (a text_sha1, or an ID a kept version had) that cannot be found:
             # re-segmented since, or the versions were not kept (a new clone, a cleared cache)
-            why = ("was coded on a text that is not among the versions this study has kept" if sha1 is not None
-                   else "has no text_sha1, and the segment ID is gone from the transcript as it is now" if now is None
-                   else "has no text_sha1, and the text under this segment ID has changed since it was first produced, so "
-                   "which sentence was coded cannot be told")
+            why = (
+                "was coded on a text that is not among the versions this study has kept"
+                if sha1 is not None
+                else "has no text_sha1, and the segment ID is gone from the transcript as it is now"
+                if now is None
+                else "has no text_sha1, and the text under this segment ID has changed since it was first produced, so "
+                "which sentence was coded cannot be told"
+            )
             anchored.append(recheck(mention, why))
             problems.extend(_recheck_problem(mention, f"the coding of {mention.segment_id} {why}"))
             continue
@@ -190,27 +269,53 @@ def anchor_coder(files: CoderFiles, segments: Segments, versions: Versions, code
         anchor = alignments[key].get(mention.segment_id)
         shown = coded_text if versions.produced(transcript, coded_text) else NOT_SHOWN
         if anchor is None or anchor.status == "recheck":
-            anchored.append(replace(recheck(mention, ""), similarity=anchor.similarity if anchor else 0.0, coded_text=shown))
-            problems.extend(_recheck_problem(
-                mention, f"the sentence coded as {mention.segment_id} is not in the transcript as it was (deleted or "
-                "rewritten: nothing close enough to the coded text was found)",
-            ))
+            anchored.append(
+                replace(
+                    recheck(mention, ""),
+                    similarity=anchor.similarity if anchor else 0.0,
+                    coded_text=shown,
+                )
+            )
+            problems.extend(
+                _recheck_problem(
+                    mention,
+                    f"the sentence coded as {mention.segment_id} is not in the transcript as it was (deleted or "
+                    "rewritten: nothing close enough to the coded text was found)",
+                )
+            )
             continue
         for segment_id in anchor.segment_ids:
-            anchored.append(replace(
-                mention, segment_id=segment_id, status=anchor.status, similarity=anchor.similarity,
-                coded_segment_id=mention.segment_id, coded_text=shown, text_sha1=None,
-            ))
+            anchored.append(
+                replace(
+                    mention,
+                    segment_id=segment_id,
+                    status=anchor.status,
+                    similarity=anchor.similarity,
+                    coded_segment_id=mention.segment_id,
+                    coded_text=shown,
+                    text_sha1=None,
+                )
+            )
     mapped, more = map_codes(anchored, codebook)
     problems.extend(more)
     listed = list(files.listed)
-    listed.extend((mention.transcript, mention.file, mention.row) for mention in mapped if mention.status == "recheck")
+    listed.extend(
+        (mention.transcript, mention.file, mention.row)
+        for mention in mapped
+        if mention.status == "recheck"
+    )
     columns_problems, ledger_extra = missing_columns(files, codebook)
     kept = _without_followed_duplicates(mapped)
-    followed = [mention for mention in mapped if mention.status != "unchanged" or mention.code_change]
+    followed = [
+        mention for mention in mapped if mention.status != "unchanged" or mention.code_change
+    ]
     return Anchored(
-        files.coder, kept, followed, [*files.problems, *problems, *columns_problems, *conflicts(files.coder, kept)],
-        sorted(set(item for item in listed if item[0])), ledger_extra,
+        files.coder,
+        kept,
+        followed,
+        [*files.problems, *problems, *columns_problems, *conflicts(files.coder, kept)],
+        sorted(set(item for item in listed if item[0])),
+        ledger_extra,
     )
 
 
@@ -218,14 +323,25 @@ def _recheck_problem(mention: Mention, detail: str) -> list[Problem]:
     """A warning for a code sent to a person (a row without a code: the ledger lists it alone)."""
     if not mention.code_id:
         return []
-    return [Problem(
-        "warning", "recheck", mention.coder, mention.file, mention.row,
-        f"{detail}; code {mention.code_id} is left out until a person re-checks it", RECHECK_FIX,
-        segment_id=mention.segment_id, code_id=mention.code_id, column=mention.column,
-    )]
+    return [
+        Problem(
+            "warning",
+            "recheck",
+            mention.coder,
+            mention.file,
+            mention.row,
+            f"{detail}; code {mention.code_id} is left out until a person re-checks it",
+            RECHECK_FIX,
+            segment_id=mention.segment_id,
+            code_id=mention.code_id,
+            column=mention.column,
+        )
+    ]
 
 
-def map_codes(mentions: Sequence[Mention], codebook: Codebook) -> tuple[list[Mention], list[Problem]]:
+def map_codes(
+    mentions: Sequence[Mention], codebook: Codebook
+) -> tuple[list[Mention], list[Problem]]:
     """Codings of renamed or merged codes as their current code; of split codes, to a person."""
     mapped, problems = [], []
     for mention in mentions:
@@ -235,14 +351,30 @@ def map_codes(mentions: Sequence[Mention], codebook: Codebook) -> tuple[list[Men
         elif change.kind in ("renamed", "merged"):
             mapped.append(replace(mention, code_id=change.code_ids[0], code_change=change.kind))
         else:
-            mapped.append(replace(mention, segment_id="", status="recheck", code_change="split",
-                                  coded_segment_id=mention.coded_segment_id or mention.segment_id))
-            problems.append(Problem(
-                "warning", "recheck", mention.coder, mention.file, mention.row,
-                f"code {mention.code_id} was split into {', '.join(change.code_ids)}; this coding is left out until a person "
-                "chooses", "Apply one of the new codes to the segment (the old code's codings are listed in results/coding/anchoring.tsv)",
-                segment_id=mention.coded_segment_id or mention.segment_id, code_id=mention.code_id or "", column=mention.column,
-            ))
+            mapped.append(
+                replace(
+                    mention,
+                    segment_id="",
+                    status="recheck",
+                    code_change="split",
+                    coded_segment_id=mention.coded_segment_id or mention.segment_id,
+                )
+            )
+            problems.append(
+                Problem(
+                    "warning",
+                    "recheck",
+                    mention.coder,
+                    mention.file,
+                    mention.row,
+                    f"code {mention.code_id} was split into {', '.join(change.code_ids)}; this coding is left out until a person "
+                    "chooses",
+                    "Apply one of the new codes to the segment (the old code's codings are listed in results/coding/anchoring.tsv)",
+                    segment_id=mention.coded_segment_id or mention.segment_id,
+                    code_id=mention.code_id or "",
+                    column=mention.column,
+                )
+            )
     return mapped, problems
 
 
@@ -282,32 +414,73 @@ def missing_columns(files: CoderFiles, codebook: Codebook) -> tuple[list[Problem
             if code_id in present:
                 continue
             if made_with is not None and code_id in made_with:
-                problems.append(Problem(
-                    "error", "missing_column", files.coder, file, 1,
-                    f"the column of code {code_id} has been deleted from this sheet (the sheet was made with it): its codes would be lost",
-                    "Restore the column with the coder's 1s (or, to merge codes, declare it in codebook.yaml with merged_from)",
-                    code_id=code_id,
-                ))
+                problems.append(
+                    Problem(
+                        "error",
+                        "missing_column",
+                        files.coder,
+                        file,
+                        1,
+                        f"the column of code {code_id} has been deleted from this sheet (the sheet was made with it): its codes would be lost",
+                        "Restore the column with the coder's 1s (or, to merge codes, declare it in codebook.yaml with merged_from)",
+                        code_id=code_id,
+                    )
+                )
                 continue
-            problems.append(Problem(
-                "warning", "missing_column", files.coder, file, 1,
-                f"no column for code {code_id}"
-                + (" (added to the codebook after this sheet was made)" if made_with is not None else "")
-                + "; counted as not applied in this sheet",
-                "Add the column to the sheet (or code with a fresh coding sheet) if the coder is to apply it",
-                code_id=code_id,
-            ))
-            ledger.append({"coder": files.coder, "file": file, "row": 1, "column": "", "segment_id": "", "code_id": code_id,
-                           "status": "no_column", "current_segment_ids": "", "current_code_id": code_id, "code_change": "",
-                           "similarity": "", "coded_text": "", "current_text": ""})
+            problems.append(
+                Problem(
+                    "warning",
+                    "missing_column",
+                    files.coder,
+                    file,
+                    1,
+                    f"no column for code {code_id}"
+                    + (
+                        " (added to the codebook after this sheet was made)"
+                        if made_with is not None
+                        else ""
+                    )
+                    + "; counted as not applied in this sheet",
+                    "Add the column to the sheet (or code with a fresh coding sheet) if the coder is to apply it",
+                    code_id=code_id,
+                )
+            )
+            ledger.append(
+                {
+                    "coder": files.coder,
+                    "file": file,
+                    "row": 1,
+                    "column": "",
+                    "segment_id": "",
+                    "code_id": code_id,
+                    "status": "no_column",
+                    "current_segment_ids": "",
+                    "current_code_id": code_id,
+                    "code_change": "",
+                    "similarity": "",
+                    "coded_text": "",
+                    "current_text": "",
+                }
+            )
         for old, change in sorted(codebook.changes.items()):
-            if made_with is not None and old in made_with and old not in {code for _, code, _ in sheet.codes}:
-                problems.append(Problem(
-                    "warning", "missing_column", files.coder, file, 1,
-                    f"the column of code {old} ({change.kind} into {', '.join(change.code_ids)} since) is not in this sheet",
-                    f"If the coder deleted it without copying its 1s into {change.code_ids[0]}, restore it: its codes count as "
-                    f"{', '.join(change.code_ids)}", code_id=old,
-                ))
+            if (
+                made_with is not None
+                and old in made_with
+                and old not in {code for _, code, _ in sheet.codes}
+            ):
+                problems.append(
+                    Problem(
+                        "warning",
+                        "missing_column",
+                        files.coder,
+                        file,
+                        1,
+                        f"the column of code {old} ({change.kind} into {', '.join(change.code_ids)} since) is not in this sheet",
+                        f"If the coder deleted it without copying its 1s into {change.code_ids[0]}, restore it: its codes count as "
+                        f"{', '.join(change.code_ids)}",
+                        code_id=old,
+                    )
+                )
     return problems, ledger
 
 
@@ -327,12 +500,19 @@ def conflicts(coder: str, mentions: Sequence[Mention]) -> list[Problem]:
             continue
         (first, (first_row, first_codes)), *others = sorted(files.items())
         for file, (row, codes) in others:
-            problems.append(Problem(
-                "warning", "conflict", coder, file, row,
-                f"segment {segment_id}: this file applies {', '.join(sorted(codes)) or 'no code'}, {first} (row {first_row}) "
-                f"applies {', '.join(sorted(first_codes)) or 'no code'}; the codes of both count",
-                "Keep one file per transcript, or make the files agree", segment_id=segment_id,
-            ))
+            problems.append(
+                Problem(
+                    "warning",
+                    "conflict",
+                    coder,
+                    file,
+                    row,
+                    f"segment {segment_id}: this file applies {', '.join(sorted(codes)) or 'no code'}, {first} (row {first_row}) "
+                    f"applies {', '.join(sorted(first_codes)) or 'no code'}; the codes of both count",
+                    "Keep one file per transcript, or make the files agree",
+                    segment_id=segment_id,
+                )
+            )
     return problems
 
 
@@ -340,7 +520,9 @@ def conflicts(coder: str, mentions: Sequence[Mention]) -> list[Problem]:
 # Reading the anchored codings back (agreement, themes, learned suggestions, candidate quality)
 
 
-def load_anchored(tables: Sequence[str | Sequence[str]], coders: Sequence[str] | None = None) -> dict[str, CoderFiles]:
+def load_anchored(
+    tables: Sequence[str | Sequence[str]], coders: Sequence[str] | None = None
+) -> dict[str, CoderFiles]:
     """The re-anchored codings in rule anchor_codings's tables (``tables``: its codings,
     transcripts and problems tables, each a path or a list of paths, one per coder; a fourth,
     the anchoring tables, is not read here) of every coder, or of ``coders`` only, as
@@ -351,8 +533,12 @@ def load_anchored(tables: Sequence[str | Sequence[str]], coders: Sequence[str] |
     parsed: dict[str, CoderFiles] = {}
 
     def tables(paths: str | Sequence[str]) -> list[dict[str, str]]:
-        return [row for path in ([paths] if isinstance(paths, str) else paths) for row in read_tsv(Path(path))
-                if wanted is None or row["coder"] in wanted]
+        return [
+            row
+            for path in ([paths] if isinstance(paths, str) else paths)
+            for row in read_tsv(Path(path))
+            if wanted is None or row["coder"] in wanted
+        ]
 
     def coder_files(coder: str) -> CoderFiles:
         return parsed.setdefault(coder, CoderFiles(coder))
@@ -363,17 +549,37 @@ def load_anchored(tables: Sequence[str | Sequence[str]], coders: Sequence[str] |
             files.files.append(row["file"])
         if row["status"] == "recheck":
             continue
-        files.mentions.append(Mention(
-            row["coder"], row["file"], int(row["row"]), row["segment_id"], row["code_id"] or None,
-            column=row["column"] or None, exemplar=row["exemplar"] == "1", status=row["status"],
-        ))
+        files.mentions.append(
+            Mention(
+                row["coder"],
+                row["file"],
+                int(row["row"]),
+                row["segment_id"],
+                row["code_id"] or None,
+                column=row["column"] or None,
+                exemplar=row["exemplar"] == "1",
+                status=row["status"],
+            )
+        )
     for row in tables(transcripts_paths):
-        coder_files(row["coder"]).listed.append((row["transcript_id"], row["file"], int(row["row"]) if row["row"] else 0))
+        coder_files(row["coder"]).listed.append(
+            (row["transcript_id"], row["file"], int(row["row"]) if row["row"] else 0)
+        )
     for row in tables(problems_paths):
-        coder_files(row["coder"]).problems.append(Problem(
-            row["severity"], row["kind"], row["coder"], row["file"], int(row["row"]) if row["row"] else None,
-            row["detail"], row["fix"], segment_id=row["segment_id"], code_id=row["code_id"], column=row["column"] or None,
-        ))
+        coder_files(row["coder"]).problems.append(
+            Problem(
+                row["severity"],
+                row["kind"],
+                row["coder"],
+                row["file"],
+                int(row["row"]) if row["row"] else None,
+                row["detail"],
+                row["fix"],
+                segment_id=row["segment_id"],
+                code_id=row["code_id"],
+                column=row["column"] or None,
+            )
+        )
     for coder in sorted(wanted or ()):
         coder_files(coder)
     return dict(sorted(parsed.items()))
@@ -407,48 +613,88 @@ def anchor_codings(input: dict, output: dict, params: dict, log: str) -> None:
             rows.extend(_coding_row(mention) for mention in result.mentions)
             followed: dict[tuple, list[Mention]] = {}
             for mention in result.followed:
-                key = (mention.file, mention.row, mention.column or "", mention.coded_segment_id, mention.coded_code_id)
+                key = (
+                    mention.file,
+                    mention.row,
+                    mention.column or "",
+                    mention.coded_segment_id,
+                    mention.coded_code_id,
+                )
                 followed.setdefault(key, []).append(mention)
             ledger.extend(_ledger_row(group, current, versions) for group in followed.values())
             ledger.extend(result.ledger_extra)
-            listed.extend({"coder": result.coder, "transcript_id": t, "file": f, "row": r} for t, f, r in result.listed)
+            listed.extend(
+                {"coder": result.coder, "transcript_id": t, "file": f, "row": r}
+                for t, f, r in result.listed
+            )
             problems.extend(result.problems)
         for problem in problems:
-            (logger.error if problem.severity == "error" else logger.warning)("%s", problem.message())
+            (logger.error if problem.severity == "error" else logger.warning)(
+                "%s", problem.message()
+            )
         errors = [problem for problem in problems if problem.severity == "error"]
         if errors:
             first = errors[0]
             more = f" (and {len(errors) - 1} more: see {log})" if len(errors) > 1 else ""
-            raise CodingError(first.file, first.detail + more, first.fix, row=first.row, column=first.column)
+            raise CodingError(
+                first.file, first.detail + more, first.fix, row=first.row, column=first.column
+            )
         rechecks = [row for row in ledger if row["status"] == "recheck"]
         if rechecks and coding.get("on_recheck", "warn") == "fail":
             first = rechecks[0]
             raise CodingError(
-                first["file"], f"{len(rechecks)} coding(s) need a person to re-check them (the first: segment "
+                first["file"],
+                f"{len(rechecks)} coding(s) need a person to re-check them (the first: segment "
                 f"{first['segment_id'] or '?'}, code {first['code_id'] or '(none)'})",
-                f"{RECHECK_FIX}; or set coding.on_recheck: warn to go on without them (see {log})", row=int(first["row"]),
+                f"{RECHECK_FIX}; or set coding.on_recheck: warn to go on without them (see {log})",
+                row=int(first["row"]),
             )
         write_tsv(Path(output["codings"]), rows, CODING_COLUMNS)
-        write_tsv(Path(output["transcripts"]), sorted(listed, key=lambda row: (row["coder"], row["transcript_id"], row["file"])), TRANSCRIPT_COLUMNS)
-        write_tsv(Path(output["problems"]), [{**problem.as_row(), "fix": problem.fix} for problem in problems], PROBLEM_COLUMNS)
+        write_tsv(
+            Path(output["transcripts"]),
+            sorted(listed, key=lambda row: (row["coder"], row["transcript_id"], row["file"])),
+            TRANSCRIPT_COLUMNS,
+        )
+        write_tsv(
+            Path(output["problems"]),
+            [{**problem.as_row(), "fix": problem.fix} for problem in problems],
+            PROBLEM_COLUMNS,
+        )
         write_tsv(Path(output["anchoring"]), ledger, LEDGER_COLUMNS)
-        counted = anchoring.counts_by_status(row["status"] for row in ledger if row["status"] in anchoring.STATUSES)
+        counted = anchoring.counts_by_status(
+            row["status"] for row in ledger if row["status"] in anchoring.STATUSES
+        )
         changes = defaultdict(int)
         for row in ledger:
             if row["code_change"]:
-                changes[f"{row['code_id']} -> {row['current_code_id'] or '(a person chooses)'} ({row['code_change']})"] += 1
+                changes[
+                    f"{row['code_id']} -> {row['current_code_id'] or '(a person chooses)'} ({row['code_change']})"
+                ] += 1
         logger.info(
-            "%d codings of %d coders; followed: %s; codes mapped: %s", len(rows), len(results),
-            ", ".join(f"{count} {status}" for status, count in counted.items() if count and status != "unchanged") or "none",
+            "%d codings of %d coders; followed: %s; codes mapped: %s",
+            len(rows),
+            len(results),
+            ", ".join(
+                f"{count} {status}"
+                for status, count in counted.items()
+                if count and status != "unchanged"
+            )
+            or "none",
             "; ".join(f"{count} x {change}" for change, count in sorted(changes.items())) or "none",
         )
 
 
 def _coding_row(mention: Mention) -> dict:
     return {
-        "coder": mention.coder, "file": mention.file, "row": mention.row, "column": mention.column or "",
-        "transcript_id": mention.transcript, "segment_id": mention.segment_id, "code_id": mention.code_id or "",
-        "exemplar": int(mention.exemplar), "status": mention.status,
+        "coder": mention.coder,
+        "file": mention.file,
+        "row": mention.row,
+        "column": mention.column or "",
+        "transcript_id": mention.transcript,
+        "segment_id": mention.segment_id,
+        "code_id": mention.code_id or "",
+        "exemplar": int(mention.exemplar),
+        "status": mention.status,
     }
 
 
@@ -456,16 +702,32 @@ def _ledger_row(group: Sequence[Mention], current: dict[str, str], versions: Ver
     """One ledger line for one coding (a split coding goes to several segments)."""
     first = group[0]
     targets = [mention.segment_id for mention in group if mention.segment_id]
-    now = " ".join(current.get(segment, "") for segment in targets) if targets else current.get(first.coded_segment_id, "")
+    now = (
+        " ".join(current.get(segment, "") for segment in targets)
+        if targets
+        else current.get(first.coded_segment_id, "")
+    )
     coded = first.coded_text
-    if coded and coded != NOT_SHOWN and not (versions.produced(first.transcript, coded) or coded in now):
+    if (
+        coded
+        and coded != NOT_SHOWN
+        and not (versions.produced(first.transcript, coded) or coded in now)
+    ):
         coded = NOT_SHOWN  # a text from the coder's file that qualflow did not produce is not copied into results/
     return {
-        "coder": first.coder, "file": first.file, "row": first.row, "column": first.column or "",
-        "segment_id": first.coded_segment_id, "code_id": first.coded_code_id, "status": first.status,
-        "current_segment_ids": ";".join(targets), "current_code_id": (first.code_id or "") if first.status != "recheck" else "",
-        "code_change": first.code_change, "similarity": f"{first.similarity:.3f}",
-        "coded_text": _one_line(coded), "current_text": _one_line(now),
+        "coder": first.coder,
+        "file": first.file,
+        "row": first.row,
+        "column": first.column or "",
+        "segment_id": first.coded_segment_id,
+        "code_id": first.coded_code_id,
+        "status": first.status,
+        "current_segment_ids": ";".join(targets),
+        "current_code_id": (first.code_id or "") if first.status != "recheck" else "",
+        "code_change": first.code_change,
+        "similarity": f"{first.similarity:.3f}",
+        "coded_text": _one_line(coded),
+        "current_text": _one_line(now),
     }
 
 
@@ -481,4 +743,8 @@ def anchoring_ledger(input: dict, output: dict, params: dict, log: str) -> None:
         rows = [row for path in input["anchoring"] for row in read_tsv(Path(path))]
         write_tsv(Path(output["table"]), rows, LEDGER_COLUMNS)
         waiting = sum(row["status"] == "recheck" for row in rows)
-        logger.info("%d coding(s) followed or mapped, %d waiting for a person (recheck)", len(rows) - waiting, waiting)
+        logger.info(
+            "%d coding(s) followed or mapped, %d waiting for a person (recheck)",
+            len(rows) - waiting,
+            waiting,
+        )

@@ -81,16 +81,21 @@ class Alignment:
         self.old = tokens(old_text)
         self.new = tokens(new_text)
         self.to_new: list[int | None] = [None] * len(self.old)
-        matcher = SequenceMatcher(None, [t.key for t in self.old], [t.key for t in self.new], autojunk=False)
+        matcher = SequenceMatcher(
+            None, [t.key for t in self.old], [t.key for t in self.new], autojunk=False
+        )
         for tag, i1, i2, j1, j2 in matcher.get_opcodes():
             if tag == "equal":
                 for offset in range(i2 - i1):
                     self.to_new[i1 + offset] = j1 + offset
             elif tag == "replace" and (
-                all(t.is_placeholder for t in self.old[i1:i2]) or all(t.is_placeholder for t in self.new[j1:j2])
+                all(t.is_placeholder for t in self.old[i1:i2])
+                or all(t.is_placeholder for t in self.new[j1:j2])
             ):
                 for offset in range(i2 - i1):
-                    self.to_new[i1 + offset] = j1 + min(offset * (j2 - j1) // (i2 - i1), j2 - j1 - 1)
+                    self.to_new[i1 + offset] = j1 + min(
+                        offset * (j2 - j1) // (i2 - i1), j2 - j1 - 1
+                    )
         self._old_starts = [t.start for t in self.old]
 
     def old_tokens(self, start: int, end: int) -> range:
@@ -137,7 +142,9 @@ def _layout(pieces: Sequence[Piece]) -> tuple[str, list[tuple[int, int]]]:
     return "\n".join(parts), spans
 
 
-def anchor_segments(old: Sequence[Piece], new: Sequence[Piece], threshold: float = 0.6) -> dict[str, Anchor]:
+def anchor_segments(
+    old: Sequence[Piece], new: Sequence[Piece], threshold: float = 0.6
+) -> dict[str, Anchor]:
     """Each old segment's :class:`Anchor` among the new segments of the same transcript.
 
     ``old``: the segments of the version that was coded, in transcript order (all of them, or
@@ -151,11 +158,15 @@ def anchor_segments(old: Sequence[Piece], new: Sequence[Piece], threshold: float
     segment_of_token = _owners(alignment.new, new_spans)
     sizes = Counter(owner for owner in segment_of_token if owner is not None)
     current = {piece.segment_id: piece.text for piece in new}
-    where: list[tuple[Counter, int]] = []  # per old piece: new piece -> its tokens there; its token count
+    where: list[
+        tuple[Counter, int]
+    ] = []  # per old piece: new piece -> its tokens there; its token count
     sources: dict[int, Counter] = {}  # per new piece: old piece -> tokens from it
     for number, (start, end) in enumerate(old_spans):
         mapped, total = alignment.mapped(start, end)
-        counts = Counter(segment_of_token[index] for index in mapped if segment_of_token[index] is not None)
+        counts = Counter(
+            segment_of_token[index] for index in mapped if segment_of_token[index] is not None
+        )
         where.append((counts, total))
         for index, count in counts.items():
             sources.setdefault(index, Counter())[number] += count
@@ -165,11 +176,18 @@ def anchor_segments(old: Sequence[Piece], new: Sequence[Piece], threshold: float
             anchors[piece.segment_id] = Anchor("unchanged", (piece.segment_id,), 1.0)
             continue
         counts, total = where[number]
-        merged_with = [
-            other for other, count in sources.get(max(counts, key=counts.get), Counter()).items()
-            if other != number and count >= _HALF * max(1, where[other][1])
-        ] if counts else []
-        anchors[piece.segment_id] = _decide(piece, counts, total, new, sizes, bool(merged_with), threshold)
+        merged_with = (
+            [
+                other
+                for other, count in sources.get(max(counts, key=counts.get), Counter()).items()
+                if other != number and count >= _HALF * max(1, where[other][1])
+            ]
+            if counts
+            else []
+        )
+        anchors[piece.segment_id] = _decide(
+            piece, counts, total, new, sizes, bool(merged_with), threshold
+        )
     return anchors
 
 
@@ -185,7 +203,13 @@ def _owners(found: Sequence[Token], spans: Sequence[tuple[int, int]]) -> list[in
 
 
 def _decide(
-    piece: Piece, counts: Counter, total: int, new: Sequence[Piece], new_sizes: Counter, merged: bool, threshold: float,
+    piece: Piece,
+    counts: Counter,
+    total: int,
+    new: Sequence[Piece],
+    new_sizes: Counter,
+    merged: bool,
+    threshold: float,
 ) -> Anchor:
     """The status of one coded segment from where its tokens went (counts: new piece → tokens;
     merged: the segment most of them went to is also made of another old segment)."""
@@ -206,9 +230,15 @@ def _decide(
             return Anchor("moved", (target.segment_id,), dice)
         return Anchor("recheck", (), dice)
     # spread over several segments: a split if each is mostly made of it and it is all there
-    parts = sorted(index for index, count in counts.items() if count >= _HALF * new_sizes[index] and new_sizes[index])
+    parts = sorted(
+        index
+        for index, count in counts.items()
+        if count >= _HALF * new_sizes[index] and new_sizes[index]
+    )
     if parts and sum(counts[index] for index in parts) >= _MOSTLY * total:
-        return Anchor("split", tuple(new[index].segment_id for index in parts), round(mapped / total, 3))
+        return Anchor(
+            "split", tuple(new[index].segment_id for index in parts), round(mapped / total, 3)
+        )
     return Anchor("recheck", (), round(found / total, 3))
 
 
@@ -219,7 +249,9 @@ def text_now(segment_id: str, anchor: Anchor, current: dict[str, str]) -> str:
     return current.get(segment_id, "")
 
 
-def map_selection(old_text: str, new_text: str, start: int, end: int) -> tuple[int, int, float] | None:
+def map_selection(
+    old_text: str, new_text: str, start: int, end: int
+) -> tuple[int, int, float] | None:
     """Where a selection [start, end) of an old text is in the new text: (start, end, similarity),
     the similarity being the share of its tokens found again; None if nothing of it is."""
     alignment = Alignment(old_text, new_text)

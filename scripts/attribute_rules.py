@@ -66,10 +66,14 @@ class IndexedRules:
 
         self.vocab = ruler.vocab
         self.residual = Matcher(ruler.vocab, validate=False)
-        self.by_tag: dict[str, list[tuple[int, dict]]] = defaultdict(list)  # rules testing a tag, by tag
+        self.by_tag: dict[str, list[tuple[int, dict]]] = defaultdict(
+            list
+        )  # rules testing a tag, by tag
         self.by_lower: dict[str, list[tuple[int, dict]]] = defaultdict(list)
         self.other: list[tuple[int, dict]] = []
-        self.triggers: list[dict[str, tuple[str, Any]] | None] = []  # first-token tests of the residual rules
+        self.triggers: list[
+            dict[str, tuple[str, Any]] | None
+        ] = []  # first-token tests of the residual rules
         for key, entry in enumerate(ruler.patterns):
             residual = []
             for alternative in entry["patterns"]:
@@ -90,13 +94,21 @@ class IndexedRules:
         self.match_ids = [self.vocab.strings.add(str(key)) for key in range(len(ruler.patterns))]
         self._hits_of: dict[tuple[int, int, int, int], tuple[tuple[int, int], ...]] = {}
 
-    def _hits(self, row: tuple[int, int, int, int], strings) -> tuple[bool, tuple[tuple[int, int], ...]]:
+    def _hits(
+        self, row: tuple[int, int, int, int], strings
+    ) -> tuple[bool, tuple[tuple[int, int], ...]]:
         """Whether a token with these array values may start a residual rule, and (rule, match
         ID) of the one-token rules it matches."""
         tag, lower, dependency, space = row
-        values = {"TAG": strings[tag] if tag else "", "LOWER": strings[lower] if lower else "",
-                  "DEP": strings[dependency] if dependency else "", "IS_SPACE": bool(space)}
-        candidates = self.by_tag.get(values["TAG"], []) + self.by_lower.get(values["LOWER"], []) + self.other
+        values = {
+            "TAG": strings[tag] if tag else "",
+            "LOWER": strings[lower] if lower else "",
+            "DEP": strings[dependency] if dependency else "",
+            "IS_SPACE": bool(space),
+        }
+        candidates = (
+            self.by_tag.get(values["TAG"], []) + self.by_lower.get(values["LOWER"], []) + self.other
+        )
         keys = sorted({key for key, tests in candidates if _passes(values, tests)})
         starts = any(tests is None or _passes(values, tests) for tests in self.triggers)
         return starts, tuple((key, self.match_ids[key]) for key in keys)
@@ -110,7 +122,9 @@ class IndexedRules:
         hits_of = self._hits_of
         residual = False
         # a token's matches depend on its four values alone: worked out once per distinct four
-        for position, row in enumerate(map(tuple, doc.to_array([TAG, LOWER, DEP, IS_SPACE]).tolist())):
+        for position, row in enumerate(
+            map(tuple, doc.to_array([TAG, LOWER, DEP, IS_SPACE]).tolist())
+        ):
             known = hits_of.get(row)
             if known is None:
                 if len(hits_of) > 500_000:

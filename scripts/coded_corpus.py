@@ -56,7 +56,9 @@ class Participant:
     attributes: dict[str, str]  # every column of participants.csv but transcript_id
 
 
-def participants_by_transcript(rows: Sequence[dict[str, str]], transcripts: Sequence[str], columns: Sequence[str]) -> dict[str, Participant]:
+def participants_by_transcript(
+    rows: Sequence[dict[str, str]], transcripts: Sequence[str], columns: Sequence[str]
+) -> dict[str, Participant]:
     """Transcript ID → participant, for the given transcripts.
 
     Missing rows and blank cells read as ``not recorded``; ``columns``: every attribute wanted.
@@ -71,22 +73,27 @@ def participants_by_transcript(rows: Sequence[dict[str, str]], transcripts: Sequ
     return result
 
 
-def check_settings(settings: ThemeSettings, participant_columns: Sequence[str], path: str | Path) -> None:
+def check_settings(
+    settings: ThemeSettings, participant_columns: Sequence[str], path: str | Path
+) -> None:
     """The attribution template and the saturation order name columns that exist."""
     available = {"participant_id", "transcript_id", *participant_columns}
-    fields = [name for _, name, _, _ in string.Formatter().parse(settings.attribution) if name is not None]
+    fields = [
+        name for _, name, _, _ in string.Formatter().parse(settings.attribution) if name is not None
+    ]
     unknown = sorted({name for name in fields if name not in available})
     if unknown or any(not name for name in fields):
         raise ConfigurationError(
-            "config.yaml", f"themes.exemplars.attribution names {', '.join(unknown) or 'an empty field {}'}, which is not a column of {path}",
+            "config.yaml",
+            f"themes.exemplars.attribution names {', '.join(unknown) or 'an empty field {}'}, which is not a column of {path}",
             f"Use participant_id, transcript_id or a column of {path} in braces, e.g. {{participant_id}}, {{role}}",
         )
     if settings.order_by not in available:
         raise ConfigurationError(
-            "config.yaml", f"themes.saturation.order_by is {settings.order_by}, which is not a column of {path}",
+            "config.yaml",
+            f"themes.saturation.order_by is {settings.order_by}, which is not a column of {path}",
             f"Set it to transcript_id, or add the column to {path} (dates as YYYY-MM-DD)",
         )
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,11 +143,24 @@ class CodedCorpus:
         return ids, counts, (counts > 0).astype(int)
 
 
-def coded_corpus(final, codebook: Codebook, participants: dict[str, Participant], parsed: dict[str, coding_files.CoderFiles]) -> CodedCorpus:
+def coded_corpus(
+    final,
+    codebook: Codebook,
+    participants: dict[str, Participant],
+    parsed: dict[str, coding_files.CoderFiles],
+) -> CodedCorpus:
     """From :class:`scripts.learned.FinalCoding` and the parsed coder files (for exemplar memos)."""
     rows = [final.segments.rows[i] for i in final.coded]
     marked = frozenset(
         (mention.segment_id, mention.code_id)
-        for files in parsed.values() for mention in files.mentions if mention.exemplar and mention.code_id
+        for files in parsed.values()
+        for mention in files.mentions
+        if mention.exemplar and mention.code_id
     )
-    return CodedCorpus(codebook, rows, np.asarray(final.labels, dtype=int).reshape(len(rows), len(codebook.code_ids)), participants, marked)
+    return CodedCorpus(
+        codebook,
+        rows,
+        np.asarray(final.labels, dtype=int).reshape(len(rows), len(codebook.code_ids)),
+        participants,
+        marked,
+    )

@@ -20,7 +20,14 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Iterable
 
-from scripts.coding_records import SEGMENT_ID, CodingError, Mention, SheetCoding, quoted, transcript_of
+from scripts.coding_records import (
+    SEGMENT_ID,
+    CodingError,
+    Mention,
+    SheetCoding,
+    quoted,
+    transcript_of,
+)
 
 SHA1 = re.compile(r"^[0-9a-f]{40}$")
 #: A memo holding this word marks the segment as an exemplar quote for the codes applied there.
@@ -31,8 +38,19 @@ SHEET_NAME = "coding"
 TRANSCRIPTS_SHEET = "transcripts"
 CODEBOOK_SHEET = "codebook"
 #: Columns of a coding sheet that are not codes (workflow/schemas/coding_sheet.md).
-SHEET_COLUMNS = ("segment_id", "transcript_id", "turn", "sentence", "role", "speaker", "text", "context",
-                 "text_sha1", "memo", "suggested")
+SHEET_COLUMNS = (
+    "segment_id",
+    "transcript_id",
+    "turn",
+    "sentence",
+    "role",
+    "speaker",
+    "text",
+    "context",
+    "text_sha1",
+    "memo",
+    "suggested",
+)
 TRANSCRIPT_LIST = "transcripts.txt"
 
 
@@ -42,14 +60,21 @@ def read_transcript_list(path: str | Path) -> list[tuple[str, int]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise CodingError(path, "is not UTF-8 text", "Save it as UTF-8 text, one transcript ID a line") from None
+        raise CodingError(
+            path, "is not UTF-8 text", "Save it as UTF-8 text, one transcript ID a line"
+        ) from None
     items = []
     for number, line in enumerate(text.splitlines(), start=1):
         value = line.split("#", 1)[0].strip()
         if not value:
             continue
         if not SEGMENT_ID.match(f"{value}-0001-001"):
-            raise CodingError(path, "not a transcript ID (letters, digits, - and _)", "Write one transcript ID a line", row=number)
+            raise CodingError(
+                path,
+                "not a transcript ID (letters, digits, - and _)",
+                "Write one transcript ID a line",
+                row=number,
+            )
         items.append((value, number))
     return items
 
@@ -102,17 +127,29 @@ def read_csv_coding(path: str | Path, coder: str) -> list[Mention]:
         if missing:
             found = ", ".join(quoted(name) for name in header if name) or "none"
             raise CodingError(
-                path, f"no column {', '.join(missing)} in the header (read as separated by {separated}, it has "
-                f"{len(header)} column(s): {found})", fix, row=1,
+                path,
+                f"no column {', '.join(missing)} in the header (read as separated by {separated}, it has "
+                f"{len(header)} column(s): {found})",
+                fix,
+                row=1,
             )
         unknown = [name for name in header if name not in (*CSV_REQUIRED, *CSV_OPTIONAL)]
         if unknown:
             names = ", ".join(quoted(name) for name in unknown)
-            hint = "".join(did_you_mean(name, (*CSV_REQUIRED, *CSV_OPTIONAL)) for name in unknown[:1])
-            raise CodingError(path, f"unknown column(s) {names}; allowed: {', '.join((*CSV_REQUIRED, *CSV_OPTIONAL))}", hint + fix, row=1)
+            hint = "".join(
+                did_you_mean(name, (*CSV_REQUIRED, *CSV_OPTIONAL)) for name in unknown[:1]
+            )
+            raise CodingError(
+                path,
+                f"unknown column(s) {names}; allowed: {', '.join((*CSV_REQUIRED, *CSV_OPTIONAL))}",
+                hint + fix,
+                row=1,
+            )
         repeated = sorted({name for name in header if header.count(name) > 1})
         if repeated:
-            raise CodingError(path, f"column(s) {', '.join(repeated)} appear twice in the header", fix, row=1)
+            raise CodingError(
+                path, f"column(s) {', '.join(repeated)} appear twice in the header", fix, row=1
+            )
         position = {name: header.index(name) for name in header}
         mentions = []
         for row, record in enumerate(reader, start=2):
@@ -120,35 +157,60 @@ def read_csv_coding(path: str | Path, coder: str) -> list[Mention]:
                 continue
             if len(record) != len(header):
                 raise CodingError(
-                    path, f"the row has {len(record)} values for {len(header)} columns (separated by {separated})",
-                    f"Quote values that contain {separated}", row=row,
+                    path,
+                    f"the row has {len(record)} values for {len(header)} columns (separated by {separated})",
+                    f"Quote values that contain {separated}",
+                    row=row,
                 )
             values = {name: record[index].strip() for name, index in position.items()}
             mentions.append(_mention(path, coder, row, values, None))
     except csv.Error:
-        raise CodingError(path, "cannot be parsed as CSV", "Check the quoting of the values", row=reader.line_num or None) from None
+        raise CodingError(
+            path,
+            "cannot be parsed as CSV",
+            "Check the quoting of the values",
+            row=reader.line_num or None,
+        ) from None
     return mentions
 
 
-def _mention(path: Path, coder: str, row: int, values: dict[str, str], column: str | None) -> Mention:
+def _mention(
+    path: Path, coder: str, row: int, values: dict[str, str], column: str | None
+) -> Mention:
     segment_id = values.get("segment_id", "")
     code_id = values.get("code_id") or None
     if not segment_id:
-        raise CodingError(path, "no segment_id", "Fill in the segment's ID (e.g. DSM01-0004-002) or delete the row", row=row)
+        raise CodingError(
+            path,
+            "no segment_id",
+            "Fill in the segment's ID (e.g. DSM01-0004-002) or delete the row",
+            row=row,
+        )
     named_coder = values.get("coder", "")
     if named_coder and named_coder != coder:
         raise CodingError(
-            path, f"the coder column says {quoted(named_coder)} but the file is in the folder of {coder}",
-            "Put each coder's rows in that coder's folder", row=row,
+            path,
+            f"the coder column says {quoted(named_coder)} but the file is in the folder of {coder}",
+            "Put each coder's rows in that coder's folder",
+            row=row,
         )
     sha1 = values.get("text_sha1") or None
     if sha1 is not None and not SHA1.match(sha1.lower()):
-        raise CodingError(path, "text_sha1 is not a SHA-1 (40 hexadecimal characters)", "Copy it from results/segments or leave it blank", row=row)
+        raise CodingError(
+            path,
+            "text_sha1 is not a SHA-1 (40 hexadecimal characters)",
+            "Copy it from results/segments or leave it blank",
+            row=row,
+        )
     exemplar = bool(EXEMPLAR.search(values.get("memo", "")))
-    return Mention(coder, str(path), row, segment_id, code_id, sha1.lower() if sha1 else None, column, exemplar)
+    return Mention(
+        coder, str(path), row, segment_id, code_id, sha1.lower() if sha1 else None, column, exemplar
+    )
 
 
-def read_sheet_coding(path: str | Path, coder: str) -> tuple[list[Mention], list[tuple[str, str, str]]]:
+def read_sheet_coding(
+    path: str | Path, coder: str
+) -> tuple[list[Mention], list[tuple[str, str, str]]]:
     """A filled-in coding sheet's counted mentions and its code columns (see :func:`read_sheet`)."""
     sheet = read_sheet(path, coder)
     return list(sheet.mentions), list(sheet.codes)
@@ -175,41 +237,74 @@ def read_sheet(path: str | Path, coder: str) -> SheetCoding:
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
-        raise CodingError(path, "is not an Excel workbook (.xlsx)", "Save the coding sheet as .xlsx") from None
+        raise CodingError(
+            path, "is not an Excel workbook (.xlsx)", "Save the coding sheet as .xlsx"
+        ) from None
     try:
-        sheet = workbook[SHEET_NAME] if SHEET_NAME in workbook.sheetnames else workbook.worksheets[0]
+        sheet = (
+            workbook[SHEET_NAME] if SHEET_NAME in workbook.sheetnames else workbook.worksheets[0]
+        )
         rows = sheet.iter_rows(values_only=True)
         header = [("" if value is None else str(value).strip()) for value in next(rows, ())]
         if "segment_id" not in header:
-            raise CodingError(path, f"no segment_id column in the header of sheet {quoted(sheet.title)}", "Use the coding sheet layout of workflow/schemas/coding_sheet.md", row=1)
+            raise CodingError(
+                path,
+                f"no segment_id column in the header of sheet {quoted(sheet.title)}",
+                "Use the coding sheet layout of workflow/schemas/coding_sheet.md",
+                row=1,
+            )
         seen: dict[str, str] = {}
         for index, name in enumerate(header):
             if name and name in seen:
-                raise CodingError(path, f"column {quoted(name)} appears twice in the header", "Keep one column per code", row=1, column=get_column_letter(index + 1))
+                raise CodingError(
+                    path,
+                    f"column {quoted(name)} appears twice in the header",
+                    "Keep one column per code",
+                    row=1,
+                    column=get_column_letter(index + 1),
+                )
             seen[name] = get_column_letter(index + 1)
         segment_column = header.index("segment_id")
         sha1_column = header.index("text_sha1") if "text_sha1" in header else None
         memo_column = header.index("memo") if "memo" in header else None
         text_column = header.index("text") if "text" in header else None
-        code_columns = [(index, name, get_column_letter(index + 1)) for index, name in enumerate(header) if name and name not in SHEET_COLUMNS]
+        code_columns = [
+            (index, name, get_column_letter(index + 1))
+            for index, name in enumerate(header)
+            if name and name not in SHEET_COLUMNS
+        ]
         sheet_codes = tuple((str(path), name, letter) for _, name, letter in code_columns)
         blank_headers = [index for index, name in enumerate(header) if not name]
-        read: list[tuple[int, str, str, str, str, list[tuple[str, str]]]] = []  # row, segment, sha1, memo, text, codes
+        read: list[
+            tuple[int, str, str, str, str, list[tuple[str, str]]]
+        ] = []  # row, segment, sha1, memo, text, codes
         width = len(header)
         for row, values in enumerate(rows, start=2):
             if len(values) < width:
                 values = tuple(values) + (None,) * (width - len(values))
             segment_id = _cell_text(values[segment_column])
             applied = [
-                (code_id, letter) for index, code_id, letter in code_columns
+                (code_id, letter)
+                for index, code_id, letter in code_columns
                 if values[index] is not None and _present(values[index], path, row, letter, code_id)
             ]
             for index in blank_headers:
                 if _cell_text(values[index]):
-                    raise CodingError(path, "a value in a column with no header", "Give the column a code ID as header or clear it", row=row, column=get_column_letter(index + 1))
+                    raise CodingError(
+                        path,
+                        "a value in a column with no header",
+                        "Give the column a code ID as header or clear it",
+                        row=row,
+                        column=get_column_letter(index + 1),
+                    )
             if not segment_id:
                 if applied:
-                    raise CodingError(path, "codes applied on a row with no segment_id", "Restore the segment_id or clear the row", row=row)
+                    raise CodingError(
+                        path,
+                        "codes applied on a row with no segment_id",
+                        "Restore the segment_id or clear the row",
+                        row=row,
+                    )
                 continue
             sha1 = _cell_text(values[sha1_column]) if sha1_column is not None else ""
             memo = _cell_text(values[memo_column]) if memo_column is not None else ""
@@ -236,8 +331,13 @@ def read_sheet(path: str | Path, coder: str) -> SheetCoding:
         for code_id, letter in applied:
             mentions.append(_mention(path, coder, row, {**base, "code_id": code_id}, letter))
     return SheetCoding(
-        tuple(mentions), sheet_codes, {transcript: tuple(rows) for transcript, rows in texts.items()}, tuple(done),
-        codebook_codes, dict(sorted(not_counted.items())), made_for,
+        tuple(mentions),
+        sheet_codes,
+        {transcript: tuple(rows) for transcript, rows in texts.items()},
+        tuple(done),
+        codebook_codes,
+        dict(sorted(not_counted.items())),
+        made_for,
     )
 
 
@@ -248,16 +348,29 @@ def _done_transcripts(workbook, path: Path) -> list[tuple[str, int]]:
     rows = workbook[TRANSCRIPTS_SHEET].iter_rows(values_only=True)
     header = [("" if value is None else str(value).strip()) for value in next(rows, ())]
     if "transcript_id" not in header or "done" not in header:
-        raise CodingError(path, f"the {TRANSCRIPTS_SHEET} tab has no transcript_id and done columns", "Restore the tab's header from a fresh coding sheet", row=1)
+        raise CodingError(
+            path,
+            f"the {TRANSCRIPTS_SHEET} tab has no transcript_id and done columns",
+            "Restore the tab's header from a fresh coding sheet",
+            row=1,
+        )
     transcript_column, done_column = header.index("transcript_id"), header.index("done")
     done = []
     for row, values in enumerate(rows, start=2):
         values = tuple(values) + (None,) * (len(header) - len(values))
-        transcript, mark = _cell_text(values[transcript_column]), _cell_text(values[done_column]).casefold()
+        transcript, mark = (
+            _cell_text(values[transcript_column]),
+            _cell_text(values[done_column]).casefold(),
+        )
         if transcript and mark in DONE_VALUES:
             done.append((transcript, row))
         elif mark and mark not in ("0", "no"):
-            raise CodingError(path, f"the done cell of the {TRANSCRIPTS_SHEET} tab must hold 1 or be blank", "Write 1 when the transcript is coded", row=row)
+            raise CodingError(
+                path,
+                f"the done cell of the {TRANSCRIPTS_SHEET} tab must hold 1 or be blank",
+                "Write 1 when the transcript is coded",
+                row=row,
+            )
     return done
 
 
@@ -282,7 +395,11 @@ def _codebook_codes(workbook) -> frozenset[str] | None:
     if "code_id" not in header:
         return None
     column = header.index("code_id")
-    return frozenset(_cell_text(values[column]) for values in rows if len(values) > column and _cell_text(values[column]))
+    return frozenset(
+        _cell_text(values[column])
+        for values in rows
+        if len(values) > column and _cell_text(values[column])
+    )
 
 
 def _cell_text(value: object) -> str:
@@ -305,5 +422,10 @@ def _present(value: object, path: Path, row: int, column: str, code_id: str) -> 
         return False
     if text == "1":
         return True
-    raise CodingError(path, f"the cell for code {quoted(code_id)} must hold 1 or be blank", "Write 1 where the code applies, nothing elsewhere", row=row, column=column)
-
+    raise CodingError(
+        path,
+        f"the cell for code {quoted(code_id)} must hold 1 or be blank",
+        "Write 1 where the code applies, nothing elsewhere",
+        row=row,
+        column=column,
+    )

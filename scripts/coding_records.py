@@ -16,7 +16,9 @@ from typing import Iterable
 from scripts.contracts import read_tsv
 from scripts.errors import QualflowError
 
-SEGMENT_ID = re.compile(r"^(?P<transcript>[A-Za-z0-9][A-Za-z0-9_-]*)-(?P<turn>[0-9]{4})-(?P<sentence>[0-9]{3})$")
+SEGMENT_ID = re.compile(
+    r"^(?P<transcript>[A-Za-z0-9][A-Za-z0-9_-]*)-(?P<turn>[0-9]{4})-(?P<sentence>[0-9]{3})$"
+)
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 
 
@@ -26,7 +28,14 @@ class CodingError(QualflowError):
     The message says "file, row N" (the row as a spreadsheet shows it; the header is row 1).
     """
 
-    def __init__(self, path: str | Path | None, problem: str, fix: str, row: int | None = None, column: str | None = None):
+    def __init__(
+        self,
+        path: str | Path | None,
+        problem: str,
+        fix: str,
+        row: int | None = None,
+        column: str | None = None,
+    ):
         super().__init__(path, problem, fix)
         self.line = row
         where = self.path or "qualflow"
@@ -50,14 +59,22 @@ class Mention:
     code_id: str | None
     text_sha1: str | None = None
     column: str | None = None  # the sheet column of the code (sheets only)
-    exemplar: bool = False  # the memo marks this segment as an exemplar quote (memo text is not kept)
+    exemplar: bool = (
+        False  # the memo marks this segment as an exemplar quote (memo text is not kept)
+    )
     status: str = "unchanged"
     similarity: float = 1.0
     coded_segment_id: str = ""
     coded_code_id: str = ""
-    code_change: str = ""  # renamed, merged or split (the codebook's renamed_from, merged_from, split_from)
-    coded_text: str = ""  # the text coded (for the anchoring ledger, where the workflow produced it)
-    transcript_id: str = ""  # set where segment_id cannot say it (a REFI-QDA selection sent to recheck)
+    code_change: str = (
+        ""  # renamed, merged or split (the codebook's renamed_from, merged_from, split_from)
+    )
+    coded_text: str = (
+        ""  # the text coded (for the anchoring ledger, where the workflow produced it)
+    )
+    transcript_id: str = (
+        ""  # set where segment_id cannot say it (a REFI-QDA selection sent to recheck)
+    )
 
     @property
     def transcript(self) -> str:
@@ -74,7 +91,9 @@ class CoderFiles:
     listed: list[tuple[str, str, int]] = field(default_factory=list)  # transcript, file, row
     sheet_codes: list[tuple[str, str, str]] = field(default_factory=list)  # file, code, column
     problems: list[Problem] = field(default_factory=list)  # found while reading (REFI-QDA projects)
-    sheets: dict[str, SheetCoding] = field(default_factory=dict)  # file → what its sheet says besides the codes
+    sheets: dict[str, SheetCoding] = field(
+        default_factory=dict
+    )  # file → what its sheet says besides the codes
 
 
 @dataclass(frozen=True)
@@ -118,18 +137,36 @@ class Problem:
 
     def as_row(self) -> dict:
         return {
-            "severity": self.severity, "kind": self.kind, "coder": self.coder, "file": self.file,
-            "row": self.row, "column": self.column or "", "segment_id": self.segment_id,
-            "code_id": self.code_id, "detail": self.detail,
+            "severity": self.severity,
+            "kind": self.kind,
+            "coder": self.coder,
+            "file": self.file,
+            "row": self.row,
+            "column": self.column or "",
+            "segment_id": self.segment_id,
+            "code_id": self.code_id,
+            "detail": self.detail,
         }
 
 
-PROBLEM_COLUMNS = ["severity", "kind", "coder", "file", "row", "column", "segment_id", "code_id", "detail"]
+PROBLEM_COLUMNS = [
+    "severity",
+    "kind",
+    "coder",
+    "file",
+    "row",
+    "column",
+    "segment_id",
+    "code_id",
+    "detail",
+]
 
 
 def quoted(value: str) -> str:
     """An ID for a message, or a neutral description when it does not look like one (free text)."""
-    return value if SAFE_ID.match(value) else f"(a value that is not an ID, {len(value)} characters)"
+    return (
+        value if SAFE_ID.match(value) else f"(a value that is not an ID, {len(value)} characters)"
+    )
 
 
 def transcript_of(segment_id: str) -> str:
@@ -160,5 +197,8 @@ def load_segments(paths: Iterable[str | Path]) -> Segments:
         transcript_id = Path(path).stem
         by_transcript[transcript_id] = rows
     rows = [row for transcript_id in sorted(by_transcript) for row in by_transcript[transcript_id]]
-    return Segments(rows=rows, index={row["segment_id"]: i for i, row in enumerate(rows)}, transcripts=tuple(sorted(by_transcript)))
-
+    return Segments(
+        rows=rows,
+        index={row["segment_id"]: i for i, row in enumerate(rows)},
+        transcripts=tuple(sorted(by_transcript)),
+    )

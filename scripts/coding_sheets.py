@@ -47,10 +47,29 @@ DONE_NOTE = (
     "the rows of a transcript you have not coded are not counted."
 )
 BEFORE_CODES = ["segment_id", "transcript_id", "turn", "role", "text_sha1", "context", "text"]
-WIDTHS = {"segment_id": 17, "transcript_id": 10, "turn": 6, "role": 13, "text_sha1": 8, "context": 45, "text": 70, "memo": 30, "suggested": 24}
+WIDTHS = {
+    "segment_id": 17,
+    "transcript_id": 10,
+    "turn": 6,
+    "role": 13,
+    "text_sha1": 8,
+    "context": 45,
+    "text": 70,
+    "memo": 30,
+    "suggested": 24,
+}
 #: Columns whose text wraps (and sets the row's height).
 WRAPPED = ("context", "text", "memo", "suggested")
-CODEBOOK_COLUMNS = {"code_id": 22, "label": 22, "definition": 48, "include": 36, "exclude": 36, "examples": 40, "theme": 22, "keywords": 30}
+CODEBOOK_COLUMNS = {
+    "code_id": 22,
+    "label": 22,
+    "definition": 48,
+    "include": 36,
+    "exclude": 36,
+    "examples": 40,
+    "theme": 22,
+    "keywords": 30,
+}
 TRANSCRIPTS_COLUMNS = {"transcript_id": 16, "segments": 11, "done": 7, "what done means": 80}
 ABOUT_WIDTHS = (24, 80)
 #: Characters of ordinary text counted on a line, per unit of column width (a unit is one digit).
@@ -62,7 +81,7 @@ TALLEST_ROW = 409.0
 #: The context shown before a segment: the end of the previous turn, at most this many characters
 #: (a long turn would otherwise make a row taller than a screen).
 CONTEXT_CHARACTERS = 400
-#: Custom document properties saying whose sheet it is (read back by scripts/codings.py).
+#: Custom document properties saying whose sheet it is (read back by scripts/coding_file_readers.py).
 CODER_PROPERTY = "qualflow coder"
 CODEBOOK_PROPERTY = "qualflow codebook version"
 #: The document's creation time: fixed, so that the same inputs give the same bytes.
@@ -107,7 +126,7 @@ def shortened_context(text: str, limit: int = CONTEXT_CHARACTERS) -> str:
         return text
     tail = text[-limit:]
     cut = tail.find(" ")
-    return "... " + (tail[cut + 1:] if 0 <= cut < limit // 4 else tail)
+    return "... " + (tail[cut + 1 :] if 0 <= cut < limit // 4 else tail)
 
 
 def sheet_rows(segment_files: Sequence[str], roles: Sequence[str]) -> list[dict]:
@@ -121,11 +140,22 @@ def sheet_rows(segment_files: Sequence[str], roles: Sequence[str]) -> list[dict]
         for segment in segments:
             turns[int(segment["turn"])].append(segment["text"])
         order = sorted(turns)
-        previous = {turn: (shortened_context(" ".join(turns[order[k - 1]])) if k else "") for k, turn in enumerate(order)}
+        previous = {
+            turn: (shortened_context(" ".join(turns[order[k - 1]])) if k else "")
+            for k, turn in enumerate(order)
+        }
         for segment in segments:
             if segment["role"] in roles:
-                rows.append({**{key: segment[key] for key in ("segment_id", "transcript_id", "role", "text_sha1", "text")},
-                             "turn": int(segment["turn"]), "context": previous[int(segment["turn"])]})
+                rows.append(
+                    {
+                        **{
+                            key: segment[key]
+                            for key in ("segment_id", "transcript_id", "role", "text_sha1", "text")
+                        },
+                        "turn": int(segment["turn"]),
+                        "context": previous[int(segment["turn"])],
+                    }
+                )
     return rows
 
 
@@ -145,39 +175,75 @@ def codebook_rows(codebook: Codebook) -> list[list[str]]:
     rows = []
     for code in codebook.codes:
         entry = next(c for c in themes[code.theme_id]["codes"] if c["id"] == code.id)
-        rows.append([code.id, code.label, code.definition, entry.get("include", ""), entry.get("exclude", ""),
-                     "\n".join(entry.get("examples", [])), themes[code.theme_id]["label"], "; ".join(code.keywords)])
+        rows.append(
+            [
+                code.id,
+                code.label,
+                code.definition,
+                entry.get("include", ""),
+                entry.get("exclude", ""),
+                "\n".join(entry.get("examples", [])),
+                themes[code.theme_id]["label"],
+                "; ".join(code.keywords),
+            ]
+        )
     return rows
 
 
-def about_rows(coder: str, codebook: Codebook, transcripts: Sequence[str], suggested: bool) -> list[tuple[str, str]]:
+def about_rows(
+    coder: str, codebook: Codebook, transcripts: Sequence[str], suggested: bool
+) -> list[tuple[str, str]]:
     """What the about tab says: whose sheet it is, the codebook version, how to fill it in."""
     return [
         ("coder", coder),
         ("codebook version", codebook.version),
         ("transcripts", ", ".join(transcripts) or "(none)"),
-        ("how to code", "In the coding tab, write 1 in a code's column where the code applies to the segment (the text "
-                        "column); leave it blank elsewhere. The context column is the end of the turn before. memo is for "
-                        "your notes (not read). The codebook tab has each code's definition, what to include and exclude."),
+        (
+            "how to code",
+            "In the coding tab, write 1 in a code's column where the code applies to the segment (the text "
+            "column); leave it blank elsewhere. The context column is the end of the turn before. memo is for "
+            "your notes (not read). The codebook tab has each code's definition, what to include and exclude.",
+        ),
         ("when a transcript is done", DONE_NOTE + " The done column is in the transcripts tab."),
-        ("where to save it", f"Save the filled-in sheet as .xlsx into data/coding/{coder}/ (any file name). A sheet saved "
-                             "into another coder's folder is reported."),
-        ("suggested codes", "shown in the suggested column (candidate codes from keywords)" if suggested
-         else "not shown: you code blind, so that agreement is not biased by suggestions"),
-        ("made by", "qualflow, rule coding_sheets (do not change segment_id, text_sha1 or the column headers)"),
+        (
+            "where to save it",
+            f"Save the filled-in sheet as .xlsx into data/coding/{coder}/ (any file name). A sheet saved "
+            "into another coder's folder is reported.",
+        ),
+        (
+            "suggested codes",
+            "shown in the suggested column (candidate codes from keywords)"
+            if suggested
+            else "not shown: you code blind, so that agreement is not biased by suggestions",
+        ),
+        (
+            "made by",
+            "qualflow, rule coding_sheets (do not change segment_id, text_sha1 or the column headers)",
+        ),
     ]
 
 
-def build_workbook(rows: Sequence[dict], codebook: Codebook, suggested: dict[str, str] | None = None, coder: str = "") -> bytes:
+def build_workbook(
+    rows: Sequence[dict],
+    codebook: Codebook,
+    suggested: dict[str, str] | None = None,
+    coder: str = "",
+) -> bytes:
     """The coding sheet of one coder, as the bytes of an .xlsx file (XlsxWriter: each row written
     once, its height with it). ``suggested`` None: blind, no suggestion column. Tabs: coding
     (opens first), transcripts, codebook, about."""
     import xlsxwriter
 
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {
-        "in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False,
-    })
+    workbook = xlsxwriter.Workbook(
+        buffer,
+        {
+            "in_memory": True,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
     formats = {
         "heading": workbook.add_format({"bold": True, "text_wrap": True, "valign": "top"}),
         "label": workbook.add_format({"bold": True, "valign": "top"}),
@@ -186,7 +252,9 @@ def build_workbook(rows: Sequence[dict], codebook: Codebook, suggested: dict[str
     }
     transcripts = list(dict.fromkeys(row["transcript_id"] for row in rows))
 
-    def header(sheet, names: Sequence[str], widths: Sequence[float], frozen: tuple[int, int] = (1, 0)) -> None:
+    def header(
+        sheet, names: Sequence[str], widths: Sequence[float], frozen: tuple[int, int] = (1, 0)
+    ) -> None:
         sheet.freeze_panes(*frozen)
         sheet.set_landscape()
         sheet.repeat_rows(0)  # the header on every printed page
@@ -197,8 +265,19 @@ def build_workbook(rows: Sequence[dict], codebook: Codebook, suggested: dict[str
         for index, name in enumerate(names):
             sheet.write_string(0, index, name, formats["heading"])
 
-    def body(sheet, number: int, values: Sequence[object], widths: Sequence[float], wrapped: Sequence[bool]) -> None:
-        sheet.set_row(number, row_height((value, width) for value, width, wraps in zip(values, widths, wrapped) if wraps))
+    def body(
+        sheet,
+        number: int,
+        values: Sequence[object],
+        widths: Sequence[float],
+        wrapped: Sequence[bool],
+    ) -> None:
+        sheet.set_row(
+            number,
+            row_height(
+                (value, width) for value, width, wraps in zip(values, widths, wrapped) if wraps
+            ),
+        )
         for index, (value, wraps) in enumerate(zip(values, wrapped)):
             if value is None or value == "":
                 continue  # an empty cell is not written
@@ -209,16 +288,30 @@ def build_workbook(rows: Sequence[dict], codebook: Codebook, suggested: dict[str
                 sheet.write_string(number, index, str(value), style)
 
     coding = workbook.add_worksheet("coding")
-    columns = [*BEFORE_CODES, *codebook.code_ids, "memo", *(["suggested"] if suggested is not None else [])]
+    columns = [
+        *BEFORE_CODES,
+        *codebook.code_ids,
+        "memo",
+        *(["suggested"] if suggested is not None else []),
+    ]
     # a code's column: as wide as its ID, up to 22 (a longer ID wraps in the header)
     widths = [WIDTHS.get(name, max(6, min(len(name) + 3, 22))) for name in columns]
     wrapped = [name in WRAPPED for name in columns]
     first, last = len(BEFORE_CODES), len(BEFORE_CODES) + len(codebook.code_ids) - 1
     if rows and codebook.code_ids:
-        coding.data_validation(1, first, len(rows), last, {
-            "validate": "list", "source": ["1"], "ignore_blank": True, "error_title": "1 or blank",
-            "error_message": "Write 1 where the code applies; leave the cell blank elsewhere.",
-        })
+        coding.data_validation(
+            1,
+            first,
+            len(rows),
+            last,
+            {
+                "validate": "list",
+                "source": ["1"],
+                "ignore_blank": True,
+                "error_title": "1 or blank",
+                "error_message": "Write 1 where the code applies; leave the cell blank elsewhere.",
+            },
+        )
     header(coding, columns, widths, frozen=(1, 1))
     for number, row in enumerate(rows, start=1):
         values = [row[name] for name in BEFORE_CODES] + [None] * len(codebook.code_ids) + [None]
@@ -229,39 +322,66 @@ def build_workbook(rows: Sequence[dict], codebook: Codebook, suggested: dict[str
     done = workbook.add_worksheet("transcripts")
     done_widths = list(TRANSCRIPTS_COLUMNS.values())
     if transcripts:
-        done.data_validation(1, 2, len(transcripts), 2, {
-            "validate": "list", "source": ["1"], "ignore_blank": True, "error_title": "1 or blank",
-            "error_message": "Write 1 when you have coded the transcript.",
-        })
+        done.data_validation(
+            1,
+            2,
+            len(transcripts),
+            2,
+            {
+                "validate": "list",
+                "source": ["1"],
+                "ignore_blank": True,
+                "error_title": "1 or blank",
+                "error_message": "Write 1 when you have coded the transcript.",
+            },
+        )
     header(done, list(TRANSCRIPTS_COLUMNS), done_widths)
-    counts = {transcript: sum(row["transcript_id"] == transcript for row in rows) for transcript in transcripts}
+    counts = {
+        transcript: sum(row["transcript_id"] == transcript for row in rows)
+        for transcript in transcripts
+    }
     for number, transcript in enumerate(transcripts or [None], start=1):
         values = [transcript, counts.get(transcript), None, DONE_NOTE if number == 1 else None]
         body(done, number, values, done_widths, [False, False, False, True])
 
     book = workbook.add_worksheet("codebook")
     longest = max((len(code_id) for code_id in codebook.code_ids), default=0)
-    book_widths = [max(width, longest + 4) if name == "code_id" else width for name, width in CODEBOOK_COLUMNS.items()]
+    book_widths = [
+        max(width, longest + 4) if name == "code_id" else width
+        for name, width in CODEBOOK_COLUMNS.items()
+    ]
     header(book, list(CODEBOOK_COLUMNS), book_widths)
     entries = codebook_rows(codebook)
     for number, values in enumerate(entries, start=1):
-        body(book, number, values, book_widths, [name not in ("code_id",) for name in CODEBOOK_COLUMNS])
+        body(
+            book,
+            number,
+            values,
+            book_widths,
+            [name not in ("code_id",) for name in CODEBOOK_COLUMNS],
+        )
     book.write_string(len(entries) + 2, 0, f"codebook version {codebook.version}", formats["value"])
 
     about = workbook.add_worksheet("about")
     about.set_landscape()
     for index, width in enumerate(ABOUT_WIDTHS):
         about.set_column(index, index, width)
-    for number, (name, value) in enumerate(about_rows(coder, codebook, transcripts, suggested is not None)):
+    for number, (name, value) in enumerate(
+        about_rows(coder, codebook, transcripts, suggested is not None)
+    ):
         about.set_row(number, row_height([(value, ABOUT_WIDTHS[1])]))
         about.write_string(number, 0, name, formats["label"])
         about.write_string(number, 1, str(value), formats["text"])
 
-    workbook.set_properties({
-        "title": f"Coding sheet of {coder}: {', '.join(transcripts) or 'no transcript'}",
-        "subject": f"coder {coder}, codebook version {codebook.version}",
-        "author": "qualflow", "keywords": "qualflow coding sheet", "created": FIXED_CREATED,
-    })
+    workbook.set_properties(
+        {
+            "title": f"Coding sheet of {coder}: {', '.join(transcripts) or 'no transcript'}",
+            "subject": f"coder {coder}, codebook version {codebook.version}",
+            "author": "qualflow",
+            "keywords": "qualflow coding sheet",
+            "created": FIXED_CREATED,
+        }
+    )
     workbook.set_custom_property(CODER_PROPERTY, coder)
     workbook.set_custom_property(CODEBOOK_PROPERTY, str(codebook.version))
     workbook.close()
@@ -277,7 +397,12 @@ def save_deterministic(data: bytes, *paths: str | Path) -> None:
         path.write_bytes(data)
 
 
-def write_sheets(rows: Sequence[dict], codebook: Codebook, suggested: dict[str, str] | None, outputs: dict[str, str]) -> None:
+def write_sheets(
+    rows: Sequence[dict],
+    codebook: Codebook,
+    suggested: dict[str, str] | None,
+    outputs: dict[str, str],
+) -> None:
     """Each coder's sheet (``outputs``: coder -> path): the same rows, the coder's name in each."""
     for coder, path in sorted(outputs.items()):
         save_deterministic(build_workbook(rows, codebook, suggested, coder), path)
@@ -306,10 +431,19 @@ def corpus_sheets(input: dict, output: dict, params: dict, log: str) -> None:
     with job_log(log) as logger:
         book = load_codebook(input["codebook"])
         rows = sheet_rows(input["segments"], params["roles"])
-        suggested = suggestions(input["candidates"]) if params["sheets"].get("suggested", False) else None
-        write_sheets(rows, book, suggested, {coder_of_sheet(path): str(path) for path in output["sheets"]})
-        logger.info("%s: %d segment(s), %d code column(s), %s", ", ".join(output["sheets"]), len(rows), len(book.code_ids),
-                    "with suggested codes" if suggested is not None else "blind (no suggestions)")
+        suggested = (
+            suggestions(input["candidates"]) if params["sheets"].get("suggested", False) else None
+        )
+        write_sheets(
+            rows, book, suggested, {coder_of_sheet(path): str(path) for path in output["sheets"]}
+        )
+        logger.info(
+            "%s: %d segment(s), %d code column(s), %s",
+            ", ".join(output["sheets"]),
+            len(rows),
+            len(book.code_ids),
+            "with suggested codes" if suggested is not None else "blind (no suggestions)",
+        )
 
 
 def part_sheets(input: dict, output: dict, params: dict, log: str) -> None:
@@ -324,15 +458,28 @@ def part_sheets(input: dict, output: dict, params: dict, log: str) -> None:
             rows = sheet_rows([work.inputs[-1]], params["roles"])
             suggested = suggestions(work.inputs[:-1]) if suggested_on else None
             write_sheets(rows, book, suggested, {coder: work.outputs[coder] for coder in coders})
-            logger.info("%s: %d segment(s) for %d coder(s)", work.transcript, len(rows), len(coders))
+            logger.info(
+                "%s: %d segment(s) for %d coder(s)", work.transcript, len(rows), len(coders)
+            )
 
         works = [
-            parts.Work(transcript, [*([input["candidates"][index]] if suggested_on else []), input["segments"][index]],
-                       {coder: output[coder][index] for coder in coders})
+            parts.Work(
+                transcript,
+                [*([input["candidates"][index]] if suggested_on else []), input["segments"][index]],
+                {coder: output[coder][index] for coder in coders},
+            )
             for index, transcript in enumerate(params["transcripts"])
         ]
-        settings = parts.settings_text(parts.file_digest(input["codebook"]), params["roles"], params["sheets"], params["code"])
-        parts.report_done(logger, "coding_sheets", parts.run_part("coding_sheets", params["part"], works, settings, work_on, logger=logger))
+        settings = parts.settings_text(
+            parts.file_digest(input["codebook"]), params["roles"], params["sheets"], params["code"]
+        )
+        parts.report_done(
+            logger,
+            "coding_sheets",
+            parts.run_part(
+                "coding_sheets", params["part"], works, settings, work_on, logger=logger
+            ),
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -345,8 +492,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--suggested", action="store_true")
     parser.add_argument("--log", default="/dev/stderr")
     args = parser.parse_args(argv)
-    coding_sheets({"codebook": args.codebook, "segments": args.segments, "candidates": args.candidates}, {"sheets": [args.output]},
-                  {"roles": args.roles, "sheets": {"suggested": args.suggested}}, args.log)
+    coding_sheets(
+        {"codebook": args.codebook, "segments": args.segments, "candidates": args.candidates},
+        {"sheets": [args.output]},
+        {"roles": args.roles, "sheets": {"suggested": args.suggested}},
+        args.log,
+    )
 
 
 if __name__ == "__main__":

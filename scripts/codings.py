@@ -65,9 +65,22 @@ from scripts.coding_records import (
 
 # The records are importable from here as well, for the modules that read codings through this one.
 __all__ = [
-    "PROBLEM_COLUMNS", "CheckedCodings", "CoderFiles", "CodingError", "Mention", "Problem", "QdpxContext", "Segments",
-    "check_codings", "coded_transcripts", "discover_coders", "group_by_coder", "load_segments", "raise_on_errors",
-    "read_coder", "read_sheet",
+    "PROBLEM_COLUMNS",
+    "CheckedCodings",
+    "CoderFiles",
+    "CodingError",
+    "Mention",
+    "Problem",
+    "QdpxContext",
+    "Segments",
+    "check_codings",
+    "coded_transcripts",
+    "discover_coders",
+    "group_by_coder",
+    "load_segments",
+    "raise_on_errors",
+    "read_coder",
+    "read_sheet",
 ]
 
 CODER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -80,9 +93,11 @@ REFUSED_SUFFIXES = {
     ".tsv": "Save it as CSV (comma-separated)",
     ".qde": "Save the whole project as a REFI-QDA project (.qdpx), not its .qde alone",
     # QDA programs' own project formats (NVivo, ATLAS.ti, MAXQDA): only the exchange format is read
-    **{suffix: "Export the project as a REFI-QDA project (.qdpx) and save that here" for suffix in (".nvp", ".nvpx", ".atlproj", ".mx24", ".mx22", ".mx20")},
+    **{
+        suffix: "Export the project as a REFI-QDA project (.qdpx) and save that here"
+        for suffix in (".nvp", ".nvpx", ".atlproj", ".mx24", ".mx22", ".mx20")
+    },
 }
-
 
 
 @dataclass(frozen=True)
@@ -99,7 +114,12 @@ class QdpxContext:
 
     @classmethod
     def from_config(cls, segments: Segments, codebook: Codebook, coding: dict) -> "QdpxContext":
-        return cls(segments, codebook, float(coding.get("qdpx_min_overlap", 0.5)), float(coding.get("anchor_similarity", 0.6)))
+        return cls(
+            segments,
+            codebook,
+            float(coding.get("qdpx_min_overlap", 0.5)),
+            float(coding.get("anchor_similarity", 0.6)),
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -123,10 +143,18 @@ def discover_coders(folder: str | Path) -> dict[str, list[Path]]:
             continue
         if not entry.is_dir():
             if entry.suffix.lower() in (*CODING_SUFFIXES, *REFUSED_SUFFIXES):
-                raise CodingError(entry, "a coding file outside a coder folder", f"Move it into {folder}/<coder name>/")
+                raise CodingError(
+                    entry,
+                    "a coding file outside a coder folder",
+                    f"Move it into {folder}/<coder name>/",
+                )
             continue
         if not CODER_NAME.match(entry.name):
-            raise CodingError(entry, "a coder folder name must be letters, digits, - and _", "Rename the folder, e.g. coder_a")
+            raise CodingError(
+                entry,
+                "a coder folder name must be letters, digits, - and _",
+                "Rename the folder, e.g. coder_a",
+            )
         files = []
         for path in sorted(entry.rglob("*")):
             relative = path.relative_to(entry)
@@ -137,13 +165,19 @@ def discover_coders(folder: str | Path) -> dict[str, list[Path]]:
                 raise CodingError(path, f"cannot read {suffix} codings", REFUSED_SUFFIXES[suffix])
             if suffix in CODING_SUFFIXES or path.name == TRANSCRIPT_LIST:
                 if len(relative.parts) > 1:  # the coder is the folder a file is in
-                    raise CodingError(path, "a coding file in a sub-folder of a coder folder", f"Move it into {entry}/")
+                    raise CodingError(
+                        path,
+                        "a coding file in a sub-folder of a coder folder",
+                        f"Move it into {entry}/",
+                    )
                 files.append(path)
         coders[entry.name] = files
     return coders
 
 
-def coded_transcripts(files: Iterable[str | Path], transcripts: Iterable[str], cache: str | Path | None = None) -> list[str]:
+def coded_transcripts(
+    files: Iterable[str | Path], transcripts: Iterable[str], cache: str | Path | None = None
+) -> list[str]:
     """Transcripts (among ``transcripts``) any of these coding files mention, sorted.
 
     Lenient (used while Snakemake builds the job graph): an unreadable file adds nothing here;
@@ -196,9 +230,15 @@ def _mentioned_transcripts(path: Path) -> set[str]:
         if path.name == TRANSCRIPT_LIST:
             return {transcript for transcript, _ in read_transcript_list(path)}
         if path.suffix.lower() == ".csv":
-            return {transcript_of(mention.segment_id) for mention in read_csv_coding(path, path.parent.name)}
+            return {
+                transcript_of(mention.segment_id)
+                for mention in read_csv_coding(path, path.parent.name)
+            }
         if path.suffix.lower() == ".xlsx":
-            return {transcript_of(mention.segment_id) for mention in read_sheet_coding(path, path.parent.name)[0]}
+            return {
+                transcript_of(mention.segment_id)
+                for mention in read_sheet_coding(path, path.parent.name)[0]
+            }
         if path.suffix.lower() == ".qdpx":
             from scripts import refi_qda  # lxml, loaded only where a project is read
 
@@ -213,7 +253,9 @@ def _mentioned_transcripts(path: Path) -> set[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def read_coder(coder: str, files: Sequence[str | Path], qdpx: QdpxContext | None = None) -> CoderFiles:
+def read_coder(
+    coder: str, files: Sequence[str | Path], qdpx: QdpxContext | None = None
+) -> CoderFiles:
     """Every file of one coder folder (CSV, XLSX, QDPX, transcripts.txt), in the order given.
 
     ``qdpx``: what reading a REFI-QDA project needs (the segments and the codebook); required
@@ -224,7 +266,9 @@ def read_coder(coder: str, files: Sequence[str | Path], qdpx: QdpxContext | None
         path = Path(path)
         result.files.append(str(path))
         if path.name == TRANSCRIPT_LIST:
-            result.listed.extend((transcript, str(path), row) for transcript, row in read_transcript_list(path))
+            result.listed.extend(
+                (transcript, str(path), row) for transcript, row in read_transcript_list(path)
+            )
         elif path.suffix.lower() == ".csv":
             result.mentions.extend(read_csv_coding(path, coder))
         elif path.suffix.lower() == ".xlsx":
@@ -234,32 +278,58 @@ def read_coder(coder: str, files: Sequence[str | Path], qdpx: QdpxContext | None
             result.listed.extend((transcript, str(path), row) for transcript, row in sheet.done)
             result.sheets[str(path)] = sheet
             if sheet.made_for is not None and sheet.made_for != coder:
-                result.problems.append(Problem(
-                    "warning", "another_coders_sheet", coder, str(path), None,
-                    f"this coding sheet was made for {quoted(sheet.made_for)} (its about tab and properties say so), "
-                    f"but it is in the folder of {coder}: counted as {coder}'s coding",
-                    f"If it is {quoted(sheet.made_for)}'s coding, move it into that coder's folder; if {coder} coded it, "
-                    f"code {coder}'s own sheet (results/coding_sheets/{coder}/) next time",
-                ))
+                result.problems.append(
+                    Problem(
+                        "warning",
+                        "another_coders_sheet",
+                        coder,
+                        str(path),
+                        None,
+                        f"this coding sheet was made for {quoted(sheet.made_for)} (its about tab and properties say so), "
+                        f"but it is in the folder of {coder}: counted as {coder}'s coding",
+                        f"If it is {quoted(sheet.made_for)}'s coding, move it into that coder's folder; if {coder} coded it, "
+                        f"code {coder}'s own sheet (results/coding_sheets/{coder}/) next time",
+                    )
+                )
             if sheet.not_counted:
-                result.problems.append(Problem(
-                    "warning", "not_counted", coder, str(path), None,
-                    f"{sum(sheet.not_counted.values())} row(s) of transcript(s) {', '.join(sheet.not_counted)} have no code and "
-                    "their transcripts are not marked done: not counted as coded",
-                    f"If {coder} coded them and no code applies, write 1 in the done column of the {TRANSCRIPTS_SHEET} tab",
-                ))
+                result.problems.append(
+                    Problem(
+                        "warning",
+                        "not_counted",
+                        coder,
+                        str(path),
+                        None,
+                        f"{sum(sheet.not_counted.values())} row(s) of transcript(s) {', '.join(sheet.not_counted)} have no code and "
+                        "their transcripts are not marked done: not counted as coded",
+                        f"If {coder} coded them and no code applies, write 1 in the done column of the {TRANSCRIPTS_SHEET} tab",
+                    )
+                )
         elif path.suffix.lower() == ".qdpx":
             if qdpx is None:
-                raise CodingError(path, "a REFI-QDA project is read against the segments and the codebook, and none were given", "Report a bug")
+                raise CodingError(
+                    path,
+                    "a REFI-QDA project is read against the segments and the codebook, and none were given",
+                    "Report a bug",
+                )
             from scripts import refi_qda_codings  # lxml, loaded only where a project is read
 
             mentions, problems = refi_qda_codings.read_qdpx_coding(
-                path, coder, qdpx.segments, qdpx.codebook, qdpx.min_overlap, qdpx.similarity, qdpx.versions,
+                path,
+                coder,
+                qdpx.segments,
+                qdpx.codebook,
+                qdpx.min_overlap,
+                qdpx.similarity,
+                qdpx.versions,
             )
             result.mentions.extend(mentions)
             result.problems.extend(problems)
         else:
-            raise CodingError(path, "not a coding file", "Coder folders hold .csv, .xlsx and .qdpx codings and transcripts.txt")
+            raise CodingError(
+                path,
+                "not a coding file",
+                "Coder folders hold .csv, .xlsx and .qdpx codings and transcripts.txt",
+            )
     return result
 
 
@@ -331,21 +401,36 @@ def check_codings(
         for file, code_id, column in files.sheet_codes:
             if code_id not in code_index:
                 bad_sheet_codes.add((file, code_id))
-                found.append(Problem(
-                    "error", "unknown_code", coder, file, 1, f"column {quoted(code_id)} is not a code of the codebook (version {codebook.version})",
-                    did_you_mean(code_id, codebook.code_ids) + "Rename the column to a code ID of the codebook or delete it",
-                    code_id=code_id, column=column,
-                ))
+                found.append(
+                    Problem(
+                        "error",
+                        "unknown_code",
+                        coder,
+                        file,
+                        1,
+                        f"column {quoted(code_id)} is not a code of the codebook (version {codebook.version})",
+                        did_you_mean(code_id, codebook.code_ids)
+                        + "Rename the column to a code ID of the codebook or delete it",
+                        code_id=code_id,
+                        column=column,
+                    )
+                )
         # (the codings of rule anchor_codings were checked for missing columns there: no sheet codes here)
         for file in sorted({file for file, _, _ in files.sheet_codes}):
             present = {code_id for sheet, code_id, _ in files.sheet_codes if sheet == file}
             missing = [code_id for code_id in codebook.code_ids if code_id not in present]
             if missing:
-                found.append(Problem(
-                    "warning", "missing_column", coder, file, 1,
-                    f"no column for code(s) {', '.join(missing)}; counted as not applied in this sheet",
-                    "Regenerate the coding sheet from the current codebook",
-                ))
+                found.append(
+                    Problem(
+                        "warning",
+                        "missing_column",
+                        coder,
+                        file,
+                        1,
+                        f"no column for code(s) {', '.join(missing)}; counted as not applied in this sheet",
+                        "Regenerate the coding sheet from the current codebook",
+                    )
+                )
         sha1_reported: set[tuple[str, int]] = set()
         for mention in files.mentions:
             position = segments.index.get(mention.segment_id)
@@ -356,75 +441,144 @@ def check_codings(
                     hint = did_you_mean(transcript, sorted(corpus))
                 else:
                     detail = f"segment {quoted(mention.segment_id)} is not a segment of the corpus"
-                    hint = did_you_mean(mention.segment_id, segments.of_transcript(mention.segment_id.split("-", 1)[0]))
-                found.append(Problem(
-                    "error", "unknown_segment", coder, mention.file, mention.row, detail,
-                    hint + "Use the segment IDs of results/segments/ (the transcript may have been re-segmented)",
-                    segment_id=mention.segment_id if SAFE_ID.match(mention.segment_id) else "",
-                ))
+                    hint = did_you_mean(
+                        mention.segment_id,
+                        segments.of_transcript(mention.segment_id.split("-", 1)[0]),
+                    )
+                found.append(
+                    Problem(
+                        "error",
+                        "unknown_segment",
+                        coder,
+                        mention.file,
+                        mention.row,
+                        detail,
+                        hint
+                        + "Use the segment IDs of results/segments/ (the transcript may have been re-segmented)",
+                        segment_id=mention.segment_id if SAFE_ID.match(mention.segment_id) else "",
+                    )
+                )
                 continue
             segment = segments.rows[position]
             transcripts.add(segment["transcript_id"])
-            if mention.text_sha1 and mention.text_sha1 != segment["text_sha1"] and (mention.file, mention.row) not in sha1_reported:
+            if (
+                mention.text_sha1
+                and mention.text_sha1 != segment["text_sha1"]
+                and (mention.file, mention.row) not in sha1_reported
+            ):
                 sha1_reported.add((mention.file, mention.row))
-                found.append(Problem(
-                    "error", "text_changed", coder, mention.file, mention.row,
-                    f"the text under segment {mention.segment_id} has changed since it was coded (text_sha1 differs)",
-                    "Run the workflow (snakemake): it follows codings to the text as it is now and lists them in "
-                    "results/coding/anchoring.tsv. Do not copy the new text_sha1 onto the row: the ID may now name another sentence",
-                    segment_id=mention.segment_id,
-                ))
+                found.append(
+                    Problem(
+                        "error",
+                        "text_changed",
+                        coder,
+                        mention.file,
+                        mention.row,
+                        f"the text under segment {mention.segment_id} has changed since it was coded (text_sha1 differs)",
+                        "Run the workflow (snakemake): it follows codings to the text as it is now and lists them in "
+                        "results/coding/anchoring.tsv. Do not copy the new text_sha1 onto the row: the ID may now name another sentence",
+                        segment_id=mention.segment_id,
+                    )
+                )
             if mention.code_id is None:
                 continue
             if mention.code_id not in code_index:
                 if (mention.file, mention.code_id) not in bad_sheet_codes:
-                    found.append(Problem(
-                        "error", "unknown_code", coder, mention.file, mention.row,
-                        f"code {quoted(mention.code_id)} is not in the codebook (version {codebook.version})",
-                        did_you_mean(mention.code_id, codebook.code_ids) + "Use a code ID of data/codebook.yaml",
-                        segment_id=mention.segment_id,
-                        code_id=mention.code_id if SAFE_ID.match(mention.code_id) else "",
-                    ))
+                    found.append(
+                        Problem(
+                            "error",
+                            "unknown_code",
+                            coder,
+                            mention.file,
+                            mention.row,
+                            f"code {quoted(mention.code_id)} is not in the codebook (version {codebook.version})",
+                            did_you_mean(mention.code_id, codebook.code_ids)
+                            + "Use a code ID of data/codebook.yaml",
+                            segment_id=mention.segment_id,
+                            code_id=mention.code_id if SAFE_ID.match(mention.code_id) else "",
+                        )
+                    )
                 continue
             key = (position, code_index[mention.code_id])
             if key in first_seen:
                 earlier = first_seen[key]
-                where = f"row {earlier.row}" if earlier.file == mention.file else f"{earlier.file}, row {earlier.row}"
-                found.append(Problem(
-                    "warning", "duplicate", coder, mention.file, mention.row,
-                    f"code {mention.code_id} on segment {mention.segment_id} again (also {where}); counted once",
-                    "Delete one of the rows", segment_id=mention.segment_id, code_id=mention.code_id, column=mention.column,
-                ))
+                where = (
+                    f"row {earlier.row}"
+                    if earlier.file == mention.file
+                    else f"{earlier.file}, row {earlier.row}"
+                )
+                found.append(
+                    Problem(
+                        "warning",
+                        "duplicate",
+                        coder,
+                        mention.file,
+                        mention.row,
+                        f"code {mention.code_id} on segment {mention.segment_id} again (also {where}); counted once",
+                        "Delete one of the rows",
+                        segment_id=mention.segment_id,
+                        code_id=mention.code_id,
+                        column=mention.column,
+                    )
+                )
                 continue
             first_seen[key] = mention
             if segment["role"] not in roles:
-                found.append(Problem(
-                    "warning", "outside_roles", coder, mention.file, mention.row,
-                    f"code {mention.code_id} on segment {mention.segment_id}, whose role is {segment['role']}; not compared (coding.roles: {', '.join(sorted(roles))})",
-                    "Remove the code, or add the role to coding.roles in config.yaml", segment_id=mention.segment_id,
-                    code_id=mention.code_id, column=mention.column,
-                ))
+                found.append(
+                    Problem(
+                        "warning",
+                        "outside_roles",
+                        coder,
+                        mention.file,
+                        mention.row,
+                        f"code {mention.code_id} on segment {mention.segment_id}, whose role is {segment['role']}; not compared (coding.roles: {', '.join(sorted(roles))})",
+                        "Remove the code, or add the role to coding.roles in config.yaml",
+                        segment_id=mention.segment_id,
+                        code_id=mention.code_id,
+                        column=mention.column,
+                    )
+                )
                 continue
             codes.add(key)
         for transcript, file, row in files.listed:
             if transcript not in corpus:
-                found.append(Problem(
-                    "error", "unknown_transcript", coder, file, row, f"transcript {transcript} is not in the raw folder",
-                    "List only transcripts of data/raw (file name without extension)",
-                ))
+                found.append(
+                    Problem(
+                        "error",
+                        "unknown_transcript",
+                        coder,
+                        file,
+                        row,
+                        f"transcript {transcript} is not in the raw folder",
+                        "List only transcripts of data/raw (file name without extension)",
+                    )
+                )
                 continue
             transcripts.add(transcript)
         # a project whose codings were all refused has its own errors; "no coding" would hide them
-        if not files.mentions and not files.listed and not any(p.severity == "error" for p in files.problems):
-            found.append(Problem(
-                "error", "no_coding", coder, str(Path(files.files[0]).parent) if files.files else coder, None,
-                "no coding found in this coder folder", "Add the coder's CSV, XLSX or QDPX files, or remove the folder",
-            ))
+        if (
+            not files.mentions
+            and not files.listed
+            and not any(p.severity == "error" for p in files.problems)
+        ):
+            found.append(
+                Problem(
+                    "error",
+                    "no_coding",
+                    coder,
+                    str(Path(files.files[0]).parent) if files.files else coder,
+                    None,
+                    "no coding found in this coder folder",
+                    "Add the coder's CSV, XLSX or QDPX files, or remove the folder",
+                )
+            )
         problems.extend(sorted(found, key=_problem_order))
         asked[coder] = frozenset(transcripts)
         applied[coder] = codes
     problems.extend(_coverage_warnings(compared, asked, segments, roles, parsed))
-    return CheckedCodings(tuple(compared), consensus if consensus in parsed else None, asked, applied, problems)
+    return CheckedCodings(
+        tuple(compared), consensus if consensus in parsed else None, asked, applied, problems
+    )
 
 
 def _problem_order(problem: Problem) -> tuple:
@@ -432,7 +586,11 @@ def _problem_order(problem: Problem) -> tuple:
 
 
 def _coverage_warnings(
-    compared: Sequence[str], asked: dict[str, frozenset[str]], segments: Segments, roles: set[str], parsed: dict[str, CoderFiles]
+    compared: Sequence[str],
+    asked: dict[str, frozenset[str]],
+    segments: Segments,
+    roles: set[str],
+    parsed: dict[str, CoderFiles],
 ) -> list[Problem]:
     everyone = set().union(*(asked[coder] for coder in compared)) if compared else set()
     in_role = defaultdict(int)
@@ -444,13 +602,23 @@ def _coverage_warnings(
         skipped = sorted(everyone - asked[coder])
         if skipped and asked[coder]:
             left_out = sum(in_role[transcript] for transcript in skipped)
-            folder = str(Path(parsed[coder].files[0]).parent) if coder in parsed and parsed[coder].files else coder
-            warnings.append(Problem(
-                "warning", "partial_coverage", coder, folder, None,
-                f"{coder} coded {len(asked[coder])} of the {len(everyone)} coded transcripts; not coded: {', '.join(skipped)} "
-                f"({left_out} segment(s) left out of the comparisons that include {coder})",
-                f"If {coder} coded them and applied no code, list them in transcripts.txt",
-            ))
+            folder = (
+                str(Path(parsed[coder].files[0]).parent)
+                if coder in parsed and parsed[coder].files
+                else coder
+            )
+            warnings.append(
+                Problem(
+                    "warning",
+                    "partial_coverage",
+                    coder,
+                    folder,
+                    None,
+                    f"{coder} coded {len(asked[coder])} of the {len(everyone)} coded transcripts; not coded: {', '.join(skipped)} "
+                    f"({left_out} segment(s) left out of the comparisons that include {coder})",
+                    f"If {coder} coded them and applied no code, list them in transcripts.txt",
+                )
+            )
     return warnings
 
 
@@ -460,5 +628,9 @@ def raise_on_errors(checked: CheckedCodings, log_hint: str) -> None:
     if not errors:
         return
     first = errors[0]
-    more = f" (and {len(errors) - 1} more coding error(s): see {log_hint})" if len(errors) > 1 else ""
-    raise CodingError(first.file, first.detail + more, first.fix, row=first.row, column=first.column)
+    more = (
+        f" (and {len(errors) - 1} more coding error(s): see {log_hint})" if len(errors) > 1 else ""
+    )
+    raise CodingError(
+        first.file, first.detail + more, first.fix, row=first.row, column=first.column
+    )

@@ -20,8 +20,18 @@ from scripts.errors import QualflowError
 from scripts.settings import load_schema
 
 SEGMENT_COLUMNS = [
-    "segment_id", "transcript_id", "turn", "sentence", "role", "speaker",
-    "turn_start_s", "turn_end_s", "start_char", "end_char", "text", "text_sha1",
+    "segment_id",
+    "transcript_id",
+    "turn",
+    "sentence",
+    "role",
+    "speaker",
+    "turn_start_s",
+    "turn_end_s",
+    "start_char",
+    "end_char",
+    "text",
+    "text_sha1",
 ]
 
 
@@ -118,12 +128,18 @@ def deterministic_zip(data: bytes) -> bytes:
     the same content must give the same bytes.
     """
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
         for item in source.infolist():
             content = source.read(item.filename)
             if item.filename == "docProps/core.xml":
-                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)",
-                                 rb"\g<1>" + FIXED_DOCUMENT_TIME.encode() + rb"\g<2>", content)
+                content = re.sub(
+                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)",
+                    rb"\g<1>" + FIXED_DOCUMENT_TIME.encode() + rb"\g<2>",
+                    content,
+                )
             info = zipfile.ZipInfo(item.filename, date_time=FIXED_ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o600 << 16
@@ -151,7 +167,12 @@ def read_jsonl(path: Path, schema_name: str | None = None) -> list[dict]:
             try:
                 records.append(json.loads(line))
             except json.JSONDecodeError:
-                raise ContractError(path, "is not valid JSON lines", "Delete it and run the workflow again", line=number) from None
+                raise ContractError(
+                    path,
+                    "is not valid JSON lines",
+                    "Delete it and run the workflow again",
+                    line=number,
+                ) from None
     if schema_name:
         validate_records(records, schema_name, path)
     return records
@@ -182,7 +203,9 @@ def _cell(value) -> str:
     return text
 
 
-def write_tsv(path: Path, rows: list[dict], columns: list[str], schema_name: str | None = None) -> None:
+def write_tsv(
+    path: Path, rows: list[dict], columns: list[str], schema_name: str | None = None
+) -> None:
     if schema_name:
         validate_records(rows, schema_name, path)
     write_text(path, tsv_text(rows, columns))

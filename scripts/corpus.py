@@ -35,13 +35,28 @@ def transcript_counts(segments: Sequence[dict[str, str]]) -> dict:
 
 #: One row per transcript of a corpus part (workflow/schemas/corpus_part.schema.yaml).
 CORPUS_PART_COLUMNS = [
-    "transcript_id", "raw_file", "raw_sha256", "format", "turns", "participant_turns", "segments",
-    "participant_segments", "words", "duration_s",
+    "transcript_id",
+    "raw_file",
+    "raw_sha256",
+    "format",
+    "turns",
+    "participant_turns",
+    "segments",
+    "participant_segments",
+    "words",
+    "duration_s",
 ]
 
 
 CORPUS_SUMMARY_COLUMNS = [
-    "transcript_id", "format", "turns", "participant_turns", "segments", "participant_segments", "words", "duration_s",
+    "transcript_id",
+    "format",
+    "turns",
+    "participant_turns",
+    "segments",
+    "participant_segments",
+    "words",
+    "duration_s",
     "has_participant_row",
 ]
 
@@ -62,15 +77,19 @@ def corpus_part(input: dict, output: dict, params: dict, log: str) -> None:
     segments, audits = input["segments"], input["audits"]
     with job_log(log) as logger:
         rows, audit_rows = [], []
-        for transcript_id, segment_path, audit_path in zip(sorted(transcripts), segments, audits, strict=True):
+        for transcript_id, segment_path, audit_path in zip(
+            sorted(transcripts), segments, audits, strict=True
+        ):
             raw = transcripts[transcript_id]
-            rows.append({
-                "transcript_id": transcript_id,
-                "raw_file": raw,
-                "raw_sha256": corpus_parts.file_digest(raw),
-                "format": Path(raw).suffix.lstrip(".").lower(),
-                **transcript_counts(read_tsv(Path(segment_path))),
-            })
+            rows.append(
+                {
+                    "transcript_id": transcript_id,
+                    "raw_file": raw,
+                    "raw_sha256": corpus_parts.file_digest(raw),
+                    "format": Path(raw).suffix.lstrip(".").lower(),
+                    **transcript_counts(read_tsv(Path(segment_path))),
+                }
+            )
             audit_rows.extend(read_tsv(Path(audit_path)))
         write_tsv(Path(output["transcripts"]), rows, CORPUS_PART_COLUMNS, "corpus_part.schema.yaml")
         write_tsv(Path(output["audit"]), audit_rows, AUDIT_COLUMNS)
@@ -91,23 +110,36 @@ def corpus_summary(input: dict, output: dict, params: dict, log: str) -> None:
         missing = sorted(set(transcripts) - set(counts))
         if missing:
             raise ContractError(
-                parts[0] if parts else "results/corpus/parts", f"no row for transcript(s) {', '.join(missing)}",
+                parts[0] if parts else "results/corpus/parts",
+                f"no row for transcript(s) {', '.join(missing)}",
                 "Delete results/corpus/parts/ and run the workflow again; if it persists, report a bug",
             )
-        rows_by_id = {row["transcript_id"]: row for row in settings.load_participants(Path(participants))}
+        rows_by_id = {
+            row["transcript_id"]: row for row in settings.load_participants(Path(participants))
+        }
         unknown = sorted(set(rows_by_id) - set(transcripts))
         if unknown:
-            logger.warning("%s: %d row(s) name no transcript in the raw folder (%s)", participants, len(unknown), ", ".join(unknown))
+            logger.warning(
+                "%s: %d row(s) name no transcript in the raw folder (%s)",
+                participants,
+                len(unknown),
+                ", ".join(unknown),
+            )
         summary = []
         for transcript_id in sorted(transcripts):
             attributes_row = rows_by_id.get(transcript_id)
             if attributes_row is None:
                 logger.warning(
                     "%s: no row for transcript %s; it is processed, its attributes are reported as missing. Add a row",
-                    participants, transcript_id,
+                    participants,
+                    transcript_id,
                 )
             row = {
-                **{column: counts[transcript_id][column] for column in CORPUS_SUMMARY_COLUMNS if column in CORPUS_PART_COLUMNS},
+                **{
+                    column: counts[transcript_id][column]
+                    for column in CORPUS_SUMMARY_COLUMNS
+                    if column in CORPUS_PART_COLUMNS
+                },
                 "has_participant_row": "yes" if attributes_row else "no",
             }
             for attribute in attributes:

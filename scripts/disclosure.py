@@ -95,7 +95,17 @@ class AuditRow:
     status: str  # protected, exposed, or secondary (hidden to protect others)
 
 
-AUDIT_COLUMNS = ["kind", "item", "attribute", "group", "shown", "lowest", "highest", "width_needed", "status"]
+AUDIT_COLUMNS = [
+    "kind",
+    "item",
+    "attribute",
+    "group",
+    "shown",
+    "lowest",
+    "highest",
+    "width_needed",
+    "status",
+]
 
 
 def primary_marks(counts: Counts, k: int) -> Marks:
@@ -115,7 +125,9 @@ def primary_marks(counts: Counts, k: int) -> Marks:
                     marks.cells[cell] = f"<{k}"
             hidden = [cell for cell in row if cell in marks.cells]
             if len(hidden) == 1 and len(row) > 1:
-                shown = [(counts.participants[cell], cell) for cell in row if cell not in marks.cells]
+                shown = [
+                    (counts.participants[cell], cell) for cell in row if cell not in marks.cells
+                ]
                 marks.cells[min(shown)[1]] = SECONDARY
     return marks
 
@@ -125,7 +137,8 @@ def withheld_small_groups(quotes: Sequence[Quote], counts: Counts, k: int) -> se
     (a quote would say who is in a group too small to be shown)."""
     return {
         (quote.participant, attribute)
-        for quote in quotes for attribute, group in quote.shown
+        for quote in quotes
+        for attribute, group in quote.shown
         if k > 1 and counts.sizes.get((attribute, group), k) < k
     }
 
@@ -140,7 +153,9 @@ def published(counts: Counts, marks: Marks, k: int) -> tuple[dict, dict, dict, B
     def cell_bound(value: int, mark: str, size_bound: Bound) -> Bound:
         if not mark:
             return Bound(value, value)
-        if mark.startswith("<") and size_bound.low >= k:  # "<k" in a group known to be large: 1..k-1
+        if (
+            mark.startswith("<") and size_bound.low >= k
+        ):  # "<k" in a group known to be large: 1..k-1
             return Bound(1, k - 1)
         if mark.startswith("<"):
             return Bound(0, k - 1)
@@ -152,7 +167,9 @@ def published(counts: Counts, marks: Marks, k: int) -> tuple[dict, dict, dict, B
         mark = marks.cells.get(key, "")
         size = sizes.get(key[1:], Bound(counts.total, counts.total))
         participants[key] = cell_bound(value, mark, size)
-        segments[key] = Bound(counts.segments[key], counts.segments[key]) if not mark else Bound(0, INFINITY)
+        segments[key] = (
+            Bound(counts.segments[key], counts.segments[key]) if not mark else Bound(0, INFINITY)
+        )
     return participants, segments, sizes, Bound(counts.total, counts.total)
 
 
@@ -173,8 +190,17 @@ class Programme:
     release does not state.
     """
 
-    def __init__(self, counts: Counts, family: Sequence[str], participants: dict, segments: dict, sizes: dict,
-                 total: Bound, quotes: Sequence[Quote], marks: Marks):
+    def __init__(
+        self,
+        counts: Counts,
+        family: Sequence[str],
+        participants: dict,
+        segments: dict,
+        sizes: dict,
+        total: Bound,
+        quotes: Sequence[Quote],
+        marks: Marks,
+    ):
         self.family = list(family)
         self.counts = counts
         self.index: dict[tuple, int] = {}
@@ -200,7 +226,9 @@ class Programme:
         self.bounds = list(zip(lower, upper))
         rows, columns, values, limits, equal = [], [], [], [], []
 
-        def constraint(coefficients: dict[tuple, float], limit: float, equality: bool = False) -> None:
+        def constraint(
+            coefficients: dict[tuple, float], limit: float, equality: bool = False
+        ) -> None:
             number = len(limits)
             for key, value in coefficients.items():
                 rows.append(number)
@@ -213,14 +241,30 @@ class Programme:
             constraint({("N",): -1.0, **{("n", attribute, g): 1.0 for g in groups}}, 0.0, True)
             for item in self.family:
                 for kind in ("p", "s"):
-                    constraint({(kind, item, EVERYONE, EVERYONE): -1.0, **{(kind, item, attribute, g): 1.0 for g in groups}}, 0.0, True)
+                    constraint(
+                        {
+                            (kind, item, EVERYONE, EVERYONE): -1.0,
+                            **{(kind, item, attribute, g): 1.0 for g in groups},
+                        },
+                        0.0,
+                        True,
+                    )
                 for group in groups:
-                    constraint({("p", item, attribute, group): 1.0, ("n", attribute, group): -1.0}, 0.0)
-                    constraint({("p", item, attribute, group): 1.0, ("s", item, attribute, group): -1.0}, 0.0)
+                    constraint(
+                        {("p", item, attribute, group): 1.0, ("n", attribute, group): -1.0}, 0.0
+                    )
+                    constraint(
+                        {("p", item, attribute, group): 1.0, ("s", item, attribute, group): -1.0},
+                        0.0,
+                    )
         for item in self.family:
             constraint({("p", item, EVERYONE, EVERYONE): 1.0, ("N",): -1.0}, 0.0)
-            constraint({("p", item, EVERYONE, EVERYONE): 1.0, ("s", item, EVERYONE, EVERYONE): -1.0}, 0.0)
-        cells = [(EVERYONE, EVERYONE)] + [(a, g) for a, groups in counts.attributes.items() for g in groups]
+            constraint(
+                {("p", item, EVERYONE, EVERYONE): 1.0, ("s", item, EVERYONE, EVERYONE): -1.0}, 0.0
+            )
+        cells = [(EVERYONE, EVERYONE)] + [
+            (a, g) for a, groups in counts.attributes.items() for g in groups
+        ]
         for theme, codes in counts.themes.items():
             members = [code for code in codes if code in self.family]
             if theme not in self.family or not members:
@@ -228,15 +272,30 @@ class Programme:
             for kind in ("p", "s"):
                 for attribute, group in cells:
                     for code in members:
-                        constraint({(kind, code, attribute, group): 1.0, (kind, theme, attribute, group): -1.0}, 0.0)
-                    constraint({(kind, theme, attribute, group): 1.0, **{(kind, code, attribute, group): -1.0 for code in members}}, 0.0)
+                        constraint(
+                            {
+                                (kind, code, attribute, group): 1.0,
+                                (kind, theme, attribute, group): -1.0,
+                            },
+                            0.0,
+                        )
+                    constraint(
+                        {
+                            (kind, theme, attribute, group): 1.0,
+                            **{(kind, code, attribute, group): -1.0 for code in members},
+                        },
+                        0.0,
+                    )
         # attributed quotes: a participant of these groups (as far as the attribution shows them)
         # voiced this code
         people: dict[tuple[str, str], set[str]] = {}
         voiced: dict[tuple[str, str, str], set[str]] = {}
         for quote in quotes:
             for attribute, group in quote.shown:
-                if (quote.participant, attribute) in marks.withheld or attribute not in counts.attributes:
+                if (
+                    quote.participant,
+                    attribute,
+                ) in marks.withheld or attribute not in counts.attributes:
                     continue
                 people.setdefault((attribute, group), set()).add(quote.participant)
                 voiced.setdefault((quote.item, attribute, group), set()).add(quote.participant)
@@ -252,8 +311,12 @@ class Programme:
         inequalities = [number for number, flag in enumerate(equal) if not flag]
         matrix = csr_matrix((values, (rows, columns)), shape=size)
         limits_array = np.array(limits)
-        self.equalities = (matrix[equalities], limits_array[equalities]) if equalities else (None, None)
-        self.inequalities = (matrix[inequalities], limits_array[inequalities]) if inequalities else (None, None)
+        self.equalities = (
+            (matrix[equalities], limits_array[equalities]) if equalities else (None, None)
+        )
+        self.inequalities = (
+            (matrix[inequalities], limits_array[inequalities]) if inequalities else (None, None)
+        )
 
     def range_of(self, key: tuple) -> tuple[int, int]:
         """The smallest and largest value of one count (rounded inward to whole people)."""
@@ -264,18 +327,24 @@ class Programme:
         found = []
         for sign in (1.0, -1.0):
             result = linprog(
-                sign * cost, A_ub=self.inequalities[0], b_ub=self.inequalities[1], A_eq=self.equalities[0],
-                b_eq=self.equalities[1], bounds=self.bounds, method="highs",
+                sign * cost,
+                A_ub=self.inequalities[0],
+                b_ub=self.inequalities[1],
+                A_eq=self.equalities[0],
+                b_eq=self.equalities[1],
+                bounds=self.bounds,
+                method="highs",
             )
             if result.status != 0:
-                raise DisclosureAuditError(f"the linear programme of the release cannot be solved ({result.message})")
+                raise DisclosureAuditError(
+                    f"the linear programme of the release cannot be solved ({result.message})"
+                )
             found.append(sign * result.fun)
         low, high = found
         return int(np.ceil(low - 1e-6)), int(np.floor(high + 1e-6))
 
     def cell(self, item: str, attribute: str, group: str) -> tuple[int, int]:
         return self.range_of(("p", item, attribute, group))
-
 
 
 class DisclosureAuditError(RuntimeError):
@@ -297,7 +366,9 @@ def families(counts: Counts) -> list[list[str]]:
     return grouped
 
 
-def audit(counts: Counts, marks: Marks, quotes: Sequence[Quote], k: int, only: Iterable[int] | None = None) -> list[AuditRow]:
+def audit(
+    counts: Counts, marks: Marks, quotes: Sequence[Quote], k: int, only: Iterable[int] | None = None
+) -> list[AuditRow]:
     """Every hidden count's range consistent with everything the release shows, and whether the
     counts hidden as small are protected (``only``: the families to audit, by number)."""
     participants, segments, sizes, total = published(counts, marks, k)
@@ -308,23 +379,32 @@ def audit(counts: Counts, marks: Marks, quotes: Sequence[Quote], k: int, only: I
             continue
         programme = Programme(counts, family, participants, segments, sizes, total, quotes, marks)
         for item in family:
-            for attribute, group in [(EVERYONE, EVERYONE), *((a, g) for a, groups in counts.attributes.items() for g in groups)]:
+            for attribute, group in [
+                (EVERYONE, EVERYONE),
+                *((a, g) for a, groups in counts.attributes.items() for g in groups),
+            ]:
                 mark = marks.cells.get((item, attribute, group), "")
                 if not mark:
                     continue
                 low, high = programme.cell(item, attribute, group)
                 size = counts.total if attribute == EVERYONE else counts.sizes[(attribute, group)]
                 value = counts.participants[(item, attribute, group)]
-                needed = width_needed(size, baseline(counts, family, k)[(item, attribute, group)], k)
+                needed = width_needed(
+                    size, baseline(counts, family, k)[(item, attribute, group)], k
+                )
                 primary = 0 < value < k or size < k
-                rows.append(_row("participants", item, attribute, group, mark, low, high, needed, primary))
+                rows.append(
+                    _row("participants", item, attribute, group, mark, low, high, needed, primary)
+                )
     return rows
 
 
 _BASELINES: dict[int, dict] = {}
 
 
-def baseline(counts: Counts, family: Sequence[str], k: int) -> dict[tuple[str, str, str], tuple[int, int]]:
+def baseline(
+    counts: Counts, family: Sequence[str], k: int
+) -> dict[tuple[str, str, str], tuple[int, int]]:
     """What the whole-sample counts (Table 1) and the group sizes alone say of each count of a
     family's breakdowns: the study's main findings and its sample, which any report states. The
     breakdowns must not narrow a hidden count beyond that (nor below its protection interval)."""
@@ -334,7 +414,14 @@ def baseline(counts: Counts, family: Sequence[str], k: int) -> dict[tuple[str, s
         cached.clear()
         cached["counts"] = counts
     if tuple(family) not in cached:
-        hidden = Marks(cells={(item, a, g): SECONDARY for item in family for a, groups in counts.attributes.items() for g in groups})
+        hidden = Marks(
+            cells={
+                (item, a, g): SECONDARY
+                for item in family
+                for a, groups in counts.attributes.items()
+                for g in groups
+            }
+        )
         participants, segments, sizes, total = published(counts, hidden, k)
         programme = Programme(counts, family, participants, segments, sizes, total, [], hidden)
         cached[tuple(family)] = {cell: programme.cell(*cell) for cell in hidden.cells}
@@ -348,14 +435,36 @@ def width_needed(size: int, known: tuple[int, int], k: int) -> int:
     return max(0, min(k - 2, size, known[1] - known[0]))
 
 
-def _row(kind: str, item: str, attribute: str, group: str, mark: str, low: int, high: int, needed: int, primary: bool) -> AuditRow:
+def _row(
+    kind: str,
+    item: str,
+    attribute: str,
+    group: str,
+    mark: str,
+    low: int,
+    high: int,
+    needed: int,
+    primary: bool,
+) -> AuditRow:
     """primary: hidden because small (1 to k-1, or in a group smaller than k), whatever it shows."""
     if not primary:
         return AuditRow(kind, item, attribute, group, mark, low, high, "", "secondary")
-    return AuditRow(kind, item, attribute, group, mark, low, high, str(needed), "protected" if high - low >= needed else "exposed")
+    return AuditRow(
+        kind,
+        item,
+        attribute,
+        group,
+        mark,
+        low,
+        high,
+        str(needed),
+        "protected" if high - low >= needed else "exposed",
+    )
 
 
-def protect(counts: Counts, quotes: Sequence[Quote], k: int, limit: int = 200) -> tuple[Marks, list[AuditRow]]:
+def protect(
+    counts: Counts, quotes: Sequence[Quote], k: int, limit: int = 200
+) -> tuple[Marks, list[AuditRow]]:
     """Primary suppression, then more hidden (secondary ``x``, withheld attributions) until the
     audit finds no exposed count; returns the marks and the last audit. Raises
     :class:`DisclosureError` when a count cannot be protected.
@@ -401,7 +510,9 @@ def _hide_more(counts: Counts, marks: Marks, quotes: Sequence[Quote], row: Audit
     def slack(item: str, attribute: str, group: str) -> tuple:
         """How much room hiding a count gives (up to its group's size, or the whole sample's count
         of the item), then the smallest count: the least shown for the most protection."""
-        room = min(counts.sizes[(attribute, group)], counts.participants[(item, EVERYONE, EVERYONE)])
+        room = min(
+            counts.sizes[(attribute, group)], counts.participants[(item, EVERYONE, EVERYONE)]
+        )
         return (-room, counts.participants[(item, attribute, group)], attribute, group)
 
     cell = (row.item, row.attribute, row.group)
@@ -410,14 +521,19 @@ def _hide_more(counts: Counts, marks: Marks, quotes: Sequence[Quote], row: Audit
         marks.cells[cell] = SECONDARY
         return True
     # 2. another count of the same row, the one that gives most room first
-    shown = [slack(row.item, row.attribute, g) for g in counts.attributes[row.attribute] if (row.item, row.attribute, g) not in marks.cells]
+    shown = [
+        slack(row.item, row.attribute, g)
+        for g in counts.attributes[row.attribute]
+        if (row.item, row.attribute, g) not in marks.cells
+    ]
     if shown:
         marks.cells[(row.item, row.attribute, min(shown)[3])] = SECONDARY
         return True
     # 3. another count of the row shown as x rather than <k (its "at most k-1" bounds this one),
     # the largest group first
     banded = [
-        (-counts.sizes[(row.attribute, g)], g) for g in counts.attributes[row.attribute]
+        (-counts.sizes[(row.attribute, g)], g)
+        for g in counts.attributes[row.attribute]
         if g != row.group and marks.cells.get((row.item, row.attribute, g), "").startswith("<")
     ]
     if banded:
@@ -425,14 +541,19 @@ def _hide_more(counts: Counts, marks: Marks, quotes: Sequence[Quote], row: Audit
         return True
     # 4. the attribution of a quote of this code that names this group
     for quote in quotes:
-        if quote.item == row.item and (row.attribute, row.group) in quote.shown and (quote.participant, row.attribute) not in marks.withheld:
+        if (
+            quote.item == row.item
+            and (row.attribute, row.group) in quote.shown
+            and (quote.participant, row.attribute) not in marks.withheld
+        ):
             marks.withheld.add((quote.participant, row.attribute))
             return True
     family = next(family for family in families(counts) if row.item in family)
     # 5. the same group's count of a theme or code that bounds this one (the theme of a code, the
     # codes of a theme), the largest first
     beside = [
-        (counts.participants[(item, row.attribute, row.group)], item) for item in family
+        (counts.participants[(item, row.attribute, row.group)], item)
+        for item in family
         if item != row.item and (item, row.attribute, row.group) not in marks.cells
     ]
     if beside:
@@ -440,8 +561,11 @@ def _hide_more(counts: Counts, marks: Marks, quotes: Sequence[Quote], row: Audit
         return True
     # 6. a count of this theme or code, or of one that bounds it, in any table, most room first
     anywhere = [
-        slack(item, a, g) + (item,) for item in [row.item, *(i for i in family if i != row.item)]
-        for a, groups in counts.attributes.items() for g in groups if (item, a, g) not in marks.cells
+        slack(item, a, g) + (item,)
+        for item in [row.item, *(i for i in family if i != row.item)]
+        for a, groups in counts.attributes.items()
+        for g in groups
+        if (item, a, g) not in marks.cells
     ]
     if anywhere:
         *_, attribute, group, item = min(anywhere)
@@ -470,7 +594,16 @@ class DisclosureError(RuntimeError):
 def audit_rows(rows: Iterable[AuditRow]) -> list[dict]:
     """The audit table (results/themes/disclosure_audit.tsv): ranges, never values."""
     return [
-        {"kind": row.kind, "item": row.item, "attribute": row.attribute, "group": row.group, "shown": row.shown,
-         "lowest": row.low, "highest": row.high, "width_needed": row.needed, "status": row.status}
+        {
+            "kind": row.kind,
+            "item": row.item,
+            "attribute": row.attribute,
+            "group": row.group,
+            "shown": row.shown,
+            "lowest": row.low,
+            "highest": row.high,
+            "width_needed": row.needed,
+            "status": row.status,
+        }
         for row in rows
     ]

@@ -46,23 +46,35 @@ def _cell_points(figure: Figure, axes: Axes, n_columns: int, n_rows: int) -> tup
     """Width and height of one heatmap cell in points, after layout."""
     figure.draw_without_rendering()
     box = axes.get_window_extent()
-    return box.width / figure.dpi * 72 / max(1, n_columns), box.height / figure.dpi * 72 / max(1, n_rows)
-
+    return box.width / figure.dpi * 72 / max(1, n_columns), box.height / figure.dpi * 72 / max(
+        1, n_rows
+    )
 
 
 def _text_colour(rgba: Sequence[float]) -> str:
     """Black or white, whichever reads better on this cell colour (relative luminance)."""
-    red, green, blue = (np.asarray(rgba[:3], dtype=float))
+    red, green, blue = np.asarray(rgba[:3], dtype=float)
     luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
     return "black" if luminance > 0.45 else "white"
 
 
-def _annotate(axes: Axes, values: np.ndarray, shown: np.ndarray, colours: np.ndarray, style: str = "normal") -> None:
+def _annotate(
+    axes: Axes, values: np.ndarray, shown: np.ndarray, colours: np.ndarray, style: str = "normal"
+) -> None:
     for (r, c), value in np.ndenumerate(values):
         if shown[r, c]:
             # inside its cell: left out of the layout, which would otherwise measure every number
-            axes.text(c, r, f"{int(value)}", ha="center", va="center", fontsize=FONT_SIZE, fontstyle=style,
-                      color=_text_colour(colours[r, c]), in_layout=False)
+            axes.text(
+                c,
+                r,
+                f"{int(value)}",
+                ha="center",
+                va="center",
+                fontsize=FONT_SIZE,
+                fontstyle=style,
+                color=_text_colour(colours[r, c]),
+                in_layout=False,
+            )
 
 
 def _fits(cell_width: float, cell_height: float, values: np.ndarray) -> bool:
@@ -75,8 +87,12 @@ def _grid(axes: Axes, mask: np.ndarray, colour: str = EMPTY_CELL) -> None:
     """Cells of one colour where ``mask`` is true (under the coloured counts: the zeros)."""
     base = np.ma.masked_array(np.zeros(mask.shape), mask=~mask)
     axes.pcolormesh(
-        np.arange(mask.shape[1] + 1) - 0.5, np.arange(mask.shape[0] + 1) - 0.5, base,
-        cmap=matplotlib.colors.ListedColormap([colour]), edgecolors=GRID_COLOUR, linewidth=0.8,
+        np.arange(mask.shape[1] + 1) - 0.5,
+        np.arange(mask.shape[0] + 1) - 0.5,
+        base,
+        cmap=matplotlib.colors.ListedColormap([colour]),
+        edgecolors=GRID_COLOUR,
+        linewidth=0.8,
     )
 
 
@@ -84,15 +100,25 @@ def _heatmap(axes: Axes, values: np.ndarray, mask: np.ndarray, norm: Normalize) 
     """Coloured cells where ``mask`` and the value is above zero; returns the mesh (for a colour bar)."""
     coloured = np.ma.masked_array(values, mask=~mask | ~(values > 0))
     return axes.pcolormesh(
-        np.arange(values.shape[1] + 1) - 0.5, np.arange(values.shape[0] + 1) - 0.5, coloured,
-        cmap=COUNT_COLOURMAP, norm=norm, edgecolors=GRID_COLOUR, linewidth=0.8,
+        np.arange(values.shape[1] + 1) - 0.5,
+        np.arange(values.shape[0] + 1) - 0.5,
+        coloured,
+        cmap=COUNT_COLOURMAP,
+        norm=norm,
+        edgecolors=GRID_COLOUR,
+        linewidth=0.8,
     )
 
 
 def _colour_bar(figure: Figure, mesh: QuadMesh, axes: Axes, label: str) -> None:
     """A colour bar of whole counts beside the heatmap, at most ~2.2 in long."""
-    bar = figure.colorbar(mesh, ax=axes, shrink=min(1.0, 2.2 / max(figure.get_figheight() - 1.2, 0.5)),
-                          aspect=18, pad=0.02)
+    bar = figure.colorbar(
+        mesh,
+        ax=axes,
+        shrink=min(1.0, 2.2 / max(figure.get_figheight() - 1.2, 0.5)),
+        aspect=18,
+        pad=0.02,
+    )
     bar.set_label(label)
     bar.locator = MaxNLocator(integer=True, nbins=5)
     bar.update_ticks()
@@ -103,7 +129,11 @@ def _code_order(codes: pd.DataFrame, theme_order: Sequence[str]) -> pd.DataFrame
     """Rows grouped by theme: themes in ``theme_order`` then by first appearance; codes in table order."""
     order = list(dict.fromkeys([*theme_order, *codes["theme_id"]]))
     rank = {theme: r for r, theme in enumerate(order)}
-    return codes.assign(_rank=codes["theme_id"].map(rank)).sort_values("_rank", kind="stable").drop(columns="_rank")
+    return (
+        codes.assign(_rank=codes["theme_id"].map(rank))
+        .sort_values("_rank", kind="stable")
+        .drop(columns="_rank")
+    )
 
 
 @styled
@@ -111,7 +141,9 @@ def code_by_participant(matrix: pd.DataFrame, themes: Mapping[str, str] | None =
     """Heatmap of coded segments, codes (grouped by theme) x participants, counts annotated when
     the cells are large enough. ``themes``: theme ID -> label, in the order to draw them."""
     title = "Coded segments by code and participant"
-    participants = [column for column in matrix.columns if column not in ("theme_id", "code_id", "code_label")]
+    participants = [
+        column for column in matrix.columns if column not in ("theme_id", "code_id", "code_label")
+    ]
     if matrix.empty or not participants:
         return message_figure(title, NO_CODED_SEGMENTS)
     themes = dict(themes or {})
@@ -127,7 +159,9 @@ def code_by_participant(matrix: pd.DataFrame, themes: Mapping[str, str] | None =
             rows.append((theme, None))
             previous = theme
         rows.append((theme, index))
-    code_labels = [wrap(label or code, 34) for label, code in zip(ordered["code_label"], ordered["code_id"])]
+    code_labels = [
+        wrap(label or code, 34) for label, code in zip(ordered["code_label"], ordered["code_id"])
+    ]
     grid = np.zeros((len(rows), len(participants)))
     mask = np.zeros(grid.shape, dtype=bool)
     for r, (_, index) in enumerate(rows):
@@ -146,8 +180,15 @@ def code_by_participant(matrix: pd.DataFrame, themes: Mapping[str, str] | None =
     axes.set_yticks(ticks, [code_labels[rows[r][1]] for r in ticks])
     for r, (theme, index) in enumerate(rows):
         if index is None:  # low in its row: it heads the codes below
-            axes.text(-0.45, r + 0.15, themes.get(theme, theme), ha="left", va="center", fontweight="bold",
-                      fontsize=FONT_SIZE)
+            axes.text(
+                -0.45,
+                r + 0.15,
+                themes.get(theme, theme),
+                ha="left",
+                va="center",
+                fontweight="bold",
+                fontsize=FONT_SIZE,
+            )
     axes.set_xticks(np.arange(len(participants)), participants, rotation=90)
     axes.set_xlim(-0.5, len(participants) - 0.5)
     axes.set_ylim(len(rows) - 0.5, -0.5)
@@ -195,7 +236,9 @@ def cooccurrence(matrix: pd.DataFrame, labels: Mapping[str, str], what: str = "s
     cell = min(0.32, (width - side) / n)
     numbered = cell < row  # too many codes for names on both axes: number the columns
     if numbered:
-        names = [f"{wrap(labels.get(code, code), 22)} ({i})" for i, code in enumerate(codes, start=1)]
+        names = [
+            f"{wrap(labels.get(code, code), 22)} ({i})" for i, code in enumerate(codes, start=1)
+        ]
         label_inches = widest_label_inches(names)
         cell = (width - label_inches - 0.95) / n
     x_label_inches = 0.15 if numbered else label_inches
@@ -206,12 +249,23 @@ def cooccurrence(matrix: pd.DataFrame, labels: Mapping[str, str], what: str = "s
     _grid(axes, lower)
     mesh = _heatmap(axes, values, lower, norm)
     for i in range(n):  # the code's own count: outlined, so it is not read as a pair
-        axes.add_patch(Rectangle((i - 0.44, i - 0.44), 0.88, 0.88, facecolor="white", edgecolor="#555555",
-                                 linewidth=0.6))
+        axes.add_patch(
+            Rectangle(
+                (i - 0.44, i - 0.44),
+                0.88,
+                0.88,
+                facecolor="white",
+                edgecolor="#555555",
+                linewidth=0.6,
+            )
+        )
     if not numbered:
         axes.set_aspect("equal")
-    axes.set_xticks(np.arange(n), [str(i) for i in range(1, n + 1)] if numbered else names,
-                    rotation=0 if numbered else 90)
+    axes.set_xticks(
+        np.arange(n),
+        [str(i) for i in range(1, n + 1)] if numbered else names,
+        rotation=0 if numbered else 90,
+    )
     axes.set_yticks(np.arange(n), names)
     for text in [*axes.get_xticklabels(), *axes.get_yticklabels()]:
         text.set_linespacing(1.0)

@@ -34,13 +34,29 @@ DPI = 300
 FONT_SIZE = 7  # points: the smallest size most journals accept
 #: Okabe & Ito (2008), distinguishable with every common colour-vision deficiency.
 OKABE_ITO = {
-    "blue": "#0072B2", "orange": "#E69F00", "bluish_green": "#009E73", "vermillion": "#D55E00",
-    "reddish_purple": "#CC79A7", "sky_blue": "#56B4E9", "yellow": "#F0E442", "black": "#000000",
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "bluish_green": "#009E73",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+    "sky_blue": "#56B4E9",
+    "yellow": "#F0E442",
+    "black": "#000000",
 }
 #: Category colours in order; yellow last, it is hard to see on white.
-CATEGORY_COLOURS = tuple(OKABE_ITO[name] for name in (
-    "blue", "orange", "bluish_green", "vermillion", "reddish_purple", "sky_blue", "black", "yellow",
-))
+CATEGORY_COLOURS = tuple(
+    OKABE_ITO[name]
+    for name in (
+        "blue",
+        "orange",
+        "bluish_green",
+        "vermillion",
+        "reddish_purple",
+        "sky_blue",
+        "black",
+        "yellow",
+    )
+)
 #: Light (few) to dark (many); cividis was designed to read the same with colour-vision deficiency.
 COUNT_COLOURMAP = "cividis_r"
 #: Cells with no count are light grey, separated by white lines (masked cells would still show
@@ -90,8 +106,10 @@ STYLE = {
 }
 #: matplotlib's own defaults, less the keys that pick a backend or GUI (not drawing settings).
 _DEFAULTS = {
-    key: value for key, value in matplotlib.rcParamsDefault.items()
-    if key not in {"backend", "backend_fallback", "interactive", "toolbar"} and not key.startswith("webagg.")
+    key: value
+    for key, value in matplotlib.rcParamsDefault.items()
+    if key not in {"backend", "backend_fallback", "interactive", "toolbar"}
+    and not key.startswith("webagg.")
 }
 #: PNG: no "Software" chunk (it names the matplotlib version). SVG: no date, no creator.
 PNG_METADATA = {"Software": None}
@@ -130,7 +148,12 @@ def styled(function: Callable[P, R]) -> Callable[P, R]:
 def read_table(path: str | Path) -> pd.DataFrame:
     """A TSV table of the themes or agreement stage, every cell as a string ('' when blank)."""
     return pd.read_csv(
-        path, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE, encoding="utf-8",
+        path,
+        sep="\t",
+        dtype=str,
+        keep_default_na=False,
+        quoting=csv.QUOTE_NONE,
+        encoding="utf-8",
     )
 
 
@@ -150,7 +173,9 @@ def suppression_threshold(cell: object) -> int | None:
 
 def wrap(label: str, width: int) -> str:
     """A label broken into lines of at most ``width`` characters (long words are kept whole)."""
-    return textwrap.fill(str(label), width=width, break_long_words=False, break_on_hyphens=False) or str(label)
+    return textwrap.fill(
+        str(label), width=width, break_long_words=False, break_on_hyphens=False
+    ) or str(label)
 
 
 def row_height(labels: Sequence[str], minimum: float = 0.18) -> float:
@@ -175,7 +200,6 @@ def new_figure(width: float, height: float) -> Figure:
     return figure
 
 
-
 def figure_title(figure: Figure, title: str) -> None:
     # A figure title from the left edge: an axes title starts after the tick labels and long
     # ones would run off the right edge of a single column.
@@ -189,16 +213,27 @@ def message_figure(title: str, message: str, width: float = SINGLE_COLUMN) -> Fi
         axes = figure.add_subplot()
         axes.set_axis_off()
         figure_title(figure, title)
-        axes.text(0.5, 0.5, message, ha="center", va="center", fontsize=FONT_SIZE + 2, color="#444444",
-                  transform=axes.transAxes)
+        axes.text(
+            0.5,
+            0.5,
+            message,
+            ha="center",
+            va="center",
+            fontsize=FONT_SIZE + 2,
+            color="#444444",
+            transform=axes.transAxes,
+        )
         return figure
-
 
 
 def widest_label_inches(labels: Sequence[str]) -> float:
     """Rough width of the longest line of these labels at 7 pt (DejaVu Sans: ~0.55 em a character)."""
-    return max((len(line) for label in labels for line in label.split("\n")), default=4) * FONT_SIZE * 0.55 / 72
-
+    return (
+        max((len(line) for label in labels for line in label.split("\n")), default=4)
+        * FONT_SIZE
+        * 0.55
+        / 72
+    )
 
 
 def save_figure(figure: Figure, stem: Path) -> list[Path]:

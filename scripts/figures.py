@@ -73,7 +73,9 @@ def _group_legend_label(group: str, size_cell: object) -> str:
 def _legend_columns(labels: Sequence[str], width: float) -> int:
     """2 columns when they fit in ``width`` inches (matplotlib fills a column, then the next), else 1."""
     half = int(np.ceil(len(labels) / 2))
-    needed = widest_label_inches(labels[:half]) + widest_label_inches(labels[half:]) + 2 * 0.35 + 0.3
+    needed = (
+        widest_label_inches(labels[:half]) + widest_label_inches(labels[half:]) + 2 * 0.35 + 0.3
+    )
     return 2 if len(labels) > 1 and needed <= width else 1
 
 
@@ -93,7 +95,9 @@ def prevalence_by_group(prevalence: pd.DataFrame, attribute: str) -> Figure:
     n is shown); a secondary mark ('x', hidden only so that a '<k' cannot be worked out) is a
     short cross-hatched stub. The legend gives the group sizes and explains the marks.
     """
-    title = "Theme prevalence" + ("" if attribute == "all" else f" by {attribute.replace('_', ' ')}")
+    title = "Theme prevalence" + (
+        "" if attribute == "all" else f" by {attribute.replace('_', ' ')}"
+    )
     themes_only = prevalence[prevalence["level"] == "theme"]
     rows = themes_only[themes_only["attribute"] == attribute]
     if rows.empty and not themes_only.empty:
@@ -102,7 +106,10 @@ def prevalence_by_group(prevalence: pd.DataFrame, attribute: str) -> Figure:
         return message_figure(title, NO_CODED_SEGMENTS)
     themes = list(dict.fromkeys(rows["theme_id"]))
     groups = list(dict.fromkeys(rows["group"]))
-    theme_labels = {theme: wrap(label or theme, 22) for theme, label in zip(rows["theme_id"], rows["theme_label"])}
+    theme_labels = {
+        theme: wrap(label or theme, 22)
+        for theme, label in zip(rows["theme_id"], rows["theme_label"])
+    }
     labels = [theme_labels[theme] for theme in themes]
     bar = 0.14  # inches per bar: room for a 7 pt annotation
     row = max(row_height(labels), bar * len(groups) + 0.1)
@@ -116,7 +123,12 @@ def prevalence_by_group(prevalence: pd.DataFrame, attribute: str) -> Figure:
         colour = CATEGORY_COLOURS[g % len(CATEGORY_COLOURS)]
         cells = rows[rows["group"] == group].set_index("theme_id").reindex(themes)
         size = cells["group_participants"].dropna()
-        handles.append(Patch(facecolor=colour, label=_group_legend_label(group, size.iloc[0] if len(size) else "")))
+        handles.append(
+            Patch(
+                facecolor=colour,
+                label=_group_legend_label(group, size.iloc[0] if len(size) else ""),
+            )
+        )
         # top to bottom: theme 0 at the top, group 0 the top bar of its theme
         positions = np.arange(len(themes)) + (g - (len(groups) - 1) / 2) * thickness
         shares = numbers(cells["participants_share"]) * 100
@@ -129,8 +141,12 @@ def prevalence_by_group(prevalence: pd.DataFrame, attribute: str) -> Figure:
                 if np.isnan(share) and group_size > 0:
                     share = 100 * float(numbers([count])[0]) / group_size
                 value = 0.0 if np.isnan(share) else float(share)
-                axes.barh(y, value, height=thickness * 0.92, color=colour, edgecolor=colour, linewidth=0.4)
-                axes.text(value + 1, y, str(count).strip(), va="center", ha="left", fontsize=FONT_SIZE)
+                axes.barh(
+                    y, value, height=thickness * 0.92, color=colour, edgecolor=colour, linewidth=0.4
+                )
+                axes.text(
+                    value + 1, y, str(count).strip(), va="center", ha="left", fontsize=FONT_SIZE
+                )
                 continue
             k = suppression_threshold(mark)
             if k is not None:
@@ -143,15 +159,36 @@ def prevalence_by_group(prevalence: pd.DataFrame, attribute: str) -> Figure:
             else:
                 secondary.add(mark)
                 upper, hatch = STUB, SECONDARY_HATCH
-            axes.barh(y, upper, height=thickness * 0.92, facecolor="white", edgecolor=colour, hatch=hatch,
-                      linewidth=0.6)
+            axes.barh(
+                y,
+                upper,
+                height=thickness * 0.92,
+                facecolor="white",
+                edgecolor=colour,
+                hatch=hatch,
+                linewidth=0.6,
+            )
             axes.text(upper + 1, y, mark, va="center", ha="left", fontsize=FONT_SIZE)
     for k in sorted(thresholds):
-        handles.append(Patch(facecolor="white", edgecolor="#444444", hatch=PRIMARY_HATCH, linewidth=0.6,
-                             label=f"<{k}: 1\u2013{k - 1} participants, or a group under {k}"))
+        handles.append(
+            Patch(
+                facecolor="white",
+                edgecolor="#444444",
+                hatch=PRIMARY_HATCH,
+                linewidth=0.6,
+                label=f"<{k}: 1\u2013{k - 1} participants, or a group under {k}",
+            )
+        )
     for mark in sorted(secondary):
-        handles.append(Patch(facecolor="white", edgecolor="#444444", hatch=SECONDARY_HATCH, linewidth=0.6,
-                             label=f"{mark}: hidden so that no <{max(thresholds, default='k')} can be worked out"))
+        handles.append(
+            Patch(
+                facecolor="white",
+                edgecolor="#444444",
+                hatch=SECONDARY_HATCH,
+                linewidth=0.6,
+                label=f"{mark}: hidden so that no <{max(thresholds, default='k')} can be worked out",
+            )
+        )
     axes.set_yticks(np.arange(len(themes)), labels)
     axes.set_ylim(len(themes) - 0.5, -0.5)
     axes.set_xlim(0, 100)
@@ -166,8 +203,14 @@ def prevalence_by_group(prevalence: pd.DataFrame, attribute: str) -> Figure:
     for text in axes.texts:
         text.set_clip_on(False)
     names = [handle.get_label() for handle in handles]
-    figure.legend(handles=handles, loc="outside lower center", ncols=_legend_columns(names, SINGLE_COLUMN - 0.1),
-                  handlelength=1.4, columnspacing=1.0, handletextpad=0.5)
+    figure.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=_legend_columns(names, SINGLE_COLUMN - 0.1),
+        handlelength=1.4,
+        columnspacing=1.0,
+        handletextpad=0.5,
+    )
     return figure
 
 
@@ -205,21 +248,38 @@ STATUS_STYLE = {
 
 
 @styled
-def agreement_by_code(by_code: pd.DataFrame, minimum: float = MINIMUM_ALPHA, firm: float = FIRM_ALPHA) -> Figure:
+def agreement_by_code(
+    by_code: pd.DataFrame, minimum: float = MINIMUM_ALPHA, firm: float = FIRM_ALPHA
+) -> Figure:
     """Krippendorff's alpha per code with its bootstrap confidence interval, best code first;
     reference lines at ``minimum`` and ``firm``; codes with undefined alpha marked as such."""
     title = "Inter-coder agreement per code"
     if by_code.empty:
         return message_figure(title, NO_AGREEMENT)
     alpha = numbers(by_code["krippendorff_alpha"])
-    low = numbers(by_code["krippendorff_alpha_low"]) if "krippendorff_alpha_low" in by_code else np.full(alpha.shape, np.nan)
-    high = numbers(by_code["krippendorff_alpha_high"]) if "krippendorff_alpha_high" in by_code else np.full(alpha.shape, np.nan)
+    low = (
+        numbers(by_code["krippendorff_alpha_low"])
+        if "krippendorff_alpha_low" in by_code
+        else np.full(alpha.shape, np.nan)
+    )
+    high = (
+        numbers(by_code["krippendorff_alpha_high"])
+        if "krippendorff_alpha_high" in by_code
+        else np.full(alpha.shape, np.nan)
+    )
     labels = [
         wrap(label or code, 30)
         for label, code in zip(by_code.get("code_label", by_code["code_id"]), by_code["code_id"])
     ]
     # best first, undefined last; ties by code ID so the order never depends on the input order
-    order = sorted(range(len(alpha)), key=lambda i: (not np.isfinite(alpha[i]), -np.nan_to_num(alpha[i]), by_code["code_id"].iloc[i]))
+    order = sorted(
+        range(len(alpha)),
+        key=lambda i: (
+            not np.isfinite(alpha[i]),
+            -np.nan_to_num(alpha[i]),
+            by_code["code_id"].iloc[i],
+        ),
+    )
     firm = max(firm, minimum)
     row = row_height([labels[i] for i in order])
     figure = new_figure(SINGLE_COLUMN, 1.3 + row * len(order))
@@ -231,14 +291,30 @@ def agreement_by_code(by_code: pd.DataFrame, minimum: float = MINIMUM_ALPHA, fir
         status = agreement_status(alpha[i], minimum, firm)
         used.add(status)
         if status == "undefined":
-            axes.text(left + 0.02, y, "\u03b1 undefined (no variation)", va="center", ha="left", fontstyle="italic",
-                      color="#444444", bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
+            axes.text(
+                left + 0.02,
+                y,
+                "\u03b1 undefined (no variation)",
+                va="center",
+                ha="left",
+                fontstyle="italic",
+                color="#444444",
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5},
+            )
             continue
         colour, marker = STATUS_STYLE[status]
         if np.isfinite(low[i]) and np.isfinite(high[i]):
             axes.plot([low[i], high[i]], [y, y], color=colour, linewidth=1.2, solid_capstyle="butt")
-        axes.plot([alpha[i]], [y], marker=marker, color=colour, markersize=4, linestyle="none",
-                  markeredgecolor="white", markeredgewidth=0.4)
+        axes.plot(
+            [alpha[i]],
+            [y],
+            marker=marker,
+            color=colour,
+            markersize=4,
+            linestyle="none",
+            markeredgecolor="white",
+            markeredgewidth=0.4,
+        )
     axes.axvline(minimum, color="#555555", linestyle="--", linewidth=0.7, zorder=0)
     if firm > minimum:
         axes.axvline(firm, color="#555555", linestyle=":", linewidth=0.9, zorder=0)
@@ -255,18 +331,36 @@ def agreement_by_code(by_code: pd.DataFrame, minimum: float = MINIMUM_ALPHA, fir
     axes.set_ylabel("Code")
     figure_title(figure, title)
     names = {
-        "firm": f"\u03b1 \u2265 {firm:g}", "tentative": f"{minimum:g} \u2264 \u03b1 < {firm:g}",
+        "firm": f"\u03b1 \u2265 {firm:g}",
+        "tentative": f"{minimum:g} \u2264 \u03b1 < {firm:g}",
         "low": f"\u03b1 < {minimum:g}",
     }
     handles = [
-        Line2D([], [], color=STATUS_STYLE[s][0], marker=STATUS_STYLE[s][1], markersize=4, linewidth=1.2, label=names[s])
-        for s in ("firm", "tentative", "low") if s in used
+        Line2D(
+            [],
+            [],
+            color=STATUS_STYLE[s][0],
+            marker=STATUS_STYLE[s][1],
+            markersize=4,
+            linewidth=1.2,
+            label=names[s],
+        )
+        for s in ("firm", "tentative", "low")
+        if s in used
     ]
-    handles.append(Line2D([], [], color="#777777", linewidth=1.2, label="bootstrap confidence interval"))
-    handles.append(Line2D([], [], color="#555555", linestyle="--", linewidth=0.7, label=f"minimum {minimum:g}"))
+    handles.append(
+        Line2D([], [], color="#777777", linewidth=1.2, label="bootstrap confidence interval")
+    )
+    handles.append(
+        Line2D([], [], color="#555555", linestyle="--", linewidth=0.7, label=f"minimum {minimum:g}")
+    )
     if firm > minimum:
-        handles.append(Line2D([], [], color="#555555", linestyle=":", linewidth=0.9, label=f"firm {firm:g}"))
-    figure.legend(handles=handles, loc="outside lower center", ncols=2, handlelength=1.8, columnspacing=1.0)
+        handles.append(
+            Line2D([], [], color="#555555", linestyle=":", linewidth=0.9, label=f"firm {firm:g}")
+        )
+    figure.legend(
+        handles=handles, loc="outside lower center", ncols=2, handlelength=1.8, columnspacing=1.0
+    )
     return figure
 
 
@@ -298,8 +392,12 @@ def saturation(table: pd.DataFrame, total_codes: int | None = None) -> Figure:
     if cumulative.max(initial=0) == 0:
         return message_figure(title, NO_CODED_SEGMENTS)
     ticks = [
-        transcript if not participant or participant == transcript else f"{transcript} ({participant})"
-        for transcript, participant in zip(ordered["transcript_id"], ordered.get("participant_id", ordered["transcript_id"]))
+        transcript
+        if not participant or participant == transcript
+        else f"{transcript} ({participant})"
+        for transcript, participant in zip(
+            ordered["transcript_id"], ordered.get("participant_id", ordered["transcript_id"])
+        )
     ]
     n = len(ticks)
     width = SINGLE_COLUMN if n <= 20 else DOUBLE_COLUMN
@@ -307,14 +405,36 @@ def saturation(table: pd.DataFrame, total_codes: int | None = None) -> Figure:
     figure = new_figure(width, 2.4 + label_inches)
     axes = figure.add_subplot()
     x = np.arange(n)
-    axes.bar(x, new, width=0.7, color=OKABE_ITO["sky_blue"], edgecolor=OKABE_ITO["blue"], linewidth=0.5,
-             label="New codes", zorder=2)
-    axes.plot(x, cumulative, color=OKABE_ITO["vermillion"], marker="o", markersize=3, linewidth=1.2,
-              label="Cumulative codes", zorder=3)
+    axes.bar(
+        x,
+        new,
+        width=0.7,
+        color=OKABE_ITO["sky_blue"],
+        edgecolor=OKABE_ITO["blue"],
+        linewidth=0.5,
+        label="New codes",
+        zorder=2,
+    )
+    axes.plot(
+        x,
+        cumulative,
+        color=OKABE_ITO["vermillion"],
+        marker="o",
+        markersize=3,
+        linewidth=1.2,
+        label="Cumulative codes",
+        zorder=3,
+    )
     top = max(cumulative.max(), total_codes or 0)
     if total_codes:
-        axes.axhline(total_codes, color="#555555", linestyle=":", linewidth=0.9, zorder=1,
-                     label=f"Codebook ({total_codes} codes)")
+        axes.axhline(
+            total_codes,
+            color="#555555",
+            linestyle=":",
+            linewidth=0.9,
+            zorder=1,
+            label=f"Codebook ({total_codes} codes)",
+        )
     # a rotated 7 pt label needs ~0.13 in: beyond ~22 (single) or ~50 (double column) labels,
     # label every k-th interview
     step = max(1, int(np.ceil(n / (22 if width == SINGLE_COLUMN else 50))))
@@ -327,18 +447,32 @@ def saturation(table: pd.DataFrame, total_codes: int | None = None) -> Figure:
     figure_title(figure, title)
     quiet = trailing_without_new_codes(new)
     # the run of interviews without new codes is what a reader looks for: it heads the legend
-    note = f"No new codes in the last {quiet} interview{'s' if quiet > 1 else ''}" if quiet and quiet < n else None
-    legend = figure.legend(loc="outside lower center", ncols=3, handlelength=1.6, columnspacing=1.0, title=note)
+    note = (
+        f"No new codes in the last {quiet} interview{'s' if quiet > 1 else ''}"
+        if quiet and quiet < n
+        else None
+    )
+    legend = figure.legend(
+        loc="outside lower center", ncols=3, handlelength=1.6, columnspacing=1.0, title=note
+    )
     legend.get_title().set_fontstyle("italic")
     return figure
 
 
 #: Keys of the ``tables`` given to :func:`write_figures`.
-TABLE_KEYS = ("prevalence", "code_by_participant", "cooccurrence_segments", "cooccurrence_participants",
-              "saturation", "agreement")
+TABLE_KEYS = (
+    "prevalence",
+    "code_by_participant",
+    "cooccurrence_segments",
+    "cooccurrence_participants",
+    "saturation",
+    "agreement",
+)
 
 
-def figure_stems(attributes: Sequence[str], agreement: bool, participants_cooccurrence: bool = False) -> list[str]:
+def figure_stems(
+    attributes: Sequence[str], agreement: bool, participants_cooccurrence: bool = False
+) -> list[str]:
     """Names (without .png/.svg) of the figures :func:`write_figures` writes, in writing order."""
     stems = [f"prevalence_by_{attribute}" for attribute in attributes]
     stems += ["code_by_participant", "cooccurrence_segments"]
@@ -357,11 +491,17 @@ def theme_figures(input: dict, output: dict, params: dict, log: str) -> None:
     folder); params ``attributes`` (participants.attributes) and ``minimum_alpha`` (agreement)."""
     tables = {name: path for name, path in input.items() if name != "codebook"}
     folder = Path(next(iter(output.values()))).parent  # every figure goes to one folder
-    write_figures(tables, input["codebook"], params["attributes"], str(folder), log, params["minimum_alpha"])
+    write_figures(
+        tables, input["codebook"], params["attributes"], str(folder), log, params["minimum_alpha"]
+    )
 
 
 def write_figures(
-    tables: Mapping[str, str | None], codebook_path: str, attributes: list[str], output_folder: str, log: str,
+    tables: Mapping[str, str | None],
+    codebook_path: str,
+    attributes: list[str],
+    output_folder: str,
+    log: str,
     minimum_alpha: float | None,
 ) -> None:
     """Every figure of the given tables, as PNG and SVG in ``output_folder``.
@@ -386,23 +526,44 @@ def write_figures(
                     logger.warning(
                         "%s: no rows for participant attribute '%s', so its figure only says so. Check the "
                         "attribute names in config.yaml against the columns of participants.csv",
-                        tables["prevalence"], attribute,
+                        tables["prevalence"],
+                        attribute,
                     )
-                planned.append((f"prevalence_by_{attribute}", lambda a=attribute: prevalence_by_group(prevalence, a)))
+                planned.append(
+                    (
+                        f"prevalence_by_{attribute}",
+                        lambda a=attribute: prevalence_by_group(prevalence, a),
+                    )
+                )
         if "code_by_participant" in read:
-            planned.append(("code_by_participant", lambda: code_by_participant(read["code_by_participant"], theme_labels)))
+            planned.append(
+                (
+                    "code_by_participant",
+                    lambda: code_by_participant(read["code_by_participant"], theme_labels),
+                )
+            )
         for what in ("segments", "participants"):
             if f"cooccurrence_{what}" in read:
-                planned.append((f"cooccurrence_{what}",
-                                lambda w=what: cooccurrence(read[f"cooccurrence_{w}"], code_labels, w)))
+                planned.append(
+                    (
+                        f"cooccurrence_{what}",
+                        lambda w=what: cooccurrence(read[f"cooccurrence_{w}"], code_labels, w),
+                    )
+                )
         if "saturation" in read:
-            planned.append(("saturation", lambda: saturation(read["saturation"], len(codebook.codes))))
+            planned.append(
+                ("saturation", lambda: saturation(read["saturation"], len(codebook.codes)))
+            )
         if "agreement" in read:
             minimum = MINIMUM_ALPHA if minimum_alpha is None else float(minimum_alpha)
-            planned.append(("agreement_by_code", lambda: agreement_by_code(read["agreement"], minimum=minimum)))
+            planned.append(
+                ("agreement_by_code", lambda: agreement_by_code(read["agreement"], minimum=minimum))
+            )
         for stem, build in planned:
             figure = build()
             written = save_figure(figure, folder / stem)
             width, height = figure.get_size_inches()
-            logger.info("%s (%.2f x %.2f in)", ", ".join(str(path) for path in written), width, height)
+            logger.info(
+                "%s (%.2f x %.2f in)", ", ".join(str(path) for path in written), width, height
+            )
         logger.info("%d figures written to %s", len(planned), folder)

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from scripts.errors import ConfigurationError
-from scripts.transcript_text import label_key, normalize_text
 from scripts.settings import load_yaml, validate_document
+from scripts.transcript_text import label_key, normalize_text
 
 LIST_SECTIONS = {"people": "PERSON", "places": "PLACE", "organisations": "ORG", "other": "OTHER"}
 # Words before a name that are not part of it; they are not matched as name parts either.
@@ -67,7 +67,9 @@ class IdentifierList:
             _alternation(self.forms, re.IGNORECASE),
             _alternation(self.case_sensitive_forms, 0),
             # the case-insensitive forms (stored in lower case) against lower-cased text
-            None if any(_LOWER_CASE_UNSAFE.search(form) for form in self.forms) else _alternation(self.forms, 0),
+            None
+            if any(_LOWER_CASE_UNSAFE.search(form) for form in self.forms)
+            else _alternation(self.forms, 0),
         )
 
     def find(self, text: str) -> list[tuple[int, int, ListedIdentifier]]:
@@ -79,11 +81,20 @@ class IdentifierList:
         folded, folded_text = ignoring_case, text
         if lower_case is not None and _LOWER_CASE_UNSAFE.search(text) is None:
             folded, folded_text = lower_case, text.lower()
-        for pattern, table, fold, searched in ((folded, self.forms, True, folded_text), (case_sensitive, self.case_sensitive_forms, False, text)):
+        for pattern, table, fold, searched in (
+            (folded, self.forms, True, folded_text),
+            (case_sensitive, self.case_sensitive_forms, False, text),
+        ):
             if pattern is None:
                 continue
             for match in pattern.finditer(searched):
-                found.append((match.start(), match.end(), _entry(text[match.start():match.end()], table, fold)))
+                found.append(
+                    (
+                        match.start(),
+                        match.end(),
+                        _entry(text[match.start() : match.end()], table, fold),
+                    )
+                )
         return found
 
     def only(self, forms: Iterable[str]) -> "IdentifierList":
@@ -92,7 +103,9 @@ class IdentifierList:
         return IdentifierList(
             {form: entry for form, entry in self.forms.items() if form in wanted},
             {form: entry for form, entry in self.case_sensitive_forms.items() if form in wanted},
-            self.not_identifiers, self.people_roles, self.key,
+            self.not_identifiers,
+            self.people_roles,
+            self.key,
         )
 
 
@@ -105,7 +118,9 @@ def _entry(matched: str, table: dict[str, ListedIdentifier], fold: bool) -> List
     for form, entry in sorted(table.items()):
         if re.fullmatch(_trie([form]), matched, re.IGNORECASE if fold else 0):
             return entry
-    raise AssertionError("a matched identifier form is not in the identifier list")  # never says which
+    raise AssertionError(
+        "a matched identifier form is not in the identifier list"
+    )  # never says which
 
 
 #: Characters for which str.lower() and re.IGNORECASE disagree (re matches 'ı' with 'i', 'ſ'
@@ -155,12 +170,18 @@ def _trie(forms: Iterable[str], after_first: str = "") -> str:
     for form in forms:
         node = root
         for piece in re.split(r"(\s+)", form):
-            for unit in ([r"\s+"] if piece.isspace() else [re.escape(character) for character in piece]):
+            for unit in (
+                [r"\s+"] if piece.isspace() else [re.escape(character) for character in piece]
+            ):
                 node = node.setdefault(unit, {})
         node[""] = {}
 
     def expression(node: dict, first: bool = False) -> str:
-        branches = [unit + (after_first if first else "") + expression(child) for unit, child in sorted(node.items()) if unit]
+        branches = [
+            unit + (after_first if first else "") + expression(child)
+            for unit, child in sorted(node.items())
+            if unit
+        ]
         if not branches:
             return ""
         body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
@@ -229,7 +250,9 @@ class ListContent:
     digest: str = field(default="")
 
 
-def load_identifier_list(path: Path, name_parts: bool = True, secret: bytes = b"") -> IdentifierList:
+def load_identifier_list(
+    path: Path, name_parts: bool = True, secret: bytes = b""
+) -> IdentifierList:
     """Read and validate identifiers.yaml; errors name the entry's position, never its text.
 
     ``secret``: the study secret (:func:`load_study_secret`), which keys the placeholders of
@@ -247,7 +270,9 @@ def _load_document(path: Path) -> dict:
     document, text = load_yaml(path, LIST_FIX)
     document = document if document is not None else {}
     if not isinstance(document, dict):
-        raise ConfigurationError(path, "must be a mapping with people, places, organisations, other", LIST_FIX, line=1)
+        raise ConfigurationError(
+            path, "must be a mapping with people, places, organisations, other", LIST_FIX, line=1
+        )
     validate_document(document, text, "identifiers.schema.yaml", path, LIST_FIX)
     _check_ids(document, path)
     return document
@@ -263,7 +288,8 @@ def _check_ids(document: dict, path: Path) -> None:
             if "id" in entry:
                 if entry["id"] in given:
                     raise ConfigurationError(
-                        path, f"{section}[{given[entry['id']]}] and {section}[{index}] have the same id",
+                        path,
+                        f"{section}[{given[entry['id']]}] and {section}[{index}] have the same id",
                         "Give each entry its own id (ids are never reused: keep the old entry's id with the old entry)",
                     )
                 given[entry["id"]] = index
@@ -271,14 +297,17 @@ def _check_ids(document: dict, path: Path) -> None:
             key = surface_key(normalize_text(entry["name"]))
             if key in named:
                 raise ConfigurationError(
-                    path, f"{section}[{named[key]}] and {section}[{index}] have the same name and no id",
+                    path,
+                    f"{section}[{named[key]}] and {section}[{index}] have the same name and no id",
                     "Give the two entries ids (id: a number) so that they get different placeholders, or merge them",
                 )
             named[key] = index
 
 
 @lru_cache(maxsize=8)
-def _compiled_identifier_list(path: Path, version: tuple | None, name_parts: bool, secret: bytes) -> IdentifierList:
+def _compiled_identifier_list(
+    path: Path, version: tuple | None, name_parts: bool, secret: bytes
+) -> IdentifierList:
     document = _load_document(path)
     explicit: dict[tuple[str, bool], ListedIdentifier] = {}
     parts: dict[tuple[str, bool], list[ListedIdentifier]] = defaultdict(list)
@@ -289,7 +318,9 @@ def _compiled_identifier_list(path: Path, version: tuple | None, name_parts: boo
             match_case = bool(entry.get("match_case", False))
             names = [entry["name"], *entry.get("aliases", [])]
             for position, name in enumerate(names):
-                source = f"{section}[{index}]" + ("" if position == 0 else f".aliases[{position - 1}]")
+                source = f"{section}[{index}]" + (
+                    "" if position == 0 else f".aliases[{position - 1}]"
+                )
                 key = (_form_key(name, not match_case), match_case)
                 explicit.setdefault(key, ListedIdentifier(label, placeholder, source))
                 if section == "people":
@@ -304,11 +335,17 @@ def _compiled_identifier_list(path: Path, version: tuple | None, name_parts: boo
             continue
         placeholders = {entry.placeholder for entry in entries}
         # A first name shared by two listed people: replaced, but it cannot say which person.
-        explicit[key] = entries[0] if len(placeholders) == 1 else ListedIdentifier("PERSON", "[PERSON]", entries[0].source)
+        explicit[key] = (
+            entries[0]
+            if len(placeholders) == 1
+            else ListedIdentifier("PERSON", "[PERSON]", entries[0].source)
+        )
     return IdentifierList(
         forms={form: entry for (form, case), entry in explicit.items() if not case},
         case_sensitive_forms={form: entry for (form, case), entry in explicit.items() if case},
-        not_identifiers=frozenset(" ".join(word.lower().split()) for word in document.get("not_identifiers", [])),
+        not_identifiers=frozenset(
+            " ".join(word.lower().split()) for word in document.get("not_identifiers", [])
+        ),
         people_roles=people_roles,
         key=secret,
     )
@@ -316,7 +353,9 @@ def _compiled_identifier_list(path: Path, version: tuple | None, name_parts: boo
 
 def person_role(entry: Mapping) -> str:
     """The speaker role of a listed person: staff speak as participants (they are interviewed)."""
-    return {"interviewer": "interviewer", "other": "other"}.get(entry.get("role", "other"), "participant")
+    return {"interviewer": "interviewer", "other": "other"}.get(
+        entry.get("role", "other"), "participant"
+    )
 
 
 def name_words(name: str) -> list[str]:
@@ -351,10 +390,16 @@ def load_study_secret(path: str | Path) -> bytes:
         raise ConfigurationError(path, "the study secret is missing", SECRET_FIX) from None
     except (OSError, UnicodeDecodeError):
         raise ConfigurationError(path, "the study secret cannot be read", SECRET_FIX) from None
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    lines = [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
     if len(lines) != 1 or not re.fullmatch(r"[0-9a-fA-F]{64,}", lines[0]) or len(lines[0]) % 2:
         raise ConfigurationError(
-            path, "is not a study secret (one line of at least 64 hexadecimal digits)", SECRET_FIX,
+            path,
+            "is not a study secret (one line of at least 64 hexadecimal digits)",
+            SECRET_FIX,
         )
     return bytes.fromhex(lines[0])
 
@@ -381,7 +426,8 @@ def ensure_study_secret(path: str | Path, keys: str | Path) -> bool:
     keys = Path(keys)
     if keys.is_dir() and any(keys.iterdir()):
         raise ConfigurationError(
-            path, "the study secret is missing, but transcripts were de-identified with one (results/private/keys/)",
+            path,
+            "the study secret is missing, but transcripts were de-identified with one (results/private/keys/)",
             SECRET_FIX + "; only if this is a new study, delete results/ to start again",
         )
     if not path.parent.exists():
@@ -411,7 +457,10 @@ def words_of(text: str, key: bytes = b"") -> frozenset[str]:
     if not key:
         return words
     # BLAKE2b keyed (in C): HMAC-SHA256 in Python cost ~15 s over the words of 5,000 transcripts
-    return frozenset(hashlib.blake2b(word.encode("utf-8"), key=key[:64], digest_size=8).hexdigest() for word in words)
+    return frozenset(
+        hashlib.blake2b(word.encode("utf-8"), key=key[:64], digest_size=8).hexdigest()
+        for word in words
+    )
 
 
 def list_content(path: str | Path, name_parts: bool) -> ListContent:
@@ -421,12 +470,28 @@ def list_content(path: str | Path, name_parts: bool) -> ListContent:
     for section, _label in LIST_SECTIONS.items():
         for index, entry in enumerate(document.get(section, [])):
             names = [entry["name"], *entry.get("aliases", [])]
-            forms = [*names, *(name_words(entry["name"]) if section == "people" and name_parts else [])]
+            forms = [
+                *names,
+                *(name_words(entry["name"]) if section == "people" and name_parts else []),
+            ]
             canonical = json.dumps([section, entry], sort_keys=True, ensure_ascii=False)
-            entries.append(ListEntry(section, index, tuple(sorted({" ".join(normalize_text(form).split()) for form in forms})), canonical))
-    not_identifiers = tuple(sorted({" ".join(term.split()) for term in document.get("not_identifiers", [])}))
+            entries.append(
+                ListEntry(
+                    section,
+                    index,
+                    tuple(sorted({" ".join(normalize_text(form).split()) for form in forms})),
+                    canonical,
+                )
+            )
+    not_identifiers = tuple(
+        sorted({" ".join(term.split()) for term in document.get("not_identifiers", [])})
+    )
     digest = hashlib.sha256(
-        json.dumps([[entry.canonical, entry.forms] for entry in entries] + [list(not_identifiers), name_parts], ensure_ascii=False).encode()
+        json.dumps(
+            [[entry.canonical, entry.forms] for entry in entries]
+            + [list(not_identifiers), name_parts],
+            ensure_ascii=False,
+        ).encode()
     ).hexdigest()
     return ListContent(tuple(entries), not_identifiers, name_parts, digest)
 
@@ -440,7 +505,9 @@ class Relevance:
     deidentify: str
 
 
-def relevance(content: ListContent, words: frozenset[str], key: bytes = b"", unsafe: bool = False) -> Relevance:
+def relevance(
+    content: ListContent, words: frozenset[str], key: bytes = b"", unsafe: bool = False
+) -> Relevance:
     """The entries (and not_identifiers) every word of one of whose forms is among ``words``
     (hashed with ``key`` if they were: :func:`words_of`). ``unsafe``: the text has characters for
     which lower-casing and re.IGNORECASE disagree; every entry is taken to matter.
@@ -448,6 +515,7 @@ def relevance(content: ListContent, words: frozenset[str], key: bytes = b"", uns
     A superset of the entries the identifier layer can match in the text: a form matches only
     between non-word characters, so each of its words is a whole word of the text.
     """
+
     def present(form: str) -> bool:
         if unsafe or _LOWER_CASE_UNSAFE.search(form):
             return True
@@ -469,7 +537,11 @@ def _digest(value: object) -> str:
 
 
 def relevance_by_transcript(
-    transcripts: Mapping[str, str | Path], identifiers: str | Path, name_parts: bool, cache: str | Path, key: bytes,
+    transcripts: Mapping[str, str | Path],
+    identifiers: str | Path,
+    name_parts: bool,
+    cache: str | Path,
+    key: bytes,
 ) -> dict[str, Relevance]:
     """Each transcript's :class:`Relevance`, for the params of its ingest and deidentify jobs.
 
@@ -485,7 +557,9 @@ def relevance_by_transcript(
 
     cache = Path(cache)
     content = list_content(identifiers, name_parts)
-    version = hashlib.sha256(content.digest.encode() + b"\0" + hashlib.sha256(key).digest()).hexdigest()
+    version = hashlib.sha256(
+        content.digest.encode() + b"\0" + hashlib.sha256(key).digest()
+    ).hexdigest()
     index_path = cache / "index.json"
     try:
         index = json.loads(index_path.read_text(encoding="utf-8"))
@@ -520,12 +594,24 @@ def relevance_by_transcript(
                 text = None
             if text is not None:
                 words, unsafe = words_of(text, key), _LOWER_CASE_UNSAFE.search(text) is not None
-                stored = {"key": key_digest, "raw": signature, "unsafe": unsafe, "words": sorted(words)}
+                stored = {
+                    "key": key_digest,
+                    "raw": signature,
+                    "unsafe": unsafe,
+                    "words": sorted(words),
+                }
                 write_text(words_path, json.dumps(stored) + "\n")
-        found = relevance(content, words, key, unsafe) if words is not None else Relevance("unreadable", "unreadable")
+        found = (
+            relevance(content, words, key, unsafe)
+            if words is not None
+            else Relevance("unreadable", "unreadable")
+        )
         result[transcript_id] = found
         if words is not None:
             fresh[transcript_id] = [signature, found.ingest, found.deidentify]
     if fresh != known or index.get("version") != version:
-        write_text(index_path, json.dumps({"transcripts": fresh, "version": version}, sort_keys=True) + "\n")
+        write_text(
+            index_path,
+            json.dumps({"transcripts": fresh, "version": version}, sort_keys=True) + "\n",
+        )
     return result

@@ -43,6 +43,7 @@ from scripts.transcript_text import (  # noqa: F401 - label_key and normalize_te
     split_label,
 )
 
+
 def read_text_file(path: Path, text: str, rules: SpeakerRules) -> list[RawTurn]:
     lines = list(enumerate(text.split("\n"), start=1))
     zoom = parse_zoom_closed_captions(lines) if not rules.pattern else None
@@ -120,13 +121,13 @@ def _bold_prefix(paragraph) -> tuple[str | None, str]:
     return label, rest
 
 
-_CUE_TIMING = re.compile(
-    rf"^\s*(?P<start>{TIMESTAMP})\s+-->\s+(?P<end>{TIMESTAMP})(?:\s+.*)?$"
-)
+_CUE_TIMING = re.compile(rf"^\s*(?P<start>{TIMESTAMP})\s+-->\s+(?P<end>{TIMESTAMP})(?:\s+.*)?$")
 # A line that was meant as a cue timing ("00:00:03.000 -> 00:00:04.000"): the parsers read it
 # as caption text without a word, so it is checked here.
 _TIMING_LIKE = re.compile(r"^\s*\d{1,2}:\d{2}[\d:.,]*\s*(?:-+>?|=+>|–|—)\s*\d")
-_VOICE_SPAN = re.compile(r"<v(?:\.[\w.-]+)*\s+(?P<voice>[^>]+)>(?P<text>.*?)(?:</v>|(?=<v[\s.])|$)", re.S)
+_VOICE_SPAN = re.compile(
+    r"<v(?:\.[\w.-]+)*\s+(?P<voice>[^>]+)>(?P<text>.*?)(?:</v>|(?=<v[\s.])|$)", re.S
+)
 _CUE_TAG = re.compile(r"</?[a-zA-Z][^>]*>|<\d[\d:.]*>")
 
 
@@ -145,7 +146,10 @@ def check_cue_timings(path: Path, text: str) -> None:
             )
         if parse_timestamp(match.group("end")) < parse_timestamp(match.group("start")):
             raise InputFormatError(
-                path, "caption ends before it starts", "Fix the timestamp or export the captions again", line=number
+                path,
+                "caption ends before it starts",
+                "Fix the timestamp or export the captions again",
+                line=number,
             )
 
 
@@ -165,7 +169,9 @@ def read_captions(path: Path, text: str, rules: SpeakerRules) -> list[RawTurn]:
             "Export the captions again from the recording tool",
         ) from None
     if not captions:
-        raise InputFormatError(path, "contains no captions", "Export the captions again from the recording tool")
+        raise InputFormatError(
+            path, "contains no captions", "Export the captions again from the recording tool"
+        )
     cue_lines = _cue_line_numbers(text)
     pieces: list[RawTurn] = []
     for index, caption in enumerate(captions):
@@ -211,7 +217,11 @@ def merge_turns(pieces: list[RawTurn]) -> list[RawTurn]:
     turns: list[RawTurn] = []
     for piece in pieces:
         text = collapse_whitespace(piece.text)
-        if turns and (piece.speaker is None or piece.speaker == turns[-1].speaker) and turns[-1].speaker is not None:
+        if (
+            turns
+            and (piece.speaker is None or piece.speaker == turns[-1].speaker)
+            and turns[-1].speaker is not None
+        ):
             last = turns[-1]
             last.text = f"{last.text} {text}".strip()
             if piece.end_s is not None:
@@ -222,7 +232,9 @@ def merge_turns(pieces: list[RawTurn]) -> list[RawTurn]:
     return [turn for turn in turns if turn.text]
 
 
-def assign_roles(turns: list[RawTurn], rules: SpeakerRules, path: str | Path) -> tuple[dict[str, str], list[str]]:
+def assign_roles(
+    turns: list[RawTurn], rules: SpeakerRules, path: str | Path
+) -> tuple[dict[str, str], list[str]]:
     """Map every speaker label to interviewer, participant or other.
 
     Labels the config or identifier list does not know get a role by a stated guess: if some
@@ -238,12 +250,15 @@ def assign_roles(turns: list[RawTurn], rules: SpeakerRules, path: str | Path) ->
         if "interviewer" in roles.values():
             guesses = {label: "participant" for label in unknown}
         else:
+
             def question_share(label: str) -> float:
                 own = [turn for turn in turns if turn.speaker == label]
                 return sum(turn.text.rstrip().endswith("?") for turn in own) / len(own)
 
             asker = max(unknown, key=question_share)
-            guesses = {label: ("interviewer" if label == asker else "participant") for label in unknown}
+            guesses = {
+                label: ("interviewer" if label == asker else "participant") for label in unknown
+            }
         for label in unknown:
             first_line = next(turn.line for turn in turns if turn.speaker == label)
             warnings.append(
@@ -266,7 +281,9 @@ def ingest_transcript(path: Path, transcript_id: str, rules: SpeakerRules) -> In
         )
     data = path.read_bytes()
     if not data.strip():
-        raise InputFormatError(path, "the file is empty", "Remove it from data/raw/ or replace it with the transcript")
+        raise InputFormatError(
+            path, "the file is empty", "Remove it from data/raw/ or replace it with the transcript"
+        )
     if suffix == ".docx":
         pieces = read_docx(path, rules)
     else:
@@ -295,14 +312,20 @@ def ingest_transcript(path: Path, transcript_id: str, rules: SpeakerRules) -> In
         roles, role_warnings = assign_roles(turns, rules, path)
         warnings.extend(role_warnings)
     if not turns:
-        raise InputFormatError(path, "contains no transcript text", "Check that the file is the transcript and not empty")
+        raise InputFormatError(
+            path,
+            "contains no transcript text",
+            "Check that the file is the transcript and not empty",
+        )
     records = []
     for number, turn in enumerate(turns, start=1):
         record: dict = {
             "transcript_id": transcript_id,
             "turn": number,
             "speaker": turn.speaker if turn.speaker is not None else "Unknown",
-            "role": roles.get(turn.speaker, rules.unlabelled_role) if turn.speaker else rules.unlabelled_role,
+            "role": roles.get(turn.speaker, rules.unlabelled_role)
+            if turn.speaker
+            else rules.unlabelled_role,
         }
         if turn.start_s is not None:
             record["start_s"] = turn.start_s
@@ -340,7 +363,9 @@ def ingest(input: dict, output: dict, params: dict, log: str) -> None:
     """Rule ingest (a part of the corpus): each raw transcript into normalized turns (private)."""
     with job_log(log) as logger:
         config = params["config"]
-        identifiers = load_identifier_list(input["identifiers"], name_parts=config["deidentify"]["name_parts"])
+        identifiers = load_identifier_list(
+            input["identifiers"], name_parts=config["deidentify"]["name_parts"]
+        )
         rules = speaker_rules(config["speakers"], identifiers)
 
         def work_on(work: parts.Work) -> None:
@@ -363,13 +388,17 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("raw", type=Path, help="raw transcript (.txt, .docx, .vtt, .srt)")
-    parser.add_argument("output", type=Path, help="normalized transcript to write (JSON lines; private)")
+    parser.add_argument(
+        "output", type=Path, help="normalized transcript to write (JSON lines; private)"
+    )
     parser.add_argument("--config", type=Path, default=Path("config.yaml"))
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     try:
         config = settings.load_config(arguments.config)
-        identifiers = load_identifier_list(Path(config["paths"]["identifiers"]), name_parts=config["deidentify"]["name_parts"])
+        identifiers = load_identifier_list(
+            Path(config["paths"]["identifiers"]), name_parts=config["deidentify"]["name_parts"]
+        )
         rules = speaker_rules(config["speakers"], identifiers)
         result = ingest_transcript(arguments.raw, arguments.raw.stem, rules)
     except QualflowError as error:

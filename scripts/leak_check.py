@@ -19,14 +19,16 @@ from scripts.identifiers import IdentifierList, load_identifier_list
 from scripts.rule_jobs import job_log, rule_job
 
 
-
 def find_leaks(text: str, identifiers: IdentifierList) -> list[tuple[int, str]]:
     """(position, entry source) of every identifier-list form present in text."""
     return [(start, entry.source) for start, _, entry in identifiers.find(text)]
 
 
 def check_files_for_leaks(
-    paths: Iterable[Path], identifiers: IdentifierList, checked: dict[str, int] | None = None, added: IdentifierList | None = None,
+    paths: Iterable[Path],
+    identifiers: IdentifierList,
+    checked: dict[str, int] | None = None,
+    added: IdentifierList | None = None,
 ) -> list[dict]:
     """One row per file checked: path, lines, leaks. File names are checked too.
 
@@ -41,30 +43,47 @@ def check_files_for_leaks(
         found: list = []
         if digest in checked:
             lines = checked[digest]
-            search = added if added is not None and (added.forms or added.case_sensitive_forms) else None
+            search = (
+                added if added is not None and (added.forms or added.case_sensitive_forms) else None
+            )
         else:
             search, lines = identifiers, None
         if search is not None:
             text = _file_text(path)
             # one pass over the whole file (per-line matching cost seconds on a corpus); line
             # numbers are worked out only for what is found
-            found = [(text.count("\n", 0, position) + 1, source) for position, source in find_leaks(text, search)]
+            found = [
+                (text.count("\n", 0, position) + 1, source)
+                for position, source in find_leaks(text, search)
+            ]
             lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
             if found:
                 checked.pop(digest, None)
             else:
                 checked[digest] = lines
         leaks = [(0, source) for _, source in find_leaks(path.name, identifiers)] + found
-        rows.append({"file": str(path), "lines": lines, "leaks": len(leaks), "first": leaks[0] if leaks else None, "sha256": digest})
+        rows.append(
+            {
+                "file": str(path),
+                "lines": lines,
+                "leaks": len(leaks),
+                "first": leaks[0] if leaks else None,
+                "sha256": digest,
+            }
+        )
     return rows
 
 
 def leak_check_forms(identifiers: IdentifierList) -> dict[str, str]:
     """The forms the leak check searches for, by a salted digest of each (what the check's memory
     keeps: never the forms, which are names)."""
-    forms = [(form, b"i") for form in identifiers.forms] + [(form, b"c") for form in identifiers.case_sensitive_forms]
+    forms = [(form, b"i") for form in identifiers.forms] + [
+        (form, b"c") for form in identifiers.case_sensitive_forms
+    ]
     return {
-        hashlib.sha256(b"qualflow leak check form\0" + case + b"\0" + form.encode("utf-8")).hexdigest(): form
+        hashlib.sha256(
+            b"qualflow leak check form\0" + case + b"\0" + form.encode("utf-8")
+        ).hexdigest(): form
         for form, case in sorted(forms)
     }
 
@@ -85,10 +104,14 @@ def _file_text(path: Path) -> str:
         with zipfile.ZipFile(path) as archive:
             parts = [
                 (name, archive.read(name).decode("utf-8", errors="replace"))
-                for name in sorted(archive.namelist()) if name.lower().endswith(_ARCHIVE_MEMBERS[suffix])
+                for name in sorted(archive.namelist())
+                if name.lower().endswith(_ARCHIVE_MEMBERS[suffix])
             ]
         # unescaped, so that "O&apos;Brien" is found as "O'Brien"
-        return "\n".join(html.unescape(part) if not name.lower().endswith(".txt") else part for name, part in parts)
+        return "\n".join(
+            html.unescape(part) if not name.lower().endswith(".txt") else part
+            for name, part in parts
+        )
     text = path.read_text(encoding="utf-8", errors="replace")
     return html.unescape(text) if suffix == ".qdc" else text
 
@@ -114,7 +137,11 @@ LEAK_CHECK_CACHE_VERSION = 2
 
 
 def check_for_leaks(
-    files: Sequence[str], identifiers: IdentifierList, output: str, cache: str | None = None, parts: Sequence[str] = (),
+    files: Sequence[str],
+    identifiers: IdentifierList,
+    output: str,
+    cache: str | None = None,
+    parts: Sequence[str] = (),
 ) -> int:
     """Fail if any identifier-list entry survives in one of ``files``; write the table of files
     checked to ``output`` and return how many rows it has.
@@ -147,8 +174,11 @@ def check_for_leaks(
     for part in parts:
         for row in read_tsv(Path(part)):
             if row["leaks"] != "0":  # a part with a leak fails its own job: this one was edited
-                raise PrivacyError(part, f"the leak check part reports {row['leaks']} leak(s) in {row['file']}",
-                                   "Do not share results/. Delete this file and rerun snakemake")
+                raise PrivacyError(
+                    part,
+                    f"the leak check part reports {row['leaks']} leak(s) in {row['file']}",
+                    "Do not share results/. Delete this file and rerun snakemake",
+                )
             checked.append({"file": row["file"], "lines": int(row["lines"]), "leaks": 0})
     write_tsv(Path(output), sorted(checked, key=lambda row: row["file"]), LEAK_CHECK_COLUMNS)
     if cache:
@@ -160,14 +190,18 @@ def check_for_leaks(
 
 
 def _identifiers(input: dict, params: dict) -> IdentifierList:
-    return load_identifier_list(input["identifiers"], name_parts=params["config"]["deidentify"]["name_parts"])
+    return load_identifier_list(
+        input["identifiers"], name_parts=params["config"]["deidentify"]["name_parts"]
+    )
 
 
 @rule_job
 def leak_check_part(input: dict, output: dict, params: dict, log: str) -> None:
     """Rule leak_check_part: the leak check of the shareable files of one part's transcripts."""
     with job_log(log) as logger:
-        checked = check_for_leaks(input["checked"], _identifiers(input, params), output["table"], params["cache"])
+        checked = check_for_leaks(
+            input["checked"], _identifiers(input, params), output["table"], params["cache"]
+        )
         # (not how many were searched: the log must be the same whether or not a cache was there)
         logger.info("%d files checked; no identifier-list entry found", checked)
 
@@ -176,5 +210,11 @@ def leak_check_part(input: dict, output: dict, params: dict, log: str) -> None:
 def leak_check(input: dict, output: dict, params: dict, log: str) -> None:
     """Rule leak_check: the corpus-level files, joined with the parts' tables into one table."""
     with job_log(log) as logger:
-        checked = check_for_leaks(input["checked"], _identifiers(input, params), output["table"], params["cache"], input["parts"])
+        checked = check_for_leaks(
+            input["checked"],
+            _identifiers(input, params),
+            output["table"],
+            params["cache"],
+            input["parts"],
+        )
         logger.info("%d files checked; no identifier-list entry found", checked)

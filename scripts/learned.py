@@ -32,7 +32,16 @@ from scripts.rule_jobs import job_log, rule_job
 
 LOGGER = logging.getLogger("qualflow")
 LEARNED_COLUMNS = ["segment_id", "code_id", "source", "score"]
-QUALITY_COLUMNS = ["code_id", "method", "precision", "recall", "f1", "support", "predicted", "true_positives"]
+QUALITY_COLUMNS = [
+    "code_id",
+    "method",
+    "precision",
+    "recall",
+    "f1",
+    "support",
+    "predicted",
+    "true_positives",
+]
 METHODS = ("keyword", "learned", "both")
 ALL_CODES = "(micro)"
 
@@ -48,8 +57,10 @@ class LearnedSettings:
     def from_config(cls, section: dict) -> "LearnedSettings":
         learned = section.get("learned", {})
         return cls(
-            threshold=float(learned.get("threshold", 0.5)), folds=int(learned.get("folds", 5)),
-            seed=int(learned.get("seed", 20240601)), min_positives=int(learned.get("min_positives", 2)),
+            threshold=float(learned.get("threshold", 0.5)),
+            folds=int(learned.get("folds", 5)),
+            seed=int(learned.get("seed", 20240601)),
+            min_positives=int(learned.get("min_positives", 2)),
         )
 
 
@@ -72,7 +83,10 @@ def final_coders(coding: dict, coders: Sequence[str]) -> list[str]:
 
 
 def load_final_coding(
-    files: Sequence[str], segments: coding_files.Segments, codebook: Codebook, coding: dict,
+    files: Sequence[str],
+    segments: coding_files.Segments,
+    codebook: Codebook,
+    coding: dict,
     parsed: dict[str, coding_files.CoderFiles] | None = None,
 ) -> FinalCoding:
     """Read (unless ``parsed`` is given) and check the final coding's files; stop on an error
@@ -80,21 +94,32 @@ def load_final_coding(
     if parsed is None:
         grouped = coding_files.group_by_coder(files)
         qdpx = coding_files.QdpxContext.from_config(segments, codebook, coding)
-        parsed = {coder: coding_files.read_coder(coder, paths, qdpx) for coder, paths in grouped.items()}
+        parsed = {
+            coder: coding_files.read_coder(coder, paths, qdpx) for coder, paths in grouped.items()
+        }
     roles = coding.get("roles", ["participant"])
     final = coding.get("final", "consensus")
     if final == "union":
         compared, consensus = sorted(parsed), None
     else:
         compared, consensus = [], final
-    checked = coding_files.check_codings(parsed, segments, codebook, roles, compared, consensus, segments.transcripts)
+    checked = coding_files.check_codings(
+        parsed, segments, codebook, roles, compared, consensus, segments.transcripts
+    )
     for problem in checked.problems:
         (LOGGER.error if problem.severity == "error" else LOGGER.warning)("%s", problem.message())
     coding_files.raise_on_errors(checked, "the job's log")
     asked = set().union(*checked.asked.values()) if checked.asked else set()
     applied = set().union(*checked.applied.values()) if checked.applied else set()
     roles = set(roles)
-    coded = np.array([i for i, row in enumerate(segments.rows) if row["transcript_id"] in asked and row["role"] in roles], dtype=int)
+    coded = np.array(
+        [
+            i
+            for i, row in enumerate(segments.rows)
+            if row["transcript_id"] in asked and row["role"] in roles
+        ],
+        dtype=int,
+    )
     position = {int(i): k for k, i in enumerate(coded)}
     labels = np.zeros((len(coded), len(codebook.code_ids)), dtype=int)
     for segment, code in applied:
@@ -106,16 +131,25 @@ def load_final_coding(
 def _model(settings: LearnedSettings):
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(C=4.0, class_weight="balanced", max_iter=1000, random_state=settings.seed)
+    return LogisticRegression(
+        C=4.0, class_weight="balanced", max_iter=1000, random_state=settings.seed
+    )
 
 
 def _vectorizer():
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    return TfidfVectorizer(lowercase=True, ngram_range=(1, 2), min_df=1, sublinear_tf=True, strip_accents="unicode")
+    return TfidfVectorizer(
+        lowercase=True, ngram_range=(1, 2), min_df=1, sublinear_tf=True, strip_accents="unicode"
+    )
 
 
-def fit_predict(train_texts: Sequence[str], train_labels: np.ndarray, test_texts: Sequence[str], settings: LearnedSettings) -> np.ndarray:
+def fit_predict(
+    train_texts: Sequence[str],
+    train_labels: np.ndarray,
+    test_texts: Sequence[str],
+    settings: LearnedSettings,
+) -> np.ndarray:
     """Probabilities (test x codes): one-vs-rest logistic regressions on TF-IDF.
 
     A code with fewer than ``min_positives`` positive (or negative) training segments gets
@@ -145,10 +179,16 @@ def cross_validated(final: FinalCoding, settings: LearnedSettings) -> np.ndarray
     probabilities = np.zeros(final.labels.shape)
     n_groups = len(set(groups.tolist()))
     if n_groups < 2:
-        LOGGER.warning("learned: the final coding covers %d transcript(s); cross-validation needs 2", n_groups)
+        LOGGER.warning(
+            "learned: the final coding covers %d transcript(s); cross-validation needs 2", n_groups
+        )
         return probabilities
-    for train, test in GroupKFold(n_splits=min(settings.folds, n_groups)).split(texts, groups=groups):
-        probabilities[test] = fit_predict([texts[i] for i in train], final.labels[train], [texts[i] for i in test], settings)
+    for train, test in GroupKFold(n_splits=min(settings.folds, n_groups)).split(
+        texts, groups=groups
+    ):
+        probabilities[test] = fit_predict(
+            [texts[i] for i in train], final.labels[train], [texts[i] for i in test], settings
+        )
     return probabilities
 
 
@@ -158,13 +198,24 @@ def suggest(final: FinalCoding, roles: Sequence[str], settings: LearnedSettings)
     coded = set(final.coded.tolist())
     roles = set(roles)
     uncoded = [i for i, row in enumerate(rows) if row["role"] in roles and i not in coded]
-    probabilities = fit_predict([rows[i]["text"] for i in final.coded], final.labels, [rows[i]["text"] for i in uncoded], settings)
+    probabilities = fit_predict(
+        [rows[i]["text"] for i in final.coded],
+        final.labels,
+        [rows[i]["text"] for i in uncoded],
+        settings,
+    )
     out = []
     for k, i in enumerate(uncoded):
         for code, code_id in enumerate(final.code_ids):
             if probabilities[k, code] >= settings.threshold:
-                out.append({"segment_id": rows[i]["segment_id"], "code_id": code_id, "source": "learned",
-                            "score": round(float(probabilities[k, code]), 4)})
+                out.append(
+                    {
+                        "segment_id": rows[i]["segment_id"],
+                        "code_id": code_id,
+                        "source": "learned",
+                        "score": round(float(probabilities[k, code]), 4),
+                    }
+                )
     return out
 
 
@@ -185,7 +236,9 @@ def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
 
 
-def quality_rows(truth: np.ndarray, predictions: dict[str, np.ndarray], code_ids: Sequence[str]) -> list[dict]:
+def quality_rows(
+    truth: np.ndarray, predictions: dict[str, np.ndarray], code_ids: Sequence[str]
+) -> list[dict]:
     """Precision, recall, F1 per code and pooled (micro) for each method; None where undefined."""
     out = []
     for code, code_id in [*enumerate(code_ids), (None, ALL_CODES)]:
@@ -195,19 +248,41 @@ def quality_rows(truth: np.ndarray, predictions: dict[str, np.ndarray], code_ids
             tp, n_pred, support = int((t & p).sum()), int(p.sum()), int(t.sum())
             precision, recall = _ratio(tp, n_pred), _ratio(tp, support)
             f1 = round(2 * tp / (n_pred + support), 4) if n_pred + support else None
-            out.append({"code_id": code_id, "method": method, "precision": precision, "recall": recall, "f1": f1,
-                        "support": support, "predicted": n_pred, "true_positives": tp})
+            out.append(
+                {
+                    "code_id": code_id,
+                    "method": method,
+                    "precision": precision,
+                    "recall": recall,
+                    "f1": f1,
+                    "support": support,
+                    "predicted": n_pred,
+                    "true_positives": tp,
+                }
+            )
     return out
 
 
-def quality(final: FinalCoding, candidate_files: Sequence[str], settings: LearnedSettings) -> list[dict]:
+def quality(
+    final: FinalCoding, candidate_files: Sequence[str], settings: LearnedSettings
+) -> list[dict]:
     keyword = keyword_predictions(candidate_files, final)
     learned = (cross_validated(final, settings) >= settings.threshold).astype(int)
-    return quality_rows(final.labels, {"keyword": keyword, "learned": learned, "both": keyword | learned}, final.code_ids)
+    return quality_rows(
+        final.labels,
+        {"keyword": keyword, "learned": learned, "both": keyword | learned},
+        final.code_ids,
+    )
 
 
-def _final(codebook: str, segments: Sequence[str], coding: dict, anchored: Sequence[str] = (), coders: Sequence[str] = (),
-           files: Sequence[str] = ()) -> FinalCoding:
+def _final(
+    codebook: str,
+    segments: Sequence[str],
+    coding: dict,
+    anchored: Sequence[str] = (),
+    coders: Sequence[str] = (),
+    files: Sequence[str] = (),
+) -> FinalCoding:
     """The final coding: from rule anchor_codings's tables (``anchored``, for the final
     ``coders``), or read from coders' ``files`` as they are (the command line)."""
     from scripts.anchor_codings import load_anchored
@@ -215,8 +290,11 @@ def _final(codebook: str, segments: Sequence[str], coding: dict, anchored: Seque
     book = load_codebook(codebook)
     loaded = coding_files.load_segments(segments)
     if not coders and not files:
-        raise ConfigurationError("config.yaml", f"no files for the final coding ({coding.get('final', 'consensus')})",
-                                 "Set coding.final to a coder folder with codings, or to union")
+        raise ConfigurationError(
+            "config.yaml",
+            f"no files for the final coding ({coding.get('final', 'consensus')})",
+            "Set coding.final to a coder folder with codings, or to union",
+        )
     parsed = load_anchored(anchored, coders=coders) if anchored else None
     return load_final_coding(files, loaded, book, coding, parsed=parsed)
 
@@ -239,15 +317,29 @@ def learned_candidates(input: dict, output: dict, params: dict, log: str) -> Non
     with job_log(log) as logger:
         coding = params["coding"]
         settings = LearnedSettings.from_config(params["candidates"])
-        final = _final(input["codebook"], input["segments"], coding, anchored_tables(input), params["coders"])
+        final = _final(
+            input["codebook"], input["segments"], coding, anchored_tables(input), params["coders"]
+        )
         rows = suggest(final, coding.get("roles", ["participant"]), settings)
         write_tsv(Path(output["learned"]), rows, LEARNED_COLUMNS, "candidate.schema.yaml")
-        logger.info("learned: trained on %d coded segment(s); %d suggestion(s) for uncoded segments", len(final.coded), len(rows))
+        logger.info(
+            "learned: trained on %d coded segment(s); %d suggestion(s) for uncoded segments",
+            len(final.coded),
+            len(rows),
+        )
 
 
 def quality_of_candidates(
-    codebook: str, anchored: Sequence[Sequence[str]], coders: Sequence[str], segments: Sequence[str], candidate_files: Sequence[str],
-    output: str, coding: dict, candidates: dict, log: str, files: Sequence[str] = (),
+    codebook: str,
+    anchored: Sequence[Sequence[str]],
+    coders: Sequence[str],
+    segments: Sequence[str],
+    candidate_files: Sequence[str],
+    output: str,
+    coding: dict,
+    candidates: dict,
+    log: str,
+    files: Sequence[str] = (),
 ) -> None:
     """results/candidates/quality.tsv, from the final coding: ``anchored`` (rule anchor_codings's
     tables) of ``coders``, or ``files``: coders' files read as they are (the command line)."""
@@ -258,7 +350,13 @@ def quality_of_candidates(
         write_tsv(Path(output), rows, QUALITY_COLUMNS)
         for row in rows:
             if row["code_id"] == ALL_CODES:
-                logger.info("quality %s: precision %s recall %s F1 %s", row["method"], row["precision"], row["recall"], row["f1"])
+                logger.info(
+                    "quality %s: precision %s recall %s F1 %s",
+                    row["method"],
+                    row["precision"],
+                    row["recall"],
+                    row["f1"],
+                )
 
 
 @rule_job
@@ -267,23 +365,47 @@ def candidate_quality(input: dict, output: dict, params: dict, log: str) -> None
     ``candidates`` of the final coding's transcripts against its anchored tables (inputs, as for
     :func:`learned_candidates`)."""
     quality_of_candidates(
-        input["codebook"], anchored_tables(input), params["coders"], input["segments"], input["candidates"], output["quality"],
-        params["coding"], params["candidates"], log,
+        input["codebook"],
+        anchored_tables(input),
+        params["coders"],
+        input["segments"],
+        input["candidates"],
+        output["quality"],
+        params["coding"],
+        params["candidates"],
+        log,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Quality of candidate coding against a final coding.")
+    parser = argparse.ArgumentParser(
+        description="Quality of candidate coding against a final coding."
+    )
     parser.add_argument("--codebook", default="data/codebook.yaml")
-    parser.add_argument("--codings", nargs="+", required=True, help="files of the final coding (data/coding/{coder}/...)")
+    parser.add_argument(
+        "--codings",
+        nargs="+",
+        required=True,
+        help="files of the final coding (data/coding/{coder}/...)",
+    )
     parser.add_argument("--segments", nargs="+", required=True)
     parser.add_argument("--candidates", nargs="+", required=True)
     parser.add_argument("--final", default="consensus")
     parser.add_argument("--output", default="results/candidates/quality.tsv")
     parser.add_argument("--log", default="/dev/stderr")
     args = parser.parse_args(argv)
-    quality_of_candidates(args.codebook, (), (), args.segments, args.candidates, args.output,
-                {"final": args.final, "consensus": args.final, "roles": ["participant"]}, {}, args.log, files=args.codings)
+    quality_of_candidates(
+        args.codebook,
+        (),
+        (),
+        args.segments,
+        args.candidates,
+        args.output,
+        {"final": args.final, "consensus": args.final, "roles": ["participant"]},
+        {},
+        args.log,
+        files=args.codings,
+    )
 
 
 if __name__ == "__main__":

@@ -72,7 +72,9 @@ class Tokens:
 
     @property
     def text(self) -> str:
-        return "".join(word + (" " if space else "") for word, space in zip(self.words, self.spaces))
+        return "".join(
+            word + (" " if space else "") for word, space in zip(self.words, self.spaces)
+        )
 
     def starts(self) -> list[int]:
         """The character offset of each token in :attr:`text`."""
@@ -107,7 +109,9 @@ def sentence_spans(doc) -> tuple[tuple[int, int], ...]:
     rows = doc.to_array([SENT_START, IDX]).tolist()
     starts = [0] + [k for k in range(1, len(rows)) if rows[k][0] == 1]
     ends = starts[1:] + [len(rows)]
-    return tuple((rows[start][1], rows[end - 1][1] + len(doc[end - 1])) for start, end in zip(starts, ends))
+    return tuple(
+        (rows[start][1], rows[end - 1][1] + len(doc[end - 1])) for start, end in zip(starts, ends)
+    )
 
 
 @lru_cache(maxsize=4)
@@ -131,17 +135,30 @@ def english_words(model: str) -> frozenset[str]:
     if lookups.has_table("lemma_exc"):  # irregular forms: children, mice, went
         dictionary |= {form for forms in lookups.get_table("lemma_exc").values() for form in forms}
     # WordNet has no pronouns: the stop words and a few more
-    return frozenset(dictionary | set(nlp.Defaults.stop_words) | {"everybody", "somebody", "nobody", "anybody", "yeah", "okay"})
+    return frozenset(
+        dictionary
+        | set(nlp.Defaults.stop_words)
+        | {"everybody", "somebody", "nobody", "anybody", "yeah", "okay"}
+    )
 
 
 #: The components a rule lemmatizer's tables can be read without (they hold the weights).
 LEMMATIZER_ONLY = ("tok2vec", "tagger", "parser", "senter", "ner", "morphologizer", "transformer")
 
 
-
 #: The token attributes a cached parse keeps: all that de-identification and candidate coding
 #: read (no dependency arcs: sentence starts are kept as such).
-PARSE_ATTRIBUTES = ("ORTH", "SPACY", "NORM", "TAG", "POS", "LEMMA", "ENT_IOB", "ENT_TYPE", "SENT_START")
+PARSE_ATTRIBUTES = (
+    "ORTH",
+    "SPACY",
+    "NORM",
+    "TAG",
+    "POS",
+    "LEMMA",
+    "ENT_IOB",
+    "ENT_TYPE",
+    "SENT_START",
+)
 
 
 def pipeline_fingerprint(model: str) -> str:
@@ -165,11 +182,13 @@ def _parse_cache(data: bytes | None) -> tuple[str, bytes]:
     """(fingerprint, DocBin bytes) of a parse cache file; ("", b"") for another layout."""
     if not data or not data.startswith(PARSE_CACHE_MAGIC):
         return "", b""
-    fingerprint, _, docbin = data[len(PARSE_CACHE_MAGIC):].partition(b"\n")
+    fingerprint, _, docbin = data[len(PARSE_CACHE_MAGIC) :].partition(b"\n")
     return fingerprint.decode("utf-8", "replace"), docbin
 
 
-def parse_turns(texts: Sequence[str], model: str, batch_size: int = 64, cached: bytes | None = None) -> tuple[bytes, int]:
+def parse_turns(
+    texts: Sequence[str], model: str, batch_size: int = 64, cached: bytes | None = None
+) -> tuple[bytes, int]:
     """Each text's spaCy parse, as a parse cache file's bytes (:data:`PARSE_CACHE_MAGIC`), and how
     many texts were parsed now.
 
@@ -187,7 +206,9 @@ def parse_turns(texts: Sequence[str], model: str, batch_size: int = 64, cached: 
             earlier[doc.text] = doc
     waiting = sorted({text for text in texts if text not in earlier})
     if waiting:
-        for text, doc in zip(waiting, load_pipeline(model).pipe(waiting, batch_size=batch_size), strict=True):
+        for text, doc in zip(
+            waiting, load_pipeline(model).pipe(waiting, batch_size=batch_size), strict=True
+        ):
             earlier[text] = doc
     docs = DocBin(attrs=list(PARSE_ATTRIBUTES), store_user_data=False)
     for text in texts:
@@ -207,7 +228,11 @@ def parsed_turns(data: bytes, texts: Sequence[str], path: str | Path) -> list:
     except (ValueError, KeyError, TypeError):
         docs = None
     if docs is None or [doc.text for doc in docs] != list(texts):
-        raise ContractError(path, "the parse does not match the transcript's turns", "Delete the file and run the workflow again")
+        raise ContractError(
+            path,
+            "the parse does not match the transcript's turns",
+            "Delete the file and run the workflow again",
+        )
     return docs
 
 
@@ -230,14 +255,25 @@ def parse(input: dict, output: dict, params: dict, log: str) -> None:
         spacy_settings = params["spacy"]
 
         def work_on(work: parts.Work) -> None:
-            texts = [turn["text"] for turn in read_jsonl(Path(work.inputs[0]), "transcript.schema.yaml")]
+            texts = [
+                turn["text"] for turn in read_jsonl(Path(work.inputs[0]), "transcript.schema.yaml")
+            ]
             last = parts.previous("parse", work.transcript, "parsed", private=True)
             cached = last.read_bytes() if last is not None else None
-            data, parsed = parse_turns(texts, spacy_settings["model"], spacy_settings["batch_size"], cached)
+            data, parsed = parse_turns(
+                texts, spacy_settings["model"], spacy_settings["batch_size"], cached
+            )
             write_bytes(Path(work.outputs["parsed"]), data)
             logger.info("%s: %d turns, %d parsed now", work.transcript, len(texts), parsed)
 
         fingerprint = pipeline_fingerprint(spacy_settings["model"])
         works = parts.works_of(params, {"ingested": input["ingested"]}, output)
-        done = parts.run_part("parse", params["part"], works, parts.settings_text(fingerprint, params["code"]), work_on, logger=logger)
+        done = parts.run_part(
+            "parse",
+            params["part"],
+            works,
+            parts.settings_text(fingerprint, params["code"]),
+            work_on,
+            logger=logger,
+        )
         parts.report_done(logger, "parse", done)

@@ -96,8 +96,14 @@ class _Lines(logging.Handler):
 
 
 def run_part(
-    stage: str, part: str, works: Sequence[Work], settings: str, work_on: Callable[[Work], None],
-    cache: str | Path = CACHE, private_cache: str | Path = PRIVATE_CACHE, logger: logging.Logger | None = None,
+    stage: str,
+    part: str,
+    works: Sequence[Work],
+    settings: str,
+    work_on: Callable[[Work], None],
+    cache: str | Path = CACHE,
+    private_cache: str | Path = PRIVATE_CACHE,
+    logger: logging.Logger | None = None,
 ) -> Done:
     """Run a part job: ``work_on`` each transcript whose inputs, ``settings`` (the stage's code
     digest and settings) or ``extra`` changed since the part job last made its outputs; give the
@@ -116,14 +122,29 @@ def run_part(
     done, kept = Done(), {}
     for work in works:
         digest = hashlib.sha256(
-            json.dumps([stage, settings, work.extra, [file_digest(path) for path in work.inputs], sorted(work.outputs)]).encode()
+            json.dumps(
+                [
+                    stage,
+                    settings,
+                    work.extra,
+                    [file_digest(path) for path in work.inputs],
+                    sorted(work.outputs),
+                ]
+            ).encode()
         ).hexdigest()
         cached = {
-            name: Path(private_cache if private_root(Path(output)) else cache) / stage / work.transcript / name
+            name: Path(private_cache if private_root(Path(output)) else cache)
+            / stage
+            / work.transcript
+            / name
             for name, output in work.outputs.items()
         }
         said = Path(cache) / stage / work.transcript / LOG_LINES
-        if manifest.get(work.transcript) == digest and said.is_file() and all(path.is_file() for path in cached.values()):
+        if (
+            manifest.get(work.transcript) == digest
+            and said.is_file()
+            and all(path.is_file() for path in cached.values())
+        ):
             for name, output in work.outputs.items():
                 _link(cached[name], Path(output))
             for level, message in json.loads(said.read_text(encoding="utf-8")):
@@ -177,17 +198,21 @@ def settings_text(*values: object) -> str:
     return json.dumps(values, sort_keys=True, default=str)
 
 
-def works_of(params: Mapping, inputs: Mapping, outputs: Mapping, extra: Mapping | None = None) -> list[Work]:
+def works_of(
+    params: Mapping, inputs: Mapping, outputs: Mapping, extra: Mapping | None = None
+) -> list[Work]:
     """One :class:`Work` per transcript of the part: its inputs and outputs, by name, from the
     job's named lists (each in the order of ``params["transcripts"]``)."""
     works = []
     for index, transcript in enumerate(params["transcripts"]):
-        works.append(Work(
-            transcript,
-            [inputs[name][index] for name in sorted(inputs)],
-            {name: outputs[name][index] for name in outputs},
-            (extra or {}).get(transcript, ""),
-        ))
+        works.append(
+            Work(
+                transcript,
+                [inputs[name][index] for name in sorted(inputs)],
+                {name: outputs[name][index] for name in outputs},
+                (extra or {}).get(transcript, ""),
+            )
+        )
     return works
 
 

@@ -38,18 +38,20 @@ def placeholder_for(span: Span, text: str, identifiers: IdentifierList) -> str:
     if span.label not in NUMBERED_LABELS:
         return f"[{span.label}]"
     # A merged span that contains a listed name keeps that name's placeholder.
-    listed = identifiers.find(text[span.start:span.end])
+    listed = identifiers.find(text[span.start : span.end])
     if listed:
         return listed[0][2].placeholder
-    return hashed_placeholder(identifiers.key, span.label, text[span.start:span.end])
+    return hashed_placeholder(identifiers.key, span.label, text[span.start : span.end])
 
 
-def replace_spans(text: str, spans: Sequence[Span], identifiers: IdentifierList) -> tuple[str, list[tuple[Span, str]]]:
+def replace_spans(
+    text: str, spans: Sequence[Span], identifiers: IdentifierList
+) -> tuple[str, list[tuple[Span, str]]]:
     """The text with each span replaced by its placeholder, and (span, placeholder) pairs."""
     pieces, replaced, cursor = [], [], 0
     for span in spans:
         placeholder = placeholder_for(span, text, identifiers)
-        pieces += [text[cursor:span.start], placeholder]
+        pieces += [text[cursor : span.start], placeholder]
         replaced.append((span, placeholder))
         cursor = span.end
     pieces.append(text[cursor:])
@@ -59,7 +61,8 @@ def replace_spans(text: str, spans: Sequence[Span], identifiers: IdentifierList)
 def _name_words(surface: str) -> list[str]:
     """The words of a person's name that can stand alone: capitalised, not a title or a particle."""
     return [
-        word for word in _NAME_WORD.findall(surface)
+        word
+        for word in _NAME_WORD.findall(surface)
         if len(word) >= 3 and word.lower() not in TITLES and word.lower() not in _NOT_NAME_PARTS
     ]
 
@@ -69,20 +72,33 @@ def _one_type_per_name(texts: Sequence[str], spans: list[list[Span]]) -> list[li
     evidence: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for text, turn in zip(texts, spans, strict=True):
         for span in turn:
-            if span.label in NUMBERED_LABELS and span.layer != "identifiers" and not span.placeholder:
-                evidence[surface_key(text[span.start:span.end])][span.label].append(LAYER_PRECEDENCE[span.layer])
+            if (
+                span.label in NUMBERED_LABELS
+                and span.layer != "identifiers"
+                and not span.placeholder
+            ):
+                evidence[surface_key(text[span.start : span.end])][span.label].append(
+                    LAYER_PRECEDENCE[span.layer]
+                )
     chosen = {
-        surface: min(labels, key=lambda label: (min(labels[label]), -len(labels[label]), LABELS.index(label)))
-        for surface, labels in evidence.items() if len(labels) > 1
+        surface: min(
+            labels, key=lambda label: (min(labels[label]), -len(labels[label]), LABELS.index(label))
+        )
+        for surface, labels in evidence.items()
+        if len(labels) > 1
     }
     if not chosen:
         return spans
     return [
         [
-            replace(span, label=chosen[surface]) if (
-                span.label in NUMBERED_LABELS and span.layer != "identifiers" and not span.placeholder
-                and (surface := surface_key(text[span.start:span.end])) in chosen
-            ) else span
+            replace(span, label=chosen[surface])
+            if (
+                span.label in NUMBERED_LABELS
+                and span.layer != "identifiers"
+                and not span.placeholder
+                and (surface := surface_key(text[span.start : span.end])) in chosen
+            )
+            else span
             for span in turn
         ]
         for text, turn in zip(texts, spans, strict=True)
@@ -105,25 +121,40 @@ def consistent_spans(
         for span in turn:
             if span.label != "PERSON":
                 continue
-            surface = text[span.start:span.end]
+            surface = text[span.start : span.end]
             words = _name_words(surface)
             if len(words) >= 2:
                 placeholder = placeholder_for(span, text, identifiers)
                 for word in words:
                     if word.lower() not in identifiers.not_identifiers:
                         owners[word].add(placeholder)
-    parts = {word: next(iter(placeholders)) for word, placeholders in owners.items() if len(placeholders) == 1}
+    parts = {
+        word: next(iter(placeholders))
+        for word, placeholders in owners.items()
+        if len(placeholders) == 1
+    }
     if not parts:
         return spans
     result = []
-    pattern = re.compile(r"\b(?:" + "|".join(re.escape(word) for word in sorted(parts, key=len, reverse=True)) + r")\b(?!-\w)")
+    pattern = re.compile(
+        r"\b(?:"
+        + "|".join(re.escape(word) for word in sorted(parts, key=len, reverse=True))
+        + r")\b(?!-\w)"
+    )
     for text, turn, starts in zip(texts, spans, sentence_starts, strict=True):
         linked = []
         for span in turn:
-            words = _name_words(text[span.start:span.end])
+            words = _name_words(text[span.start : span.end])
             owned = {parts.get(word) for word in words}
             if span.layer != "identifiers" and words and None not in owned and len(owned) == 1:
-                linked.append(replace(span, label="PERSON", placeholder=owned.pop(), recogniser=span.recogniser or "same_person"))
+                linked.append(
+                    replace(
+                        span,
+                        label="PERSON",
+                        placeholder=owned.pop(),
+                        recogniser=span.recogniser or "same_person",
+                    )
+                )
             else:
                 linked.append(span)
         taken = [(span.start, span.end) for span in linked]
@@ -131,8 +162,14 @@ def consistent_spans(
             start, end = match.span()
             if any(start < other_end and other_start < end for other_start, other_end in taken):
                 continue
-            if (start == 0 or start in starts) and english and is_english(match.group().lower(), english):
+            if (
+                (start == 0 or start in starts)
+                and english
+                and is_english(match.group().lower(), english)
+            ):
                 continue
-            linked.append(Span(start, end, "PERSON", "ner", parts[match.group()], recogniser="same_person"))
+            linked.append(
+                Span(start, end, "PERSON", "ner", parts[match.group()], recogniser="same_person")
+            )
         result.append(sorted(linked, key=lambda span: span.start))
     return result

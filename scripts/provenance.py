@@ -26,8 +26,22 @@ from scripts.rule_jobs import job_log, rule_job
 
 #: Packages whose versions can change a number in the results.
 PACKAGES = (
-    "snakemake", "spacy", "numpy", "scipy", "pandas", "pyarrow", "scikit-learn", "krippendorff", "matplotlib",
-    "python-docx", "openpyxl", "webvtt-py", "lxml", "PyYAML", "jsonschema", "fastjsonschema",
+    "snakemake",
+    "spacy",
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "scikit-learn",
+    "krippendorff",
+    "matplotlib",
+    "python-docx",
+    "openpyxl",
+    "webvtt-py",
+    "lxml",
+    "PyYAML",
+    "jsonschema",
+    "fastjsonschema",
 )
 #: The workflow's own code: what ``workflow_digest`` covers (relative to the repository).
 CODE = ("Snakefile", "workflow/rules", "workflow/schemas", "workflow/report", "scripts")
@@ -45,7 +59,9 @@ def file_digest(path: str | Path, prefix: bytes = b"") -> str:
 
 def config_digest(config: Mapping[str, Any]) -> str:
     """SHA-256 of the configuration as canonical JSON (sorted keys)."""
-    return hashlib.sha256(json.dumps(config, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(config, sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()
 
 
 def workflow_digest(root: str | Path) -> str:
@@ -55,9 +71,15 @@ def workflow_digest(root: str | Path) -> str:
     files = []
     for entry in CODE:
         path = root / entry
-        files.extend([path] if path.is_file() else [p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts])
+        files.extend(
+            [path]
+            if path.is_file()
+            else [p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+        )
     for path in sorted(files):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(
+            path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0"
+        )
     return digest.hexdigest()
 
 
@@ -67,9 +89,12 @@ def git_commit(root: str | Path) -> dict[str, Any]:
     Only the workflow's code counts (:data:`CODE`): data kept in the same repository may change
     between runs without making the code "modified".
     """
+
     def git(*arguments: str) -> str | None:
         try:
-            done = subprocess.run(["git", "-C", str(root), *arguments], capture_output=True, text=True, timeout=30)
+            done = subprocess.run(
+                ["git", "-C", str(root), *arguments], capture_output=True, text=True, timeout=30
+            )
         except (OSError, subprocess.SubprocessError):
             return None
         return done.stdout.strip() if done.returncode == 0 else None
@@ -93,13 +118,20 @@ def package_versions(model: str) -> dict[str, str | None]:
 
 
 def provenance_record(
-    inputs: Mapping[str, Sequence[str]], private_inputs: Mapping[str, str], config: Mapping[str, Any],
-    codebook_version: str, root: str | Path, commit: Mapping[str, Any] | None = None,
+    inputs: Mapping[str, Sequence[str]],
+    private_inputs: Mapping[str, str],
+    config: Mapping[str, Any],
+    codebook_version: str,
+    root: str | Path,
+    commit: Mapping[str, Any] | None = None,
     digests: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The provenance record (plain data, sorted). digests: inputs whose SHA-256 is known
     already, by kind (the raw transcripts', from the corpus parts' tables)."""
-    files = {kind: {str(path): file_digest(path) for path in sorted(paths)} for kind, paths in sorted(inputs.items())}
+    files = {
+        kind: {str(path): file_digest(path) for path in sorted(paths)}
+        for kind, paths in sorted(inputs.items())
+    }
     for kind, known in sorted((digests or {}).items()):
         files[kind] = {str(path): digest for path, digest in sorted(known.items())}
     for kind, path in sorted(private_inputs.items()):
@@ -109,7 +141,10 @@ def provenance_record(
         "codebook_version": codebook_version,
         "config_sha256": config_digest(config),
         "spacy_model": config.get("spacy", {}).get("model"),
-        "workflow": {**(commit if commit is not None else git_commit(root)), "code_sha256": workflow_digest(root)},
+        "workflow": {
+            **(commit if commit is not None else git_commit(root)),
+            "code_sha256": workflow_digest(root),
+        },
         "packages": package_versions(config.get("spacy", {}).get("model", "")),
         "inputs": files,
         "input_counts": {kind: len(paths) for kind, paths in sorted(files.items())},
@@ -126,11 +161,31 @@ def provenance(input: dict, output: dict, params: dict, log: str) -> None:
     from scripts.codebook import load_codebook
 
     with job_log(log) as logger:
-        inputs = {"participants": [input["participants"]], "codebook": [input["codebook"]], "codings": list(input["codings"])}
-        transcripts = {row["raw_file"]: row["raw_sha256"] for path in input["parts"] for row in read_tsv(Path(path))}
+        inputs = {
+            "participants": [input["participants"]],
+            "codebook": [input["codebook"]],
+            "codings": list(input["codings"]),
+        }
+        transcripts = {
+            row["raw_file"]: row["raw_sha256"]
+            for path in input["parts"]
+            for row in read_tsv(Path(path))
+        }
         record = provenance_record(
-            inputs, {"identifiers": input["identifiers"], "study_secret": input["secret"]}, params["config"],
-            load_codebook(input["codebook"]).version, params["root"], params["commit"], digests={"transcripts": transcripts},
+            inputs,
+            {"identifiers": input["identifiers"], "study_secret": input["secret"]},
+            params["config"],
+            load_codebook(input["codebook"]).version,
+            params["root"],
+            params["commit"],
+            digests={"transcripts": transcripts},
         )
-        write_text(Path(output["record"]), json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-        logger.info("provenance: %d input files, commit %s", sum(record["input_counts"].values()), record["workflow"]["commit"])
+        write_text(
+            Path(output["record"]),
+            json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+        )
+        logger.info(
+            "provenance: %d input files, commit %s",
+            sum(record["input_counts"].values()),
+            record["workflow"]["commit"],
+        )

@@ -32,16 +32,23 @@ def _cell_text(participants: Any, share: str) -> str:
 
 
 def suppression_note(k: int) -> str:
-    return (f"<{k}: between 1 and {k - 1} participants, or any count of a group of fewer than {k}, not shown so that no "
-            f"participant in a small group can be singled out; {SECONDARY}: not shown (it may be any count) so that no hidden "
-            "count can be worked out from what these tables, the figures and the attributed quotes show together "
-            "(audited: results/themes/disclosure_audit.tsv).")
+    return (
+        f"<{k}: between 1 and {k - 1} participants, or any count of a group of fewer than {k}, not shown so that no "
+        f"participant in a small group can be singled out; {SECONDARY}: not shown (it may be any count) so that no hidden "
+        "count can be worked out from what these tables, the figures and the attributed quotes show together "
+        "(audited: results/themes/disclosure_audit.tsv)."
+    )
 
 
-def uncoded_participants(participant_rows: Sequence[dict[str, str]], transcripts: Iterable[str], coded: Iterable[str]) -> list[str]:
+def uncoded_participants(
+    participant_rows: Sequence[dict[str, str]], transcripts: Iterable[str], coded: Iterable[str]
+) -> list[str]:
     """Participant IDs (pseudonymous, as in participants.csv; else the transcript ID) of the
     study's transcripts that the final coding does not cover yet, sorted."""
-    by_transcript = {row["transcript_id"]: row.get("participant_id") or row["transcript_id"] for row in participant_rows}
+    by_transcript = {
+        row["transcript_id"]: row.get("participant_id") or row["transcript_id"]
+        for row in participant_rows
+    }
     interviewed = {by_transcript.get(transcript, transcript) for transcript in transcripts}
     return sorted(interviewed - set(coded))
 
@@ -49,9 +56,13 @@ def uncoded_participants(participant_rows: Sequence[dict[str, str]], transcripts
 def coverage_note(coded_participants: int, not_coded: Sequence[str]) -> str:
     """Table 1's note on who is counted: the participants not coded yet, by ID."""
     if not not_coded:
-        return f"Every participant interviewed so far ({coded_participants}) is in the final coding."
-    return (f"Not coded yet, so not counted: {len(not_coded)} participant(s) interviewed, {', '.join(not_coded)}; "
-            f"the shares are of the {coded_participants} coded participants.")
+        return (
+            f"Every participant interviewed so far ({coded_participants}) is in the final coding."
+        )
+    return (
+        f"Not coded yet, so not counted: {len(not_coded)} participant(s) interviewed, {', '.join(not_coded)}; "
+        f"the shares are of the {coded_participants} coded participants."
+    )
 
 
 def group_header(group: str, size: Any) -> tuple[str, str | None]:
@@ -59,13 +70,24 @@ def group_header(group: str, size: Any) -> tuple[str, str | None]:
     if isinstance(size, int) or str(size).isdigit():
         return f"{group} (n = {size})", None
     if str(size).startswith("<"):
-        return f"{group} (n {size})", f"{group}: the group has {size} participants; its exact size is not shown."
-    return (f"{group} (n not shown)", f"{group}: the size of this group is not shown, so that no hidden count can be "
-            "worked out from the totals.")
+        return (
+            f"{group} (n {size})",
+            f"{group}: the group has {size} participants; its exact size is not shown.",
+        )
+    return (
+        f"{group} (n not shown)",
+        f"{group}: the size of this group is not shown, so that no hidden count can be "
+        "worked out from the totals.",
+    )
 
 
-def publication_tables(prevalence_rows: Sequence[dict], settings: ThemeSettings, coded_participants: int, codebook_version: str,
-                       not_coded: Sequence[str] = ()) -> list[Table]:
+def publication_tables(
+    prevalence_rows: Sequence[dict],
+    settings: ThemeSettings,
+    coded_participants: int,
+    codebook_version: str,
+    not_coded: Sequence[str] = (),
+) -> list[Table]:
     """Table 1 (whole sample) and one table per participant attribute. ``not_coded``: the
     participants interviewed whom the final coding does not cover yet (named in Table 1's note)."""
     overall = [row for row in prevalence_rows if row["attribute"] == EVERYONE]
@@ -75,13 +97,25 @@ def publication_tables(prevalence_rows: Sequence[dict], settings: ThemeSettings,
         label = row["theme_label"] if row["level"] == "theme" else row["code_label"]
         if row["level"] == "theme":
             bold.add(len(body))
-        body.append([label, _cell_text(row["participants"], row["participants_share"]), str(row["segments"])])
-    tables.append(Table(
-        f"Themes and codes: participants who voiced each (N = {coded_participants} coded participants)",
-        ["Theme / code", "Participants, n (%)", "Coded segments"], body, bold,
-        [f"A participant voiced a theme when at least one of their segments carries one of its codes. Codebook version {codebook_version}.",
-         coverage_note(coded_participants, not_coded)],
-    ))
+        body.append(
+            [
+                label,
+                _cell_text(row["participants"], row["participants_share"]),
+                str(row["segments"]),
+            ]
+        )
+    tables.append(
+        Table(
+            f"Themes and codes: participants who voiced each (N = {coded_participants} coded participants)",
+            ["Theme / code", "Participants, n (%)", "Coded segments"],
+            body,
+            bold,
+            [
+                f"A participant voiced a theme when at least one of their segments carries one of its codes. Codebook version {codebook_version}.",
+                coverage_note(coded_participants, not_coded),
+            ],
+        )
+    )
     for attribute in settings.attributes:
         rows = [row for row in prevalence_rows if row["attribute"] == attribute]
         groups: list[tuple[str, Any]] = []
@@ -101,13 +135,20 @@ def publication_tables(prevalence_rows: Sequence[dict], settings: ThemeSettings,
         for level, theme_label, code_label, key in order:
             if level == "theme":
                 bold.add(len(body))
-            cells = [_cell_text(by_item[key][group]["participants"], by_item[key][group]["participants_share"]) for group, _ in groups]
+            cells = [
+                _cell_text(
+                    by_item[key][group]["participants"], by_item[key][group]["participants_share"]
+                )
+                for group, _ in groups
+            ]
             body.append([theme_label if level == "theme" else code_label, *cells])
         notes = ["Participants who voiced each theme and code, n (% of the group)."]
         notes += [note for _, note in headers if note]
         if settings.suppress_below > 1:
             notes.append(suppression_note(settings.suppress_below))
-        tables.append(Table(f"Themes and codes by {attribute.replace('_', ' ')}", header, body, bold, notes))
+        tables.append(
+            Table(f"Themes and codes by {attribute.replace('_', ' ')}", header, body, bold, notes)
+        )
     return tables
 
 
@@ -123,8 +164,14 @@ def markdown(tables: Sequence[Table], exemplars: Sequence[dict], codebook: Codeb
         lines.append("| " + " | ".join(_markdown_escape(cell) for cell in table.header) + " |")
         lines.append("|" + "|".join([":---"] + ["---:"] * (len(table.header) - 1)) + "|")
         for index, row in enumerate(table.rows):
-            label = f"**{_markdown_escape(row[0])}**" if index in table.bold_rows else _markdown_escape(row[0])
-            lines.append("| " + " | ".join([label, *(_markdown_escape(cell) for cell in row[1:])]) + " |")
+            label = (
+                f"**{_markdown_escape(row[0])}**"
+                if index in table.bold_rows
+                else _markdown_escape(row[0])
+            )
+            lines.append(
+                "| " + " | ".join([label, *(_markdown_escape(cell) for cell in row[1:])]) + " |"
+            )
         lines.append("")
         lines += [f"*{_markdown_escape(note)}*" for note in table.notes]
         lines.append("")
@@ -141,7 +188,10 @@ def markdown(tables: Sequence[Table], exemplars: Sequence[dict], codebook: Codeb
             if not quotes:
                 lines += ["*No coded segment.*", ""]
             for row in quotes:
-                lines += [f"> \u201c{_markdown_escape(row['text'])}\u201d ({_markdown_escape(row['attribution'])})", ""]
+                lines += [
+                    f"> \u201c{_markdown_escape(row['text'])}\u201d ({_markdown_escape(row['attribution'])})",
+                    "",
+                ]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -174,7 +224,9 @@ def word_document(tables: Sequence[Table], exemplars: Sequence[dict], codebook: 
             keep_on_one_page(added)
             cells = added.cells
             for column, (cell, text) in enumerate(zip(cells, row)):
-                run = cell.paragraphs[0].add_run(text if index in table.bold_rows or column else f"   {text}")
+                run = cell.paragraphs[0].add_run(
+                    text if index in table.bold_rows or column else f"   {text}"
+                )
                 run.bold = index in table.bold_rows
                 run.font.size = Pt(9)
         for note in table.notes:

@@ -68,7 +68,9 @@ _SPOKEN_YEAR = (
 )
 _AGE_SUBJECT = r"(?:I|he|she|they|we|you|my (?:son|daughter|boy|girl|baby|kid|child|brother|sister|mother|father|mom|mum|dad))"
 _BUSINESS = r"(?:Bar|Barbershop|Salon|Shop|Store|Pub|Grocery|Spirits|Restaurant|Cafe|Hotel|Lodge|Kiosk|Bodega|Deli|Liquors?|Wines|Lounge|Club|Carwash)"
-_SPOKEN_DIGIT = r"(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine|double\s+\w+|triple\s+\w+)"
+_SPOKEN_DIGIT = (
+    r"(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine|double\s+\w+|triple\s+\w+)"
+)
 #: Words after which a number said aloud is a record, member or account number.
 _RECORD_WORD = (
     r"(?i:\b(?:MRN|NHS|NI|SSN|NYSID|CPF|ID|IDs|card|record|file|case|chart|registration|reg\.?|"
@@ -102,7 +104,9 @@ _NOT_AGE_CONTEXT = re.compile(
 
 def _phone_digits(text: str, start: int, end: int) -> bool:
     value = text[start:end]
-    return 7 <= sum(character.isdigit() for character in value) <= 15 and not NUMERIC_DATE.fullmatch(value)
+    return 7 <= sum(
+        character.isdigit() for character in value
+    ) <= 15 and not NUMERIC_DATE.fullmatch(value)
 
 
 def _a_name(text: str, start: int, end: int) -> bool:
@@ -114,15 +118,17 @@ def _an_age(text: str, start: int, end: int) -> bool:
     value = text[start:end]
     if value.isdigit() and not 0 < int(value) < 120:
         return False
-    return not _NOT_AGE_CONTEXT.search(text[max(0, start - 60):start])
+    return not _NOT_AGE_CONTEXT.search(text[max(0, start - 60) : start])
 
 
-_PHONE_WORDS = re.compile(r"(?i)\b(?:phone|mobile|cell|telephone|tel|contact|whatsapp|call|text|reach)\b")
+_PHONE_WORDS = re.compile(
+    r"(?i)\b(?:phone|mobile|cell|telephone|tel|contact|whatsapp|call|text|reach)\b"
+)
 
 
 def _not_after_a_phone_word(text: str, start: int, end: int) -> bool:
     """Not a number a phone word introduces ("my phone number is ...": a phone number)."""
-    return not _PHONE_WORDS.search(text[max(0, start - 30):start])
+    return not _PHONE_WORDS.search(text[max(0, start - 30) : start])
 
 
 def _an_id_said_aloud(text: str, start: int, end: int) -> bool:
@@ -133,7 +139,9 @@ def _an_id_said_aloud(text: str, start: int, end: int) -> bool:
     value = text[start:end]
     characters = [character for character in value if character.isalnum()]
     digits = sum(character.isdigit() for character in characters)
-    return digits >= 2 and (len(characters) >= 5 or (digits < len(characters) and len(characters) >= 4))
+    return digits >= 2 and (
+        len(characters) >= 5 or (digits < len(characters) and len(characters) >= 4)
+    )
 
 
 def _a_numbered_street(text: str, start: int, end: int) -> bool:
@@ -185,109 +193,251 @@ class Recogniser:
     needs: str = ""
 
 
-def _recogniser(name: str, label: str, pattern: str, group: int = 0, flags: int = 0, **options) -> Recogniser:
+def _recogniser(
+    name: str, label: str, pattern: str, group: int = 0, flags: int = 0, **options
+) -> Recogniser:
     return Recogniser(name, label, re.compile(pattern, flags), group, **options)
 
 
 RECOGNISERS: tuple[Recogniser, ...] = (
-    _recogniser("email_address", "EMAIL", r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?<!\.)", needs="@"),
-    _recogniser("web_address", "URL", r"(?i)\b(?:https?://|www\.)[^\s<>\"']+(?<![.,;:!?)])", needs="url"),
-    _recogniser("social_media_handle", "OTHER", r"(?<![\w@])@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_]){2,}", needs="@"),
-    _recogniser("vehicle_plate", "OTHER", r"\b[A-Z]\s?\d{3}\s?[A-Z]{3}\b|\bK[A-Z]{2}\s?\d{3}[A-Z]\b", priority=2, needs="digit"),
-    _recogniser("business_name", "OTHER", rf"\b(?:(?!(?:Outside|Inside|At|In|Near|By|From|To|Behind|Opposite|The)\b){_NAME}\s+){{1,3}}(?:(?:and|&)\s+(?:{_NAME}\s+)?)?{_BUSINESS}\b"),
+    _recogniser(
+        "email_address", "EMAIL", r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?<!\.)", needs="@"
+    ),
+    _recogniser(
+        "web_address", "URL", r"(?i)\b(?:https?://|www\.)[^\s<>\"']+(?<![.,;:!?)])", needs="url"
+    ),
+    _recogniser(
+        "social_media_handle",
+        "OTHER",
+        r"(?<![\w@])@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_]){2,}",
+        needs="@",
+    ),
+    _recogniser(
+        "vehicle_plate",
+        "OTHER",
+        r"\b[A-Z]\s?\d{3}\s?[A-Z]{3}\b|\bK[A-Z]{2}\s?\d{3}[A-Z]\b",
+        priority=2,
+        needs="digit",
+    ),
+    _recogniser(
+        "business_name",
+        "OTHER",
+        rf"\b(?:(?!(?:Outside|Inside|At|In|Near|By|From|To|Behind|Opposite|The)\b){_NAME}\s+){{1,3}}(?:(?:and|&)\s+(?:{_NAME}\s+)?)?{_BUSINESS}\b",
+    ),
     _recogniser("us_social_security_number", "ID", r"\b\d{3}-\d{2}-\d{4}\b", needs="digit"),
     _recogniser(
-        "phone_number", "PHONE",
+        "phone_number",
+        "PHONE",
         r"(?<![\w+])(\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,5}[\s.-])\d{2,6}(?:[\s.-]\d{2,4}){0,2}(?![\w-])"
         r"|(?<![\w+])(?:\+\d{9,13}|0\d{9})(?!\w)|(?<![\w-])\d{3}-\d{4}(?![\w-])",
-        check=_phone_digits, needs="digit"),
+        check=_phone_digits,
+        needs="digit",
+    ),
     # "member number is XJH 4471 0923", "NHS number 612 048 3397", "Medicaid ID KX 7730 41 R"
     _recogniser(
-        "number_after_record_word", "ID",
+        "number_after_record_word",
+        "ID",
         rf"{_RECORD_WORD}{_ID_LINK}((?=[A-Z0-9/ -]*\d)[A-Z0-9][A-Z0-9/]*(?:(?:\s|-)[A-Z0-9/]+)*)(?![\w-])",
-        1, check=_an_id_said_aloud, trim=_trim_id, priority=1, needs="digit"),
+        1,
+        check=_an_id_said_aloud,
+        trim=_trim_id,
+        priority=1,
+        needs="digit",
+    ),
     _recogniser(
-        "number_after_number_word", "ID",
+        "number_after_number_word",
+        "ID",
         rf"{_ID_KEYWORD}{_ID_LINK}((?=[A-Z0-9/ -]*\d)[A-Z0-9][A-Z0-9/]*(?:(?:\s|-)[A-Z0-9/]+)*)(?![\w-])",
-        1, check=_an_id_said_aloud, trim=_trim_id, needs="digit"),
+        1,
+        check=_an_id_said_aloud,
+        trim=_trim_id,
+        needs="digit",
+    ),
     # "my ID is four four seven one nine"
     _recogniser(
-        "spoken_number_after_record_word", "ID",
-        rf"{_ID_KEYWORD}{_ID_LINK}((?:{_SPOKEN_DIGIT}[\s,-]+){{3,}}{_SPOKEN_DIGIT})\b", 1, re.I,
-        check=_not_after_a_phone_word, priority=1,
+        "spoken_number_after_record_word",
+        "ID",
+        rf"{_ID_KEYWORD}{_ID_LINK}((?:{_SPOKEN_DIGIT}[\s,-]+){{3,}}{_SPOKEN_DIGIT})\b",
+        1,
+        re.I,
+        check=_not_after_a_phone_word,
+        priority=1,
     ),
     _recogniser(
-        "record_number_shape", "ID",
+        "record_number_shape",
+        "ID",
         r"\b[A-Z]{1,6}(?:[-/][A-Z]{1,6})*[-/]\d[\dA-Z/-]{2,}\b|\b\d{6,}[A-Z]?\b|\b[A-Z]{1,4}\d{6,}\b"
         r"|\b[A-Z]{2,6}(?:/[A-Z]{0,3}\d+){2,4}\b"
-        r"|\b\d{2,4}-\d{4}-\d{4,6}\b|\b\d{4}-[A-Z]{1,4}-\d{3,}\b", needs="digit"),
+        r"|\b\d{2,4}-\d{4}-\d{4,6}\b|\b\d{4}-[A-Z]{1,4}-\d{3,}\b",
+        needs="digit",
+    ),
     # "born in 1986", "DOB 07/22/1971", "year of birth 1979", "date of birth: 9 November 1984"
     _recogniser(
-        "date_of_birth", "DATE",
+        "date_of_birth",
+        "DATE",
         rf"(?i:\b(?:born(?:\s+(?:in|on)(?:,\s+(?:in|on))?)?|DOB|D\.O\.B\.?|date of birth|year of birth|birth ?date|birthday))"
         rf"(?:\s+(?:is|was))?\s*[:,]?\s*({_DATE_EXPRESSION})(?![\w/-])",
-        1, priority=1,
+        1,
+        priority=1,
     ),
     _recogniser("date_numeric", "DATE", NUMERIC_DATE.pattern, needs="digit"),
-    _recogniser("date_day_month", "DATE", rf"\b{_DAY}\s+(?:of\s+)?{MONTH}(?:,?\s+{_YEAR})?\b", needs="digit"),
-    _recogniser("date_month_day", "DATE", rf"\b{MONTH}\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?\b(?!:)", needs="digit"),
-    _recogniser("date_month_year", "DATE", rf"\b{MONTH},?\s+{_YEAR}\b", needs="digit"),
-    _recogniser("age_years_old", "AGE", r"\b(\d{1,3})(?:\s*|-)(?:years?|yrs?)(?:\s*|-)old\b", 1, re.I, check=_an_age, needs="digit"),
-    _recogniser("age_after_age_word", "AGE", r"\b(?:aged?|age of|turned|turning)\s*[:\s]\s*(\d{1,3})\b" + _NOT_AGE_UNIT, 1, re.I, check=_an_age, needs="digit"),
     _recogniser(
-        "age_after_verb", "AGE",
+        "date_day_month", "DATE", rf"\b{_DAY}\s+(?:of\s+)?{MONTH}(?:,?\s+{_YEAR})?\b", needs="digit"
+    ),
+    _recogniser(
+        "date_month_day",
+        "DATE",
+        rf"\b{MONTH}\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?\b(?!:)",
+        needs="digit",
+    ),
+    _recogniser("date_month_year", "DATE", rf"\b{MONTH},?\s+{_YEAR}\b", needs="digit"),
+    _recogniser(
+        "age_years_old",
+        "AGE",
+        r"\b(\d{1,3})(?:\s*|-)(?:years?|yrs?)(?:\s*|-)old\b",
+        1,
+        re.I,
+        check=_an_age,
+        needs="digit",
+    ),
+    _recogniser(
+        "age_after_age_word",
+        "AGE",
+        r"\b(?:aged?|age of|turned|turning)\s*[:\s]\s*(\d{1,3})\b" + _NOT_AGE_UNIT,
+        1,
+        re.I,
+        check=_an_age,
+        needs="digit",
+    ),
+    _recogniser(
+        "age_after_verb",
+        "AGE",
         r"\b(?:I'm|I am|I was|he's|she's|he is|she is|he was|she was|they're|when I was|since I was|by)\s+(\d{1,2})\b"
         r"(?:\s+(?:now|then|when|and)\b|[.,;!?]|$)" + _NOT_AGE_UNIT,
-        1, re.I, check=_an_age, needs="digit"),
-    _recogniser(
-        "age_after_subject", "AGE",
-        rf"\b(?:when {_AGE_SUBJECT} (?:was|were)|(?:{_AGE_SUBJECT}|(?-i:[A-Z][a-z]+))(?: (?:was|were|is|am|are)|['’](?:s|m|re)) (?:only |just |about |around |barely )?)"
-        rf"(\d{{1,2}}|{_NUMBER_WORD_AGE})\b(?:\s+(?:now|then|when|and|maybe|or so)\b|\s+(?:to|years)\b|\s*[.,;!?—–]|\s+-\s|$)" + _NOT_AGE_UNIT,
-        1, re.I, check=_an_age,
+        1,
+        re.I,
+        check=_an_age,
+        needs="digit",
     ),
-    _recogniser("age_in_words", "AGE", rf"\b(?:I'll be|I will be|turn|turned|turning|aged?)\s+({_NUMBER_WORD_AGE})\b", 1, re.I),
+    _recogniser(
+        "age_after_subject",
+        "AGE",
+        rf"\b(?:when {_AGE_SUBJECT} (?:was|were)|(?:{_AGE_SUBJECT}|(?-i:[A-Z][a-z]+))(?: (?:was|were|is|am|are)|['’](?:s|m|re)) (?:only |just |about |around |barely )?)"
+        rf"(\d{{1,2}}|{_NUMBER_WORD_AGE})\b(?:\s+(?:now|then|when|and|maybe|or so)\b|\s+(?:to|years)\b|\s*[.,;!?—–]|\s+-\s|$)"
+        + _NOT_AGE_UNIT,
+        1,
+        re.I,
+        check=_an_age,
+    ),
+    _recogniser(
+        "age_in_words",
+        "AGE",
+        rf"\b(?:I'll be|I will be|turn|turned|turning|aged?)\s+({_NUMBER_WORD_AGE})\b",
+        1,
+        re.I,
+    ),
     # "Ms. Grace Wambui, fifty-three, is ...", "Omari Said Kitwana, 36, on condition"
     _recogniser(
-        "age_after_name", "AGE", rf"\b[A-Z][a-z]+(?:,\s+(\d{{1,2}}|(?i:{_NUMBER_WORD_AGE})),(?=\s)|\s+\((\d{{1,2}})\))", 0, check=_an_age,
+        "age_after_name",
+        "AGE",
+        rf"\b[A-Z][a-z]+(?:,\s+(\d{{1,2}}|(?i:{_NUMBER_WORD_AGE})),(?=\s)|\s+\((\d{{1,2}})\))",
+        0,
+        check=_an_age,
         trim=lambda text, start, end: _last_number(text, start, end),
     ),
     # Addresses: "Apt 6C, 455 East 158th Street", "1540 Grand Concourse", "Rua dos Gusmões, 214",
     # "125th Street", "on 180th", "LS7 3HZ", "NY 10451"
     _recogniser(
-        "street_address", "ADDRESS",
-        rf"\b{_UNIT}?\d{{1,5}}[A-Z]?\s+{_DIRECTION}?(?:(?:{_WORD}|{_ORDINAL})\s+){{1,3}}{_STREET_AFTER_NUMBER}(?!\w)", needs="digit"),
+        "street_address",
+        "ADDRESS",
+        rf"\b{_UNIT}?\d{{1,5}}[A-Z]?\s+{_DIRECTION}?(?:(?:{_WORD}|{_ORDINAL})\s+){{1,3}}{_STREET_AFTER_NUMBER}(?!\w)",
+        needs="digit",
+    ),
     _recogniser(
-        "street_address_number_after", "ADDRESS",
+        "street_address_number_after",
+        "ADDRESS",
         rf"\b(?:Rua|Avenida|Av\.|Travessa|Alameda|Calle|Carrera|Rue)\s+(?:(?:d[aeo]s?|de la|del)\s+)?{_WORD}"
         rf"(?:\s+(?:(?:d[aeo]s?|de la|del)\s+)?{_WORD}){{0,3}}(?:,?\s+\d{{1,5}})?",
     ),
     _recogniser(
-        "house_number", "ADDRESS",
-        r"\b(?:House|H\.|Plot|Flat)\s*No\.?\s*\d+[A-Z]?(?:,\s*(?:Gali|Lane|Street|Sector|Block|Road)\s*No\.?\s*\d+[A-Z]?)?", needs="digit"),
-    _recogniser("numbered_street", "ADDRESS", rf"\b{_DIRECTION}?{_ORDINAL}\s+(?:Street|St\b\.?|Avenue|Ave\b\.?|Road|Rd\b\.?|Place|Drive|Boulevard)", needs="digit"),
+        "house_number",
+        "ADDRESS",
+        r"\b(?:House|H\.|Plot|Flat)\s*No\.?\s*\d+[A-Z]?(?:,\s*(?:Gali|Lane|Street|Sector|Block|Road)\s*No\.?\s*\d+[A-Z]?)?",
+        needs="digit",
+    ),
     _recogniser(
-        "numbered_street_alone", "ADDRESS",
+        "numbered_street",
+        "ADDRESS",
+        rf"\b{_DIRECTION}?{_ORDINAL}\s+(?:Street|St\b\.?|Avenue|Ave\b\.?|Road|Rd\b\.?|Place|Drive|Boulevard)",
+        needs="digit",
+    ),
+    _recogniser(
+        "numbered_street_alone",
+        "ADDRESS",
         rf"(?i:\b(?:on|at|off|near|by|from|to|and|between|past|corner of))\s+({_DIRECTION}?\d{{2,3}}(?:st|nd|rd|th))\b"
         r"(?!\s+(?i:of|birthday|century|grade|floor|time|anniversary|place|percent)\b|-)",
-        1, check=_a_numbered_street, needs="digit"),
-    _recogniser("uk_postcode", "ADDRESS", r"\b(?!CD\d)[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b", needs="digit"),
-    _recogniser("us_zip_code", "ADDRESS", r"(?<=\s)(\d{5})(?:-\d{4})?\b", 1, check=_a_zip_code, needs="digit"),
+        1,
+        check=_a_numbered_street,
+        needs="digit",
+    ),
+    _recogniser(
+        "uk_postcode", "ADDRESS", r"\b(?!CD\d)[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b", needs="digit"
+    ),
+    _recogniser(
+        "us_zip_code",
+        "ADDRESS",
+        r"(?<=\s)(\d{5})(?:-\d{4})?\b",
+        1,
+        check=_a_zip_code,
+        needs="digit",
+    ),
     # a news dateline: "DUNDEE —", "WORCESTER, Mass. —"
-    _recogniser("dateline", "PLACE", r"^([A-Z][A-Z'.-]+(?: [A-Z][A-Z'.-]+){0,3})(?=(?:,\s*[A-Z][a-z]+\.?)?\s+[—–]\s)", 1),
-    _recogniser("place_with_particle", "PLACE", r"\b[A-Z][a-z]+ (?:es|de|da|do|dos|del|la|al|el|di|van|von) [A-Z][a-z]+\b"),
+    _recogniser(
+        "dateline",
+        "PLACE",
+        r"^([A-Z][A-Z'.-]+(?: [A-Z][A-Z'.-]+){0,3})(?=(?:,\s*[A-Z][a-z]+\.?)?\s+[—–]\s)",
+        1,
+    ),
+    _recogniser(
+        "place_with_particle",
+        "PLACE",
+        r"\b[A-Z][a-z]+ (?:es|de|da|do|dos|del|la|al|el|di|van|von) [A-Z][a-z]+\b",
+    ),
     _recogniser("nickname", "PERSON", rf"\b(?:Big|Little|Lil|Young|Baby) {_NAME}\b", check=_a_name),
     _recogniser("street_name", "PLACE", rf"\b(?:{_NAME}\s+){{1,2}}{_STREET_NAMED}(?!\w)"),
-    _recogniser("name_after_title", "PERSON", rf"\b{_TITLE_WORDS}\s+({_NAME}(?:\s+{_NAME})?)\b", 1, check=_a_name),
-    _recogniser("name_after_relation", "PERSON", rf"(?i:\bmy\s+{_RELATION_WORDS}),?\s+({_NAME}(?:\s+{_NAME})?)\b", 1, check=_a_name),
-    _recogniser("name_after_naming_word", "PERSON", rf"(?i:\b(?:named|called|name is|name was|known as))\s+({_NAME}(?:\s+{_NAME})?)\b", 1, check=_a_name),
+    _recogniser(
+        "name_after_title",
+        "PERSON",
+        rf"\b{_TITLE_WORDS}\s+({_NAME}(?:\s+{_NAME})?)\b",
+        1,
+        check=_a_name,
+    ),
+    _recogniser(
+        "name_after_relation",
+        "PERSON",
+        rf"(?i:\bmy\s+{_RELATION_WORDS}),?\s+({_NAME}(?:\s+{_NAME})?)\b",
+        1,
+        check=_a_name,
+    ),
+    _recogniser(
+        "name_after_naming_word",
+        "PERSON",
+        rf"(?i:\b(?:named|called|name is|name was|known as))\s+({_NAME}(?:\s+{_NAME})?)\b",
+        1,
+        check=_a_name,
+    ),
 )
 
 
 def find_pattern_spans(text: str) -> list[Span]:
     """Every recogniser's matches in one text (overlaps are merged by the caller); a recogniser
     whose pattern needs what the text lacks (a digit, an @) is not run."""
-    holds = {"": True, "digit": _DIGIT.search(text) is not None, "@": "@" in text,
-             "url": "www" in text.lower() or "://" in text}
+    holds = {
+        "": True,
+        "digit": _DIGIT.search(text) is not None,
+        "@": "@" in text,
+        "url": "www" in text.lower() or "://" in text,
+    }
     spans = []
     for recogniser in RECOGNISERS:
         if not holds[recogniser.needs]:
@@ -300,5 +450,14 @@ def find_pattern_spans(text: str) -> list[Span]:
                 start, end = recogniser.trim(text, start, end)
             if recogniser.check is not None and not recogniser.check(text, start, end):
                 continue
-            spans.append(Span(start, end, recogniser.label, "patterns", recogniser=recogniser.name, priority=recogniser.priority))
+            spans.append(
+                Span(
+                    start,
+                    end,
+                    recogniser.label,
+                    "patterns",
+                    recogniser=recogniser.name,
+                    priority=recogniser.priority,
+                )
+            )
     return spans

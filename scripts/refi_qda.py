@@ -46,7 +46,14 @@ from scripts.refi_qda_standard import (  # noqa: E402
 )
 
 EXCHANGE_FIX = "Export the project again from your QDA program (REFI-QDA project, .qdpx)"
-SELECTION_KINDS = ("PlainTextSelection", "PictureSelection", "PDFSelection", "AudioSelection", "VideoSelection", "TranscriptSelection")
+SELECTION_KINDS = (
+    "PlainTextSelection",
+    "PictureSelection",
+    "PDFSelection",
+    "AudioSelection",
+    "VideoSelection",
+    "TranscriptSelection",
+)
 SOURCE_KINDS = ("TextSource", "PictureSource", "PDFSource", "AudioSource", "VideoSource")
 
 
@@ -96,8 +103,12 @@ class ExchangeFile:
     codes: dict[str, CodeEntry] = field(default_factory=dict)  # by normalized GUID
     users: dict[str, str] = field(default_factory=dict)  # normalized GUID → name
     text_sources: list[TextSourceEntry] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # departures from the standard, what is not read
-    checks: list[str] = field(default_factory=list)  # missing texts, unknown code GUIDs, selections outside their source
+    problems: list[str] = field(
+        default_factory=list
+    )  # departures from the standard, what is not read
+    checks: list[str] = field(
+        default_factory=list
+    )  # missing texts, unknown code GUIDs, selections outside their source
 
 
 def _local(element: etree._Element) -> str:
@@ -115,12 +126,16 @@ def _descendants(element: etree._Element, names: Iterable[str]) -> Iterator[etre
 
 
 def _parse_xml(data: bytes, path: Path, what: str) -> etree._Element:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True
+    )
     try:
         return etree.fromstring(data, parser)
     except etree.XMLSyntaxError as error:
         line = error.lineno if error.lineno else "?"
-        raise CodingError(path, f"{what} is not well-formed XML (line {line})", EXCHANGE_FIX) from None
+        raise CodingError(
+            path, f"{what} is not well-formed XML (line {line})", EXCHANGE_FIX
+        ) from None
 
 
 def _project_xml(archive: zipfile.ZipFile, path: Path) -> tuple[str, bytes]:
@@ -130,9 +145,17 @@ def _project_xml(archive: zipfile.ZipFile, path: Path) -> tuple[str, bytes]:
     named = [name for name in at_root if name.lower() == PROJECT_MEMBER]
     chosen = named or at_root or candidates
     if not chosen:
-        raise CodingError(path, "is a zip archive but not a REFI-QDA project: it holds no project.qde", EXCHANGE_FIX)
+        raise CodingError(
+            path,
+            "is a zip archive but not a REFI-QDA project: it holds no project.qde",
+            EXCHANGE_FIX,
+        )
     if len(chosen) > 1:
-        raise CodingError(path, f"holds {len(chosen)} project files (.qde); a REFI-QDA project holds one", EXCHANGE_FIX)
+        raise CodingError(
+            path,
+            f"holds {len(chosen)} project files (.qde); a REFI-QDA project holds one",
+            EXCHANGE_FIX,
+        )
     return chosen[0], archive.read(chosen[0])
 
 
@@ -148,34 +171,55 @@ def read_exchange(path: str | Path) -> ExchangeFile:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise CodingError(path, f"cannot be read ({error.strerror or type(error).__name__})", "Check the file name and its permissions") from None
+        raise CodingError(
+            path,
+            f"cannot be read ({error.strerror or type(error).__name__})",
+            "Check the file name and its permissions",
+        ) from None
     if zipfile.is_zipfile(io.BytesIO(data)):
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 member, xml = _project_xml(archive, path)
                 root = _parse_xml(xml, path, member)
                 members = {name.lower(): name for name in archive.namelist()}
-                exchange = _read_project(root, path, lambda target: _member_text(archive, members, target))
+                exchange = _read_project(
+                    root, path, lambda target: _member_text(archive, members, target)
+                )
                 if member.lower() != PROJECT_MEMBER and "/" not in member:
-                    exchange.problems.insert(0, f"the project XML is named {quoted(member)}, not project.qde (read anyway)")
+                    exchange.problems.insert(
+                        0,
+                        f"the project XML is named {quoted(member)}, not project.qde (read anyway)",
+                    )
                 return exchange
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError):
             raise CodingError(path, "is a damaged zip archive", EXCHANGE_FIX) from None
     if path.suffix.lower() == ".qdpx":
-        raise CodingError(path, "is not a REFI-QDA project: a .qdpx is a zip archive and this file is not one", EXCHANGE_FIX)
+        raise CodingError(
+            path,
+            "is not a REFI-QDA project: a .qdpx is a zip archive and this file is not one",
+            EXCHANGE_FIX,
+        )
     root = _parse_xml(data, path, "the file")
     if _local(root) == "Project":  # a bare project.qde: no source texts come with it
-        return _read_project(root, path, lambda target: (None, "the texts are not inside a bare .qde; use the .qdpx"))
+        return _read_project(
+            root, path, lambda target: (None, "the texts are not inside a bare .qde; use the .qdpx")
+        )
     if _local(root) != "CodeBook":
-        raise CodingError(path, f"is XML but not a REFI-QDA codebook or project (root element {_local(root)})", EXCHANGE_FIX)
+        raise CodingError(
+            path,
+            f"is XML but not a REFI-QDA codebook or project (root element {_local(root)})",
+            EXCHANGE_FIX,
+        )
     return _read_codebook(root, path)
 
 
-def _member_text(archive: zipfile.ZipFile, members: dict[str, str], target: str) -> tuple[str | None, str]:
+def _member_text(
+    archive: zipfile.ZipFile, members: dict[str, str], target: str
+) -> tuple[str | None, str]:
     """The text of a source's plain-text file (internal://NAME → sources/NAME, any case)."""
     if not target.startswith("internal://"):
         return None, "its text is outside the project file (a relative or absolute path)"
-    name = target[len("internal://"):].lstrip("/")
+    name = target[len("internal://") :].lstrip("/")
     member = members.get(f"{SOURCES_FOLDER}/{name}".lower()) or members.get(name.lower())
     if member is None:
         return None, f"its text {quoted(name)} is not in the project file"
@@ -190,7 +234,14 @@ def _read_codebook(root: etree._Element, path: Path) -> ExchangeFile:
     exchange.problems.extend(_schema_problems(root, "codebook"))
     for codes in _children(root, "Codes"):
         _read_codes(codes, path, exchange.codes, "codebook")
-    exchange.counts = {"codes": len(list(_descendants(root, ["Code"]))), "sources": 0, "selections": 0, "codings": 0, "users": 0, "cases": 0}
+    exchange.counts = {
+        "codes": len(list(_descendants(root, ["Code"]))),
+        "sources": 0,
+        "selections": 0,
+        "codings": 0,
+        "users": 0,
+        "cases": 0,
+    }
     return exchange
 
 
@@ -199,20 +250,25 @@ def _schema_problems(root: etree._Element, kind: str) -> list[str]:
     if not errors:
         return []
     more = f" and {len(errors) - 3} more" if len(errors) > 3 else ""
-    return [f"does not follow the REFI-QDA {kind} schema at {'; '.join(errors[:3])}{more} (read anyway)"]
+    return [
+        f"does not follow the REFI-QDA {kind} schema at {'; '.join(errors[:3])}{more} (read anyway)"
+    ]
 
 
 def _required(element: etree._Element, attribute: str, path: Path, kind: str = "project") -> str:
     value = element.get(attribute)
     if value is None or not value.strip():
         raise CodingError(
-            path, f"does not follow the REFI-QDA {kind} schema: line {element.sourceline}, element {_local(element)} has no {attribute}",
+            path,
+            f"does not follow the REFI-QDA {kind} schema: line {element.sourceline}, element {_local(element)} has no {attribute}",
             EXCHANGE_FIX,
         )
     return value.strip()
 
 
-def _read_codes(parent: etree._Element, path: Path, into: dict[str, CodeEntry], kind: str = "project") -> None:
+def _read_codes(
+    parent: etree._Element, path: Path, into: dict[str, CodeEntry], kind: str = "project"
+) -> None:
     for code in _children(parent, "Code"):
         guid = _required(code, "guid", path, kind)
         codable = (code.get("isCodable") or "true").strip().lower() not in ("false", "0")
@@ -226,17 +282,31 @@ def _position(element: etree._Element, attribute: str, path: Path) -> int:
         return int(value)
     except ValueError:
         raise CodingError(
-            path, f"does not follow the REFI-QDA project schema: line {element.sourceline}, {attribute} of a plain-text selection is not a whole number",
+            path,
+            f"does not follow the REFI-QDA project schema: line {element.sourceline}, {attribute} of a plain-text selection is not a whole number",
             EXCHANGE_FIX,
         ) from None
 
 
-def _read_project(root: etree._Element, path: Path, source_text: Callable[[str], tuple[str | None, str]]) -> ExchangeFile:
+def _read_project(
+    root: etree._Element, path: Path, source_text: Callable[[str], tuple[str | None, str]]
+) -> ExchangeFile:
     if _local(root) != "Project":
-        raise CodingError(path, f"is not a REFI-QDA project (root element {_local(root)}, expected Project)", EXCHANGE_FIX)
+        raise CodingError(
+            path,
+            f"is not a REFI-QDA project (root element {_local(root)}, expected Project)",
+            EXCHANGE_FIX,
+        )
     counts = {
-        "codes": sum(1 for codebook in _children(root, "CodeBook") for _ in _descendants(codebook, ["Code"])),
-        "sources": sum(1 for sources in _children(root, "Sources") for child in sources if _local(child) in SOURCE_KINDS),
+        "codes": sum(
+            1 for codebook in _children(root, "CodeBook") for _ in _descendants(codebook, ["Code"])
+        ),
+        "sources": sum(
+            1
+            for sources in _children(root, "Sources")
+            for child in sources
+            if _local(child) in SOURCE_KINDS
+        ),
         "selections": sum(1 for _ in _descendants(root, SELECTION_KINDS)),
         "codings": sum(1 for _ in _descendants(root, ["Coding"])),
         "users": sum(1 for users in _children(root, "Users") for _ in _children(users, "User")),
@@ -246,17 +316,24 @@ def _read_project(root: etree._Element, path: Path, source_text: Callable[[str],
     exchange.problems.extend(_schema_problems(root, "project"))
     for users in _children(root, "Users"):
         for user in _children(users, "User"):
-            exchange.users[normalized_guid(_required(user, "guid", path))] = (user.get("name") or "").strip()
+            exchange.users[normalized_guid(_required(user, "guid", path))] = (
+                user.get("name") or ""
+            ).strip()
     for codebook in _children(root, "CodeBook"):
         for codes in _children(codebook, "Codes"):
             _read_codes(codes, path, exchange.codes)
-    numbers = {element: number for number, element in enumerate(_descendants(root, ["PlainTextSelection"]), start=1)}
+    numbers = {
+        element: number
+        for number, element in enumerate(_descendants(root, ["PlainTextSelection"]), start=1)
+    }
     other_codings = 0
     for sources in _children(root, "Sources"):
         for source in sources:
             if _local(source) == "TextSource":
                 exchange.text_sources.append(_read_text_source(source, path, numbers, source_text))
-                other_codings += sum(1 for _ in _children(source, "Coding"))  # codes on a whole source
+                other_codings += sum(
+                    1 for _ in _children(source, "Coding")
+                )  # codes on a whole source
             elif _local(source) in SOURCE_KINDS:
                 other_codings += sum(1 for _ in _descendants(source, ["Coding"]))
     if other_codings:
@@ -266,13 +343,22 @@ def _read_project(root: etree._Element, path: Path, source_text: Callable[[str],
         )
     # Checked by the import only for the sources it reads; listed here for the summary.
     known = set(exchange.codes)
-    used = {guid for source in exchange.text_sources for selection in source.selections for guid, _ in selection.codings}
+    used = {
+        guid
+        for source in exchange.text_sources
+        for selection in source.selections
+        for guid, _ in selection.codings
+    }
     unknown = sorted(guid for guid in used if normalized_guid(guid) not in known)
     if unknown:
-        exchange.checks.append(f"{len(unknown)} code GUID(s) used by codings are not in the file's codebook: {', '.join(unknown[:5])}")
+        exchange.checks.append(
+            f"{len(unknown)} code GUID(s) used by codings are not in the file's codebook: {', '.join(unknown[:5])}"
+        )
     for source in exchange.text_sources:
         if source.text is None:
-            exchange.checks.append(f"text source {quoted(source.name)} (GUID {source.guid}): {source.missing}")
+            exchange.checks.append(
+                f"text source {quoted(source.name)} (GUID {source.guid}): {source.missing}"
+            )
             continue
         for selection in source.selections:
             if not 0 <= selection.start <= selection.end <= len(source.text):
@@ -289,7 +375,10 @@ def selection_outside(selection: Selection, source: TextSourceEntry) -> str:
 
 
 def _read_text_source(
-    source: etree._Element, path: Path, numbers: dict[etree._Element, int], source_text: Callable[[str], tuple[str | None, str]],
+    source: etree._Element,
+    path: Path,
+    numbers: dict[etree._Element, int],
+    source_text: Callable[[str], tuple[str | None, str]],
 ) -> TextSourceEntry:
     guid = _required(source, "guid", path)
     inline = next(_children(source, "PlainTextContent"), None)
@@ -306,14 +395,23 @@ def _read_text_source(
             reference = next(_children(coding, "CodeRef"), None)
             if reference is None:
                 raise CodingError(
-                    path, f"does not follow the REFI-QDA project schema: line {coding.sourceline}, a Coding has no CodeRef", EXCHANGE_FIX,
+                    path,
+                    f"does not follow the REFI-QDA project schema: line {coding.sourceline}, a Coding has no CodeRef",
+                    EXCHANGE_FIX,
                 )
             user = coding.get("creatingUser") or element.get("creatingUser")
-            codings.append((_required(reference, "targetGUID", path), normalized_guid(user) if user else None))
-        selections.append(Selection(
-            _required(element, "guid", path), numbers[element], _position(element, "startPosition", path),
-            _position(element, "endPosition", path), tuple(codings),
-        ))
+            codings.append(
+                (_required(reference, "targetGUID", path), normalized_guid(user) if user else None)
+            )
+        selections.append(
+            Selection(
+                _required(element, "guid", path),
+                numbers[element],
+                _position(element, "startPosition", path),
+                _position(element, "endPosition", path),
+                tuple(codings),
+            )
+        )
     return TextSourceEntry(guid, (source.get("name") or "").strip(), text, selections, missing)
 
 
@@ -321,7 +419,12 @@ def summarize(path: str | Path) -> dict[str, Any]:
     """Counts (codes, sources, selections, codings, users, cases: elements of the file, of any
     media type) and problems of a .qdpx or .qdc, without the workflow."""
     exchange = read_exchange(path)
-    return {"file": str(path), "kind": exchange.kind, **exchange.counts, "problems": [*exchange.problems, *exchange.checks]}
+    return {
+        "file": str(path),
+        "kind": exchange.kind,
+        **exchange.counts,
+        "problems": [*exchange.problems, *exchange.checks],
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -353,14 +456,20 @@ def coded_source_names(path: str | Path) -> set[str]:
             root = _parse_xml(xml, path, member)
     except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError):
         return set()
-    users = {normalized_guid(user.get("guid")): (user.get("name") or "").strip() for user in _descendants(root, ["User"])}
+    users = {
+        normalized_guid(user.get("guid")): (user.get("name") or "").strip()
+        for user in _descendants(root, ["User"])
+    }
     helpers = suggestion_users(users)
     names = set()
     for sources in _children(root, "Sources"):
         for source in _children(sources, "TextSource"):
             for selection in _children(source, "PlainTextSelection"):
                 for coding in _children(selection, "Coding"):
-                    if normalized_guid(coding.get("creatingUser") or selection.get("creatingUser")) not in helpers:
+                    if (
+                        normalized_guid(coding.get("creatingUser") or selection.get("creatingUser"))
+                        not in helpers
+                    ):
                         names.add(source_stem(source.get("name") or ""))
     return names
 
@@ -385,7 +494,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="refi_qda.py",
         description="Look inside a REFI-QDA project (.qdpx) or codebook (.qdc) without the workflow.",
     )
-    parser.add_argument("--summary", metavar="FILE", required=True, help="the .qdpx or .qdc to summarise")
+    parser.add_argument(
+        "--summary", metavar="FILE", required=True, help="the .qdpx or .qdc to summarise"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON (counts and problems)")
     return parser
 
@@ -399,7 +510,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QualflowError as error:
         print(" ".join(str(error).split()), file=sys.stderr)
         return 2
-    print(json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) if args.json else _summary_text(summary))
+    print(
+        json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False)
+        if args.json
+        else _summary_text(summary)
+    )
     return 0
 
 

@@ -34,7 +34,12 @@ from scripts.refi_qda import (
     source_stem,
     suggestion_users,
 )
-from scripts.refi_qda_standard import SUGGESTIONS_USER, normalized_guid, render_transcript, stable_guid
+from scripts.refi_qda_standard import (
+    SUGGESTIONS_USER,
+    normalized_guid,
+    render_transcript,
+    stable_guid,
+)
 
 FRESH_EXPORT_FIX = (
     "Code the sources of a fresh export (results/exchange/project.qdpx) without editing their text, "
@@ -69,8 +74,12 @@ class CodeMatcher:
 
     def __init__(self, codebook: Codebook, file_codes: dict[str, CodeEntry]):
         self.file_codes = file_codes
-        self.by_guid = {normalized_guid(stable_guid("code", code.id)): code.id for code in codebook.codes}
-        self.theme_by_guid = {normalized_guid(stable_guid("theme", theme.id)): theme.id for theme in codebook.themes}
+        self.by_guid = {
+            normalized_guid(stable_guid("code", code.id)): code.id for code in codebook.codes
+        }
+        self.theme_by_guid = {
+            normalized_guid(stable_guid("theme", theme.id)): theme.id for theme in codebook.themes
+        }
         self.code_names: dict[str, set[str]] = defaultdict(set)
         self.code_ids = {code.id.casefold(): code.id for code in codebook.codes}
         for code in codebook.codes:
@@ -99,7 +108,9 @@ class CodeMatcher:
             found = self._by_name(name.strip().casefold())
             if found is not None:
                 return found
-        return CodeMatch(reason=f"code {quoted(entry.name)} (GUID {guid}) is not a code of the codebook")
+        return CodeMatch(
+            reason=f"code {quoted(entry.name)} (GUID {guid}) is not a code of the codebook"
+        )
 
     def _by_name(self, name: str) -> CodeMatch | None:
         if name in self.code_ids:
@@ -108,7 +119,9 @@ class CodeMatcher:
         if len(labelled) == 1:
             return CodeMatch(code_id=next(iter(labelled)))
         if len(labelled) > 1:
-            return CodeMatch(reason=f"code label {quoted(name)} belongs to {len(labelled)} codes ({', '.join(sorted(labelled))})")
+            return CodeMatch(
+                reason=f"code label {quoted(name)} belongs to {len(labelled)} codes ({', '.join(sorted(labelled))})"
+            )
         if name in self.theme_names:
             return CodeMatch(theme_id=self.theme_names[name])
         return None
@@ -138,7 +151,9 @@ def position_map(source_text: str, rendered_text: str) -> Callable[[int], int] |
     return None
 
 
-def coded_segments(start: int, end: int, spans: Sequence[tuple[str, int, int]], min_overlap: float) -> tuple[list[str], tuple[float, str]]:
+def coded_segments(
+    start: int, end: int, spans: Sequence[tuple[str, int, int]], min_overlap: float
+) -> tuple[list[str], tuple[float, str]]:
     """Segments a selection [start, end) codes: those it covers for at least ``min_overlap`` of
     their characters. Also the largest share it covers of any segment (share, segment_id)."""
     threshold = Fraction(repr(float(min_overlap)))
@@ -160,7 +175,12 @@ def coded_segments(start: int, end: int, spans: Sequence[tuple[str, int, int]], 
 
 
 def read_qdpx_coding(
-    path: str | Path, coder: str, segments: Segments, codebook: Codebook, min_overlap: float = 0.5, similarity: float = 0.6,
+    path: str | Path,
+    coder: str,
+    segments: Segments,
+    codebook: Codebook,
+    min_overlap: float = 0.5,
+    similarity: float = 0.6,
     versions: Any = None,
 ) -> tuple[list[Mention], list[Problem]]:
     """A coder's REFI-QDA project as codings (one :class:`~scripts.coding_records.Mention` per segment
@@ -179,20 +199,35 @@ def read_qdpx_coding(
     path = Path(path)
     exchange = read_exchange(path)
     if exchange.kind != "project":
-        raise CodingError(path, "is a REFI-QDA codebook, not a project with codings", "Save the coded project (.qdpx) here instead")
+        raise CodingError(
+            path,
+            "is a REFI-QDA codebook, not a project with codings",
+            "Save the coded project (.qdpx) here instead",
+        )
     file = str(path)
-    problems = [Problem("warning", "qdpx_format", coder, file, None, problem, EXCHANGE_FIX) for problem in exchange.problems]
+    problems = [
+        Problem("warning", "qdpx_format", coder, file, None, problem, EXCHANGE_FIX)
+        for problem in exchange.problems
+    ]
     helpers = suggestion_users(exchange.users)
     matcher = CodeMatcher(codebook, exchange.codes)
     rows_by_transcript: dict[str, list[dict[str, str]]] = defaultdict(list)
     for row in segments.rows:
         rows_by_transcript[row["transcript_id"]].append(row)
     mentions: dict[tuple[str, str], Mention] = {}
-    bad_codes: dict[tuple[str, str], list[int]] = defaultdict(list)  # (kind, detail) → selection numbers
+    bad_codes: dict[tuple[str, str], list[int]] = defaultdict(
+        list
+    )  # (kind, detail) → selection numbers
     ignored, users = 0, set()
     for source in exchange.text_sources:
-        counted = [selection for selection in source.selections if any(user not in helpers for _, user in selection.codings)]
-        ignored += sum(1 for selection in source.selections for _, user in selection.codings if user in helpers)
+        counted = [
+            selection
+            for selection in source.selections
+            if any(user not in helpers for _, user in selection.codings)
+        ]
+        ignored += sum(
+            1 for selection in source.selections for _, user in selection.codings if user in helpers
+        )
         if not counted:
             continue
         transcript = source_transcript(source.name, rows_by_transcript)
@@ -206,8 +241,17 @@ def read_qdpx_coding(
         plain = source.text.replace("\r\n", "\n")
         sha1 = {row["segment_id"]: row["text_sha1"] for row in rows_by_transcript[transcript]}
         if to_rendered is None and versions is not None:
-            exported = next(((kept, digests) for kept, digests in versions.rendered(transcript) if kept.text == plain), None)
-            if exported is not None:  # the version exported is kept: code its segments, followed later
+            exported = next(
+                (
+                    (kept, digests)
+                    for kept, digests in versions.rendered(transcript)
+                    if kept.text == plain
+                ),
+                None,
+            )
+            if (
+                exported is not None
+            ):  # the version exported is kept: code its segments, followed later
                 rendered, sha1, to_rendered = exported[0], exported[1], to_plain
         for selection in counted:
             if not 0 <= selection.start <= selection.end <= len(source.text):
@@ -223,52 +267,103 @@ def read_qdpx_coding(
                 where = anchoring.map_selection(plain, rendered.text, start, end)
                 if where is None or where[2] < similarity:
                     for code_id in codes:
-                        mentions.setdefault(("", f"{selection.number}:{code_id}"), Mention(
-                            coder, file, selection.number, "", code_id, status="recheck",
-                            similarity=where[2] if where else 0.0, coded_code_id=code_id, coded_text=coded_text,
-                            transcript_id=transcript,
-                        ))
+                        mentions.setdefault(
+                            ("", f"{selection.number}:{code_id}"),
+                            Mention(
+                                coder,
+                                file,
+                                selection.number,
+                                "",
+                                code_id,
+                                status="recheck",
+                                similarity=where[2] if where else 0.0,
+                                coded_code_id=code_id,
+                                coded_text=coded_text,
+                                transcript_id=transcript,
+                            ),
+                        )
                     continue
                 start, end, share = where
-                status = "carried" if anchoring.same_words(coded_text, rendered.text[start:end]) else "moved"
+                status = (
+                    "carried"
+                    if anchoring.same_words(coded_text, rendered.text[start:end])
+                    else "moved"
+                )
             covered, (largest, nearest) = coded_segments(start, end, rendered.spans, min_overlap)
             if not covered:
-                problems.append(_too_small(coder, file, selection, codes, largest, nearest, min_overlap))
+                problems.append(
+                    _too_small(coder, file, selection, codes, largest, nearest, min_overlap)
+                )
             for segment_id in covered:
                 for code_id in codes:
-                    mentions.setdefault((segment_id, code_id), Mention(
-                        coder, file, selection.number, segment_id, code_id, status=status, similarity=share,
-                        text_sha1=sha1.get(segment_id) if status == "unchanged" else None,
-                        coded_code_id=code_id, coded_text=coded_text if status != "unchanged" else "",
-                    ))
+                    mentions.setdefault(
+                        (segment_id, code_id),
+                        Mention(
+                            coder,
+                            file,
+                            selection.number,
+                            segment_id,
+                            code_id,
+                            status=status,
+                            similarity=share,
+                            text_sha1=sha1.get(segment_id) if status == "unchanged" else None,
+                            coded_code_id=code_id,
+                            coded_text=coded_text if status != "unchanged" else "",
+                        ),
+                    )
     problems.extend(_code_problems(coder, file, bad_codes, codebook))
     if ignored:
-        problems.append(Problem(
-            "warning", "suggestions_ignored", coder, file, None,
-            f"{ignored} coding(s) by the user {SUGGESTIONS_USER} left out: they are candidate codes, not {coder}'s",
-            "Nothing to do; to count a suggested code, apply it yourself",
-        ))
+        problems.append(
+            Problem(
+                "warning",
+                "suggestions_ignored",
+                coder,
+                file,
+                None,
+                f"{ignored} coding(s) by the user {SUGGESTIONS_USER} left out: they are candidate codes, not {coder}'s",
+                "Nothing to do; to count a suggested code, apply it yourself",
+            )
+        )
     named_users = sorted(user for user in users if user is not None)
     if len(named_users) > 1:
-        problems.append(Problem(
-            "warning", "several_users", coder, file, None,
-            f"codings by {len(named_users)} users (GUIDs {', '.join(named_users)}) are all read as {coder}'s coding",
-            "Keep one coder's project in each coder folder",
-        ))
-    return sorted(mentions.values(), key=lambda m: (m.row, segments.index.get(m.segment_id, 0), m.code_id or "")), problems
+        problems.append(
+            Problem(
+                "warning",
+                "several_users",
+                coder,
+                file,
+                None,
+                f"codings by {len(named_users)} users (GUIDs {', '.join(named_users)}) are all read as {coder}'s coding",
+                "Keep one coder's project in each coder folder",
+            )
+        )
+    return sorted(
+        mentions.values(),
+        key=lambda m: (m.row, segments.index.get(m.segment_id, 0), m.code_id or ""),
+    ), problems
 
 
-def _source_problem(coder: str, file: str, source: TextSourceEntry, transcript: str | None, first: int) -> Problem:
+def _source_problem(
+    coder: str, file: str, source: TextSourceEntry, transcript: str | None, first: int
+) -> Problem:
     """Why a coded source's selections cannot be read: no transcript, or no text."""
     where = f"source {quoted(source.name)} (GUID {source.guid})"
     if transcript is None:
-        kind, detail = "unknown_source", f"{where} is coded but is not a transcript of the corpus (its name must be the transcript ID)"
+        kind, detail = (
+            "unknown_source",
+            f"{where} is coded but is not a transcript of the corpus (its name must be the transcript ID)",
+        )
     else:
         kind, detail = "missing_source_text", f"{where}: {source.missing}"
     return Problem("error", kind, coder, file, first, detail, FRESH_EXPORT_FIX)
 
 
-def _selection_codes(selection: Selection, helpers: set[str], matcher: CodeMatcher, bad_codes: dict[tuple[str, str], list[int]]) -> list[str]:
+def _selection_codes(
+    selection: Selection,
+    helpers: set[str],
+    matcher: CodeMatcher,
+    bad_codes: dict[tuple[str, str], list[int]],
+) -> list[str]:
     """The codebook codes a selection's codings apply (suggestions left out, sorted); themes and
     unknown codes are noted in ``bad_codes`` with the selection's number."""
     codes = set()
@@ -285,32 +380,60 @@ def _selection_codes(selection: Selection, helpers: set[str], matcher: CodeMatch
     return sorted(codes)
 
 
-def _too_small(coder: str, file: str, selection: Selection, codes: list[str], share: float, nearest: str, min_overlap: float) -> Problem:
+def _too_small(
+    coder: str,
+    file: str,
+    selection: Selection,
+    codes: list[str],
+    share: float,
+    nearest: str,
+    min_overlap: float,
+) -> Problem:
     if nearest:
         reach = f"covers less than {min_overlap:.0%} of every segment it touches (at most {share:.0%} of {nearest})"
     else:
         reach = "covers no segment's text"
     return Problem(
-        "warning", "selection_too_small", coder, file, selection.number,
+        "warning",
+        "selection_too_small",
+        coder,
+        file,
+        selection.number,
         f"selection {selection.number} (GUID {selection.guid}) {reach}; its code(s) {', '.join(codes)} are not counted",
         "Widen the selection to the whole sentence, or lower coding.qdpx_min_overlap in config.yaml",
     )
 
 
-def _code_problems(coder: str, file: str, bad_codes: dict[tuple[str, str], list[int]], codebook: Codebook) -> list[Problem]:
+def _code_problems(
+    coder: str, file: str, bad_codes: dict[tuple[str, str], list[int]], codebook: Codebook
+) -> list[Problem]:
     problems = []
     for (kind, detail), numbers in sorted(bad_codes.items(), key=lambda item: min(item[1])):
         count = f"{len(numbers)} selection(s), the first selection {min(numbers)}"
         if kind == "theme":
             theme = next(theme for theme in codebook.themes if theme.id == detail)
-            problems.append(Problem(
-                "error", "theme_coded", coder, file, min(numbers),
-                f"theme {detail} is applied like a code ({count}); a theme groups codes and is not coded itself",
-                f"Apply one of its codes instead ({', '.join(theme.code_ids)})", code_id=detail,
-            ))
+            problems.append(
+                Problem(
+                    "error",
+                    "theme_coded",
+                    coder,
+                    file,
+                    min(numbers),
+                    f"theme {detail} is applied like a code ({count}); a theme groups codes and is not coded itself",
+                    f"Apply one of its codes instead ({', '.join(theme.code_ids)})",
+                    code_id=detail,
+                )
+            )
         else:
-            problems.append(Problem(
-                "error", "unknown_code", coder, file, min(numbers), f"{detail} (version {codebook.version}); used by {count}",
-                "Use the codes of the exported codebook (results/exchange/codebook.qdc), or add the code to data/codebook.yaml",
-            ))
+            problems.append(
+                Problem(
+                    "error",
+                    "unknown_code",
+                    coder,
+                    file,
+                    min(numbers),
+                    f"{detail} (version {codebook.version}); used by {count}",
+                    "Use the codes of the exported codebook (results/exchange/codebook.qdc), or add the code to data/codebook.yaml",
+                )
+            )
     return problems

@@ -45,7 +45,12 @@ LOGGER = logging.getLogger("qualflow")
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
-def _element(parent: etree._Element | None, element_name: str, namespace: str = PROJECT_NAMESPACE, **attributes: str) -> etree._Element:
+def _element(
+    parent: etree._Element | None,
+    element_name: str,
+    namespace: str = PROJECT_NAMESPACE,
+    **attributes: str,
+) -> etree._Element:
     # attributes as keywords, so the element's own name cannot be called "name" (an attribute)
     tag = f"{{{namespace}}}{element_name}"
     if parent is None:
@@ -53,7 +58,9 @@ def _element(parent: etree._Element | None, element_name: str, namespace: str = 
     return etree.SubElement(parent, tag, attributes)
 
 
-def _text_element(parent: etree._Element, name: str, text: str, namespace: str = PROJECT_NAMESPACE) -> etree._Element:
+def _text_element(
+    parent: etree._Element, name: str, text: str, namespace: str = PROJECT_NAMESPACE
+) -> etree._Element:
     child = _element(parent, name, namespace)
     child.text = text
     return child
@@ -62,7 +69,10 @@ def _text_element(parent: etree._Element, name: str, text: str, namespace: str =
 def _code_description(codebook: Codebook, code_id: str) -> str:
     code = codebook.code(code_id)
     document = next(
-        entry for theme in codebook.document["themes"] for entry in theme["codes"] if entry["id"] == code_id
+        entry
+        for theme in codebook.document["themes"]
+        for entry in theme["codes"]
+        if entry["id"] == code_id
     )
     lines = [f"Code ID: {code.id}", f"Definition: {code.definition.strip()}"]
     for key, label in (("include", "Include"), ("exclude", "Exclude")):
@@ -75,12 +85,28 @@ def _add_codes(parent: etree._Element, codebook: Codebook, namespace: str) -> No
     """Themes as parent codes (not codable), their codes as children, in codebook order."""
     codes = _element(parent, "Codes", namespace)
     for theme in codebook.themes:
-        theme_code = _element(codes, "Code", namespace, guid=stable_guid("theme", theme.id), name=theme.label, isCodable="false")
-        description = f"Theme ID: {theme.id}" + (f"\n{theme.description.strip()}" if theme.description else "")
+        theme_code = _element(
+            codes,
+            "Code",
+            namespace,
+            guid=stable_guid("theme", theme.id),
+            name=theme.label,
+            isCodable="false",
+        )
+        description = f"Theme ID: {theme.id}" + (
+            f"\n{theme.description.strip()}" if theme.description else ""
+        )
         _text_element(theme_code, "Description", description, namespace)
         for code_id in theme.code_ids:
             code = codebook.code(code_id)
-            child = _element(theme_code, "Code", namespace, guid=stable_guid("code", code.id), name=code.label, isCodable="true")
+            child = _element(
+                theme_code,
+                "Code",
+                namespace,
+                guid=stable_guid("code", code.id),
+                name=code.label,
+                isCodable="true",
+            )
             _text_element(child, "Description", _code_description(codebook, code.id), namespace)
 
 
@@ -100,7 +126,9 @@ class Case:
     attributes: tuple[tuple[str, str], ...]
 
 
-def participant_cases(participants: Sequence[dict[str, str]], attributes: Sequence[str], transcripts: Iterable[str]) -> list[Case]:
+def participant_cases(
+    participants: Sequence[dict[str, str]], attributes: Sequence[str], transcripts: Iterable[str]
+) -> list[Case]:
     """One case per participant (participant_id, or the transcript ID when there is none) with the
     configured attributes, for the exported transcripts only; sorted by name."""
     exported = set(transcripts)
@@ -111,9 +139,16 @@ def participant_cases(participants: Sequence[dict[str, str]], attributes: Sequen
     cases = []
     for name, rows in sorted(grouped.items()):
         rows = sorted(rows, key=lambda row: row["transcript_id"])
-        values = tuple((attribute, (rows[0].get(attribute) or "").strip()) for attribute in attributes)
-        if any(tuple((a, (row.get(a) or "").strip()) for a in attributes) != values for row in rows[1:]):
-            LOGGER.warning("participant %s: attributes differ between transcripts; the first transcript's are exported", quoted(name))
+        values = tuple(
+            (attribute, (rows[0].get(attribute) or "").strip()) for attribute in attributes
+        )
+        if any(
+            tuple((a, (row.get(a) or "").strip()) for a in attributes) != values for row in rows[1:]
+        ):
+            LOGGER.warning(
+                "participant %s: attributes differ between transcripts; the first transcript's are exported",
+                quoted(name),
+            )
         cases.append(Case(name, tuple(row["transcript_id"] for row in rows), values))
     return cases
 
@@ -129,7 +164,13 @@ def project_document(
     written as codings by the user qualflow-suggestions (None: no suggestions)."""
     qualflow = stable_guid("user", QUALFLOW_USER)
     helper = stable_guid("user", SUGGESTIONS_USER)
-    root = _element(None, "Project", name=f"qualflow (codebook version {codebook.version})", origin="qualflow", creatingUserGUID=qualflow)
+    root = _element(
+        None,
+        "Project",
+        name=f"qualflow (codebook version {codebook.version})",
+        origin="qualflow",
+        creatingUserGUID=qualflow,
+    )
     users = _element(root, "Users")
     _element(users, "User", guid=qualflow, name=QUALFLOW_USER)
     if suggestions is not None:
@@ -139,15 +180,25 @@ def project_document(
     if cases and attributes:
         variables = _element(root, "Variables")
         for attribute in attributes:
-            _element(variables, "Variable", guid=stable_guid("variable", attribute), name=attribute, typeOfVariable="Text")
+            _element(
+                variables,
+                "Variable",
+                guid=stable_guid("variable", attribute),
+                name=attribute,
+                typeOfVariable="Text",
+            )
     if cases:
         cases_element = _element(root, "Cases")
         for case in cases:
-            case_element = _element(cases_element, "Case", guid=stable_guid("case", case.name), name=case.name)
+            case_element = _element(
+                cases_element, "Case", guid=stable_guid("case", case.name), name=case.name
+            )
             for attribute, value in case.attributes:
                 if value:
                     variable_value = _element(case_element, "VariableValue")
-                    _element(variable_value, "VariableRef", targetGUID=stable_guid("variable", attribute))
+                    _element(
+                        variable_value, "VariableRef", targetGUID=stable_guid("variable", attribute)
+                    )
                     _text_element(variable_value, "TextValue", value)
             for transcript_id in case.transcripts:
                 _element(case_element, "SourceRef", targetGUID=stable_guid("source", transcript_id))
@@ -155,18 +206,32 @@ def project_document(
         sources = _element(root, "Sources")
         for rendered in transcripts:
             guid = stable_guid("source", rendered.transcript_id)
-            source = _element(sources, "TextSource", guid=guid, name=rendered.transcript_id, plainTextPath=f"internal://{guid}.txt")
+            source = _element(
+                sources,
+                "TextSource",
+                guid=guid,
+                name=rendered.transcript_id,
+                plainTextPath=f"internal://{guid}.txt",
+            )
             if suggestions is not None:
-                _add_suggestions(source, rendered, suggestions.get(rendered.transcript_id, []), helper)
+                _add_suggestions(
+                    source, rendered, suggestions.get(rendered.transcript_id, []), helper
+                )
     _text_element(
-        root, "Description",
+        root,
+        "Description",
         "De-identified transcripts exported by qualflow. Code the sources without editing their text, then "
         "save the project (.qdpx) into data/coding/<your coder name>/ and run the workflow again.",
     )
     return _xml_bytes(root, "project")
 
 
-def _add_suggestions(source: etree._Element, rendered: RenderedTranscript, pairs: Sequence[tuple[str, str]], user: str) -> None:
+def _add_suggestions(
+    source: etree._Element,
+    rendered: RenderedTranscript,
+    pairs: Sequence[tuple[str, str]],
+    user: str,
+) -> None:
     span_of = {segment_id: (start, end) for segment_id, start, end in rendered.spans}
     codes_by_segment: dict[str, list[str]] = defaultdict(list)
     for segment_id, code_id in pairs:
@@ -177,20 +242,34 @@ def _add_suggestions(source: etree._Element, rendered: RenderedTranscript, pairs
             continue
         start, end = span_of[segment_id]
         selection = _element(
-            source, "PlainTextSelection", guid=stable_guid("suggestion", segment_id), name=segment_id,
-            startPosition=str(start), endPosition=str(end), creatingUser=user,
+            source,
+            "PlainTextSelection",
+            guid=stable_guid("suggestion", segment_id),
+            name=segment_id,
+            startPosition=str(start),
+            endPosition=str(end),
+            creatingUser=user,
         )
         for code_id in sorted(codes_by_segment[segment_id]):
-            coding = _element(selection, "Coding", guid=stable_guid("suggestion", f"{segment_id}:{code_id}"), creatingUser=user)
+            coding = _element(
+                selection,
+                "Coding",
+                guid=stable_guid("suggestion", f"{segment_id}:{code_id}"),
+                creatingUser=user,
+            )
             _element(coding, "CodeRef", targetGUID=stable_guid("code", code_id))
 
 
 def _xml_bytes(root: etree._Element, kind: str) -> bytes:
     errors = schema_errors(root, kind)
     if errors:  # our own export breaking the standard is a bug, not a user mistake
-        raise RuntimeError(f"the exported {kind} does not follow the REFI-QDA schema: {'; '.join(errors[:3])}")
+        raise RuntimeError(
+            f"the exported {kind} does not follow the REFI-QDA schema: {'; '.join(errors[:3])}"
+        )
     # the declaration written by hand: lxml's uses single quotes, which some importers refuse
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="UTF-8", pretty_print=True)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(
+        root, encoding="UTF-8", pretty_print=True
+    )
 
 
 def project_members(
@@ -201,9 +280,13 @@ def project_members(
     suggestions: dict[str, list[tuple[str, str]]] | None = None,
 ) -> dict[str, bytes]:
     """The files of the .qdpx: project.qde and sources/{source GUID}.txt (UTF-8, no BOM)."""
-    members = {PROJECT_MEMBER: project_document(codebook, transcripts, cases, attributes, suggestions)}
+    members = {
+        PROJECT_MEMBER: project_document(codebook, transcripts, cases, attributes, suggestions)
+    }
     for rendered in transcripts:
-        members[f"{SOURCES_FOLDER}/{stable_guid('source', rendered.transcript_id)}.txt"] = rendered.text.encode("utf-8")
+        members[f"{SOURCES_FOLDER}/{stable_guid('source', rendered.transcript_id)}.txt"] = (
+            rendered.text.encode("utf-8")
+        )
     return members
 
 
@@ -223,7 +306,11 @@ def zip_bytes(members: dict[str, bytes]) -> bytes:
 def candidate_pairs(rows: Iterable[dict[str, str]], codebook: Codebook) -> list[tuple[str, str]]:
     """(segment_id, code_id) of candidate codes worth suggesting: codebook codes, not negated."""
     known = set(codebook.code_ids)
-    return [(row["segment_id"], row["code_id"]) for row in rows if row.get("negated", "0") != "1" and row["code_id"] in known]
+    return [
+        (row["segment_id"], row["code_id"])
+        for row in rows
+        if row.get("negated", "0") != "1" and row["code_id"] in known
+    ]
 
 
 @rule_job
@@ -234,19 +321,34 @@ def qdpx_export(input: dict, output: dict, params: dict, log: str) -> None:
         settings = params["config"]
         attributes = settings["participants"]["attributes"]
         codebook = load_codebook(input["codebook"])
-        transcripts = [render_transcript(read_tsv(Path(path))) for path in sorted(input["segments"])]
+        transcripts = [
+            render_transcript(read_tsv(Path(path))) for path in sorted(input["segments"])
+        ]
         transcripts = [rendered for rendered in transcripts if rendered.transcript_id]
-        cases = participant_cases(load_participants(Path(input["participants"])), attributes, [t.transcript_id for t in transcripts])
+        cases = participant_cases(
+            load_participants(Path(input["participants"])),
+            attributes,
+            [t.transcript_id for t in transcripts],
+        )
         suggestions = None
         if settings["exchange"].get("suggestions", False):
-            suggestions = {Path(path).stem: candidate_pairs(read_tsv(Path(path)), codebook) for path in input["candidates"]}
+            suggestions = {
+                Path(path).stem: candidate_pairs(read_tsv(Path(path)), codebook)
+                for path in input["candidates"]
+            }
         members = project_members(codebook, transcripts, cases, attributes, suggestions)
         Path(output["project"]).parent.mkdir(parents=True, exist_ok=True)
         Path(output["project"]).write_bytes(zip_bytes(members))
         logger.info(
             "%d transcripts, %d segments, %d codes in %d themes, %d cases, %s",
-            len(transcripts), sum(len(t.spans) for t in transcripts), len(codebook.codes), len(codebook.themes), len(cases),
-            f"{sum(len(pairs) for pairs in suggestions.values())} suggested codings" if suggestions is not None else "no suggestions",
+            len(transcripts),
+            sum(len(t.spans) for t in transcripts),
+            len(codebook.codes),
+            len(codebook.themes),
+            len(cases),
+            f"{sum(len(pairs) for pairs in suggestions.values())} suggested codings"
+            if suggestions is not None
+            else "no suggestions",
         )
 
 

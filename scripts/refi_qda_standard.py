@@ -23,7 +23,10 @@ from scripts.settings import SCHEMA_DIR
 
 PROJECT_NAMESPACE = "urn:QDA-XML:project:1.0"
 CODEBOOK_NAMESPACE = "urn:QDA-XML:codebook:1.0"
-SCHEMAS = {"project": SCHEMA_DIR / "refi-qda" / "Project.xsd", "codebook": SCHEMA_DIR / "refi-qda" / "Codebook.xsd"}
+SCHEMAS = {
+    "project": SCHEMA_DIR / "refi-qda" / "Project.xsd",
+    "codebook": SCHEMA_DIR / "refi-qda" / "Codebook.xsd",
+}
 #: The standard names the project XML inside a .qdpx project.qde and its texts' folder sources.
 PROJECT_MEMBER = "project.qde"
 SOURCES_FOLDER = "sources"
@@ -125,4 +128,3 @@ def schema_errors(root: etree._Element, kind: str) -> list[str]:
         where = f"line {error.line}: element {element.group(1) if element else '(unknown)'}"
         found.append(where + (f" (attribute {attribute.group(1)})" if attribute else ""))
     return found
-

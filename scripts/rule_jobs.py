@@ -49,7 +49,9 @@ class RuleJobError(QualflowError):
     """A rule and its code do not match (a developer's error, found when the workflow is parsed)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__("workflow", message, "Name the job function after its rule (scripts/rule_jobs.py)")
+        super().__init__(
+            "workflow", message, "Name the job function after its rule (scripts/rule_jobs.py)"
+        )
 
 
 def rule_job(function: Function) -> Function:
@@ -103,13 +105,19 @@ def find_jobs(scripts: str | Path) -> dict[str, Job]:
     jobs: dict[str, Job] = {}
     for module, tree in _trees(str(scripts)).items():
         for node in tree.body:
-            if not isinstance(node, ast.FunctionDef) or not any(map(_is_rule_job, node.decorator_list)):
+            if not isinstance(node, ast.FunctionDef) or not any(
+                map(_is_rule_job, node.decorator_list)
+            ):
                 continue
             arguments = tuple(argument.arg for argument in node.args.args)
             if arguments != JOB_ARGUMENTS:
-                raise RuleJobError(f"job {module}.{node.name} takes {arguments}, not {JOB_ARGUMENTS}")
+                raise RuleJobError(
+                    f"job {module}.{node.name} takes {arguments}, not {JOB_ARGUMENTS}"
+                )
             if node.name in jobs:
-                raise RuleJobError(f"two jobs named {node.name}: in {jobs[node.name].module} and {module}")
+                raise RuleJobError(
+                    f"two jobs named {node.name}: in {jobs[node.name].module} and {module}"
+                )
             jobs[node.name] = Job(module, node.name)
     return jobs
 
@@ -118,7 +126,9 @@ def job_for(jobs: dict[str, Job], rule: str) -> Job:
     """The job of a rule, or a :class:`RuleJobError` that says which function is missing."""
     name = job_name(rule)
     if name not in jobs:
-        raise RuleJobError(f"rule {rule} has no job function: define @rule_job def {name}{JOB_ARGUMENTS} in scripts/")
+        raise RuleJobError(
+            f"rule {rule} has no job function: define @rule_job def {name}{JOB_ARGUMENTS} in scripts/"
+        )
     return jobs[name]
 
 
@@ -131,10 +141,18 @@ def import_graph(scripts: str | Path) -> dict[str, list[str]]:
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module == "scripts":
                 imported.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("scripts."):
+            elif (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("scripts.")
+            ):
                 imported.add(node.module.split(".")[1])
             elif isinstance(node, ast.Import):
-                imported.update(alias.name.split(".")[1] for alias in node.names if alias.name.startswith("scripts."))
+                imported.update(
+                    alias.name.split(".")[1]
+                    for alias in node.names
+                    if alias.name.startswith("scripts.")
+                )
         graph[module] = sorted(name for name in imported if name in trees and name != module)
     return graph
 

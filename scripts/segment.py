@@ -21,7 +21,10 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-if __package__ in (None, ""):  # run as a file (python scripts/segment.py): make `scripts` importable
+if __package__ in (
+    None,
+    "",
+):  # run as a file (python scripts/segment.py): make `scripts` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts import parts
@@ -85,7 +88,9 @@ def segment_file(deidentified: Path, output: Path) -> list[dict]:
 
 def version_digest(pairs: Sequence[Sequence[str]]) -> str:
     """The digest of a version: its segment IDs and text SHA-1s, in order."""
-    return hashlib.sha256("\n".join(f"{segment_id}\t{sha1}" for segment_id, sha1, *_ in pairs).encode()).hexdigest()
+    return hashlib.sha256(
+        "\n".join(f"{segment_id}\t{sha1}" for segment_id, sha1, *_ in pairs).encode()
+    ).hexdigest()
 
 
 def read_versions(path: Path) -> list[dict]:
@@ -96,7 +101,12 @@ def read_versions(path: Path) -> list[dict]:
     versions = read_jsonl(Path(path))
     for number, version in enumerate(versions, start=1):
         if not isinstance(version, dict) or not isinstance(version.get("segments"), list):
-            raise ContractError(path, "is not a file of segment versions", "Restore it from a backup of results/", line=number)
+            raise ContractError(
+                path,
+                "is not a file of segment versions",
+                "Restore it from a backup of results/",
+                line=number,
+            )
     return versions
 
 
@@ -104,8 +114,13 @@ def with_version(versions: Sequence[dict], segments: Sequence[dict], listed=None
     """The versions with the current one added if it is new. ``listed`` (the identifier list):
     what it lists is taken out of earlier versions (as a bare [TYPE]), for a name listed since
     a version was made must not stay in results/; the SHA-1 a coding names still finds it."""
-    current = [[row["segment_id"], row["text_sha1"], row["text"], row["speaker"]] for row in segments]
-    kept = [{"segments": [list(item) for item in version["segments"]], "version": version["version"]} for version in versions]
+    current = [
+        [row["segment_id"], row["text_sha1"], row["text"], row["speaker"]] for row in segments
+    ]
+    kept = [
+        {"segments": [list(item) for item in version["segments"]], "version": version["version"]}
+        for version in versions
+    ]
     if listed is not None:
         for version in kept:
             for item in version["segments"]:
@@ -127,7 +142,9 @@ def _without_listed(text: str, listed) -> str:
 
 
 def versions_jsonl(versions: Sequence[dict]) -> str:
-    return "".join(json.dumps(version, ensure_ascii=False, sort_keys=True) + "\n" for version in versions)
+    return "".join(
+        json.dumps(version, ensure_ascii=False, sort_keys=True) + "\n" for version in versions
+    )
 
 
 @rule_job
@@ -135,7 +152,9 @@ def segment(input: dict, output: dict, params: dict, log: str) -> None:
     """Rule segment (a part of the corpus): outputs segments (TSV) and versions (every version of
     the transcript's segments so far), a list each."""
     with job_log(log) as logger:
-        listed = load_identifier_list(input["identifiers"], name_parts=params["config"]["deidentify"]["name_parts"])
+        listed = load_identifier_list(
+            input["identifiers"], name_parts=params["config"]["deidentify"]["name_parts"]
+        )
 
         def work_on(work: parts.Work) -> None:
             last = parts.previous("segment", work.transcript, "versions")
@@ -143,10 +162,24 @@ def segment(input: dict, output: dict, params: dict, log: str) -> None:
             segments = segment_file(Path(work.inputs[0]), Path(work.outputs["segments"]))
             versions = with_version(earlier, segments, listed)
             write_text(Path(work.outputs["versions"]), versions_jsonl(versions))
-            logger.info("%s: %d segments; %d version(s) of them kept", work.transcript, len(segments), len(versions))
+            logger.info(
+                "%s: %d segments; %d version(s) of them kept",
+                work.transcript,
+                len(segments),
+                len(versions),
+            )
 
-        works = parts.works_of(params, {"deidentified": input["deidentified"]}, output, params["identifiers"])
-        done = parts.run_part("segment", params["part"], works, parts.settings_text(params["code"]), work_on, logger=logger)
+        works = parts.works_of(
+            params, {"deidentified": input["deidentified"]}, output, params["identifiers"]
+        )
+        done = parts.run_part(
+            "segment",
+            params["part"],
+            works,
+            parts.settings_text(params["code"]),
+            work_on,
+            logger=logger,
+        )
         parts.report_done(logger, "segment", done)
 
 

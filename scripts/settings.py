@@ -50,7 +50,9 @@ def load_yaml(path: Path, what_to_do: str) -> tuple[Any, str]:
             path, f"is not valid YAML ({problem})", what_to_do, line=mark.line + 1 if mark else None
         ) from None
     except yaml.YAMLError as error:
-        raise ConfigurationError(path, f"is not valid YAML ({type(error).__name__})", what_to_do) from None
+        raise ConfigurationError(
+            path, f"is not valid YAML ({type(error).__name__})", what_to_do
+        ) from None
 
 
 # libyaml's C parser when PyYAML was built with it: the pure-Python one costs ~50 ms per file.
@@ -86,8 +88,14 @@ def compose(text: str) -> yaml.Node:
 
 
 def validate_document(
-    document: Any, text: str, schema_name: str, path: Path, fix: str, *,
-    owner: Callable[[Any, list], str] | None = None, error_type: type[QualflowError] = ConfigurationError,
+    document: Any,
+    text: str,
+    schema_name: str,
+    path: Path,
+    fix: str,
+    *,
+    owner: Callable[[Any, list], str] | None = None,
+    error_type: type[QualflowError] = ConfigurationError,
 ) -> Any:
     """Validate against a JSON schema (filling defaults); errors name the setting, not its value.
 
@@ -106,7 +114,9 @@ def validate_document(
         if error.validator == "additionalProperties":
             extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
             allowed = ", ".join(sorted(error.schema.get("properties", {})))
-            problem = f"unknown key(s) {', '.join(map(str, extra))} under {where} (allowed: {allowed})"
+            problem = (
+                f"unknown key(s) {', '.join(map(str, extra))} under {where} (allowed: {allowed})"
+            )
             location.append(extra[0])
         elif error.validator == "required":
             missing = [name for name in error.validator_value if name not in error.instance]
@@ -147,8 +157,16 @@ def load_config(path: Path) -> dict:
     """config.yaml, validated against workflow/schemas/config.schema.yaml, defaults filled in."""
     document, text = load_yaml(path, "Fix config.yaml (see the comments in the bundled one)")
     if not isinstance(document, dict):
-        raise ConfigurationError(path, "is not a mapping of settings", "Start from the bundled config.yaml")
-    return validate_document(document, text, "config.schema.yaml", path, "Fix config.yaml (see the comments in the bundled one)")
+        raise ConfigurationError(
+            path, "is not a mapping of settings", "Start from the bundled config.yaml"
+        )
+    return validate_document(
+        document,
+        text,
+        "config.schema.yaml",
+        path,
+        "Fix config.yaml (see the comments in the bundled one)",
+    )
 
 
 def load_participants(path: Path) -> list[dict[str, str]]:
@@ -167,12 +185,24 @@ def load_participants(path: Path) -> list[dict[str, str]]:
     rows, seen = [], {}
     for line, row in enumerate(reader, start=2):
         if None in row or any(value is None for value in row.values()):
-            raise ConfigurationError(path, "row has a different number of columns than the header", fix, line=line)
+            raise ConfigurationError(
+                path, "row has a different number of columns than the header", fix, line=line
+            )
         transcript_id = row["transcript_id"].strip()
         if not TRANSCRIPT_ID.match(transcript_id):
-            raise ConfigurationError(path, "transcript_id is empty or has characters other than letters, digits, - and _", fix, line=line)
+            raise ConfigurationError(
+                path,
+                "transcript_id is empty or has characters other than letters, digits, - and _",
+                fix,
+                line=line,
+            )
         if transcript_id in seen:
-            raise ConfigurationError(path, f"transcript_id {transcript_id} also on line {seen[transcript_id]}", fix, line=line)
+            raise ConfigurationError(
+                path,
+                f"transcript_id {transcript_id} also on line {seen[transcript_id]}",
+                fix,
+                line=line,
+            )
         seen[transcript_id] = line
         rows.append({key: (value or "").strip() for key, value in row.items()})
     return rows
@@ -186,8 +216,10 @@ def check_participant_attributes(path: Path, attributes: list[str]) -> None:
     missing = [attribute for attribute in attributes if attribute not in header]
     if missing:
         raise ConfigurationError(
-            path, f"has no column {', '.join(missing)} (named in config.yaml, participants.attributes)",
-            "Add the column or remove the attribute from config.yaml", line=1,
+            path,
+            f"has no column {', '.join(missing)} (named in config.yaml, participants.attributes)",
+            "Add the column or remove the attribute from config.yaml",
+            line=1,
         )
 
 
@@ -199,7 +231,11 @@ def discover_transcripts(raw_dir: Path) -> dict[str, Path]:
     """
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
-        raise ConfigurationError(raw_dir, "folder not found", "Create it and put the raw transcripts in it (paths.raw in config.yaml)")
+        raise ConfigurationError(
+            raw_dir,
+            "folder not found",
+            "Create it and put the raw transcripts in it (paths.raw in config.yaml)",
+        )
     transcripts: dict[str, Path] = {}
     for path in sorted(raw_dir.iterdir()):
         if path.name.startswith((".", "~$")) or path.is_dir():

@@ -10,7 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: The placeholder types, in the order the audit and the configuration list them.
-LABELS = ("PERSON", "PLACE", "ORG", "ADDRESS", "DATE", "AGE", "PHONE", "EMAIL", "ID", "URL", "OTHER")
+LABELS = (
+    "PERSON",
+    "PLACE",
+    "ORG",
+    "ADDRESS",
+    "DATE",
+    "AGE",
+    "PHONE",
+    "EMAIL",
+    "ID",
+    "URL",
+    "OTHER",
+)
 #: Types whose placeholders are numbered (a coder can tell two people apart); the others are
 #: bare: ``[DATE]``, ``[ADDRESS]``.
 NUMBERED_LABELS = ("PERSON", "PLACE", "ORG", "OTHER")

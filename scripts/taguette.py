@@ -22,7 +22,9 @@ from scripts.rule_jobs import job_log, rule_job
 COLUMNS = ["tag", "description"]
 
 
-def code_description(label: str, theme: str, definition: str, include: str = "", exclude: str = "") -> str:
+def code_description(
+    label: str, theme: str, definition: str, include: str = "", exclude: str = ""
+) -> str:
     """One line a coder reads in Taguette's tag list: what the code is and when to apply it."""
     parts = [f"{label} (theme: {theme}).", definition.strip()]
     if include.strip():
@@ -38,9 +40,18 @@ def codebook_rows(codebook: Codebook) -> list[dict[str, str]]:
     rows = []
     for code in codebook.codes:
         entry = next(item for item in themes[code.theme_id]["codes"] if item["id"] == code.id)
-        rows.append({"tag": code.id, "description": code_description(
-            code.label, themes[code.theme_id]["label"], code.definition, entry.get("include", ""), entry.get("exclude", ""),
-        )})
+        rows.append(
+            {
+                "tag": code.id,
+                "description": code_description(
+                    code.label,
+                    themes[code.theme_id]["label"],
+                    code.definition,
+                    entry.get("include", ""),
+                    entry.get("exclude", ""),
+                ),
+            }
+        )
     return rows
 
 
@@ -50,7 +61,10 @@ def codebook_csv(codebook: Codebook) -> str:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     # one line per code: line breaks of the YAML's folded text become spaces
-    writer.writerows({column: " ".join(row[column].split()) for column in COLUMNS} for row in codebook_rows(codebook))
+    writer.writerows(
+        {column: " ".join(row[column].split()) for column in COLUMNS}
+        for row in codebook_rows(codebook)
+    )
     return out.getvalue()
 
 
@@ -63,5 +77,7 @@ def taguette_codebook(input: dict, output: dict, params: dict, log: str) -> None
         write_text(Path(output["codebook"]), codebook_csv(codebook))
         logger.info(
             "%s: %d codes of codebook version %s, for Taguette's Import codebook",
-            output["codebook"], len(codebook.codes), codebook.version,
+            output["codebook"],
+            len(codebook.codes),
+            codebook.version,
         )

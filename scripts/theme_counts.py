@@ -29,10 +29,27 @@ from scripts.coded_corpus import NOT_RECORDED, CodedCorpus, ThemeSettings
 from scripts.disclosure import EVERYONE
 
 PREVALENCE_COLUMNS = [
-    "level", "theme_id", "theme_label", "code_id", "code_label", "attribute", "group",
-    "group_participants", "participants", "participants_share", "segments",
+    "level",
+    "theme_id",
+    "theme_label",
+    "code_id",
+    "code_label",
+    "attribute",
+    "group",
+    "group_participants",
+    "participants",
+    "participants_share",
+    "segments",
 ]
-SATURATION_COLUMNS = ["order", "transcript_id", "participant_id", "interview_date", "new_codes", "cumulative_codes", "new_code_ids"]
+SATURATION_COLUMNS = [
+    "order",
+    "transcript_id",
+    "participant_id",
+    "interview_date",
+    "new_codes",
+    "cumulative_codes",
+    "new_code_ids",
+]
 
 
 @dataclass
@@ -50,10 +67,27 @@ def _items(codebook: Codebook) -> list[dict[str, str]]:
     labels = {code.id: code.label for code in codebook.codes}
     items = []
     for t, theme in enumerate(codebook.themes):
-        items.append({"level": "theme", "index": t, "theme_id": theme.id, "theme_label": theme.label, "code_id": "", "code_label": ""})
+        items.append(
+            {
+                "level": "theme",
+                "index": t,
+                "theme_id": theme.id,
+                "theme_label": theme.label,
+                "code_id": "",
+                "code_label": "",
+            }
+        )
         for code_id in theme.code_ids:
-            items.append({"level": "code", "index": codebook.code_ids.index(code_id), "theme_id": theme.id,
-                          "theme_label": theme.label, "code_id": code_id, "code_label": labels[code_id]})
+            items.append(
+                {
+                    "level": "code",
+                    "index": codebook.code_ids.index(code_id),
+                    "theme_id": theme.id,
+                    "theme_label": theme.label,
+                    "code_id": code_id,
+                    "code_label": labels[code_id],
+                }
+            )
     return items
 
 
@@ -73,7 +107,9 @@ def _item_key(item: dict) -> str:
     return f"{item['level']}:{item['theme_id'] if item['level'] == 'theme' else item['code_id']}"
 
 
-def release_counts(corpus: CodedCorpus, settings: ThemeSettings) -> tuple[disclosure.Counts, list[dict]]:
+def release_counts(
+    corpus: CodedCorpus, settings: ThemeSettings
+) -> tuple[disclosure.Counts, list[dict]]:
     """The true counts behind the prevalence tables (scripts/disclosure.py), and the rows' items."""
     theme_labels = corpus.theme_labels()
     ids, code_counts, code_present = corpus.presence(corpus.labels)
@@ -90,7 +126,11 @@ def release_counts(corpus: CodedCorpus, settings: ThemeSettings) -> tuple[disclo
         return code_counts[:, item["index"]], code_present[:, item["index"]]
 
     groups = {attribute: list(group_sizes(corpus, attribute)) for attribute in settings.attributes}
-    sizes = {(attribute, group): size for attribute in settings.attributes for group, size in group_sizes(corpus, attribute).items()}
+    sizes = {
+        (attribute, group): size
+        for attribute in settings.attributes
+        for group, size in group_sizes(corpus, attribute).items()
+    }
     participants, segments = {}, {}
     everyone = np.ones(len(ids), dtype=bool)
     for item in items:
@@ -98,17 +138,34 @@ def release_counts(corpus: CodedCorpus, settings: ThemeSettings) -> tuple[disclo
         key = _item_key(item)
         for attribute, group, members in [
             (EVERYONE, EVERYONE, everyone),
-            *((attribute, group, np.array([attributes_of[p].get(attribute, NOT_RECORDED) == group for p in ids], dtype=bool))
-              for attribute in settings.attributes for group in groups[attribute]),
+            *(
+                (
+                    attribute,
+                    group,
+                    np.array(
+                        [attributes_of[p].get(attribute, NOT_RECORDED) == group for p in ids],
+                        dtype=bool,
+                    ),
+                )
+                for attribute in settings.attributes
+                for group in groups[attribute]
+            ),
         ]:
             participants[(key, attribute, group)] = int(present[members].sum()) if len(ids) else 0
             segments[(key, attribute, group)] = int(counts[members].sum()) if len(ids) else 0
-    themes = {f"theme:{theme.id}": [f"code:{code_id}" for code_id in theme.code_ids] for theme in corpus.codebook.themes}
-    counts = disclosure.Counts([_item_key(item) for item in items], themes, groups, participants, segments, sizes, len(ids))
+    themes = {
+        f"theme:{theme.id}": [f"code:{code_id}" for code_id in theme.code_ids]
+        for theme in corpus.codebook.themes
+    }
+    counts = disclosure.Counts(
+        [_item_key(item) for item in items], themes, groups, participants, segments, sizes, len(ids)
+    )
     return counts, items
 
 
-def prevalence(corpus: CodedCorpus, settings: ThemeSettings, marks: disclosure.Marks | None = None) -> list[dict[str, Any]]:
+def prevalence(
+    corpus: CodedCorpus, settings: ThemeSettings, marks: disclosure.Marks | None = None
+) -> list[dict[str, Any]]:
     """The prevalence table (columns :data:`PREVALENCE_COLUMNS`), hidden as ``marks`` say (by
     default the small counts alone, see scripts/disclosure.py: primary_marks)."""
     counts, items = release_counts(corpus, settings)
@@ -121,16 +178,25 @@ def prevalence(corpus: CodedCorpus, settings: ThemeSettings, marks: disclosure.M
             for group in groups:
                 key = (_item_key(item), attribute, group)
                 size = counts.total if attribute == EVERYONE else counts.sizes[(attribute, group)]
-                cell = Cell(counts.participants[key], counts.segments[key], size, marks.cells.get(key, ""))
+                cell = Cell(
+                    counts.participants[key], counts.segments[key], size, marks.cells.get(key, "")
+                )
                 rows.append(_row(item, attribute, group, cell))
     return rows
 
 
 def _row(item: dict, attribute: str, group: str, cell: Cell) -> dict[str, Any]:
-    share = "" if cell.hidden or cell.group_size == 0 else f"{cell.participants / cell.group_size:.3f}"
+    share = (
+        "" if cell.hidden or cell.group_size == 0 else f"{cell.participants / cell.group_size:.3f}"
+    )
     return {
-        "level": item["level"], "theme_id": item["theme_id"], "theme_label": item["theme_label"],
-        "code_id": item["code_id"], "code_label": item["code_label"], "attribute": attribute, "group": group,
+        "level": item["level"],
+        "theme_id": item["theme_id"],
+        "theme_label": item["theme_label"],
+        "code_id": item["code_id"],
+        "code_label": item["code_label"],
+        "attribute": attribute,
+        "group": group,
         "group_participants": cell.group_size,
         "participants": cell.hidden or cell.participants,
         "participants_share": share,
@@ -149,12 +215,21 @@ def cooccurrence(corpus: CodedCorpus, by: str) -> list[dict[str, Any]]:
     The diagonal holds the code's own count.
     """
     if by == "segments":
-        matrix = corpus.labels.T @ corpus.labels if len(corpus.segments) else np.zeros((len(corpus.code_ids),) * 2, dtype=int)
+        matrix = (
+            corpus.labels.T @ corpus.labels
+            if len(corpus.segments)
+            else np.zeros((len(corpus.code_ids),) * 2, dtype=int)
+        )
     else:
         _, _, present = corpus.presence(corpus.labels)
         matrix = present.T @ present
-    return [{"code_id": code_id, **{other: int(matrix[i, j]) for j, other in enumerate(corpus.code_ids)}}
-            for i, code_id in enumerate(corpus.code_ids)]
+    return [
+        {
+            "code_id": code_id,
+            **{other: int(matrix[i, j]) for j, other in enumerate(corpus.code_ids)},
+        }
+        for i, code_id in enumerate(corpus.code_ids)
+    ]
 
 
 def code_by_participant(corpus: CodedCorpus) -> tuple[list[dict[str, Any]], list[str]]:
@@ -162,12 +237,20 @@ def code_by_participant(corpus: CodedCorpus) -> tuple[list[dict[str, Any]], list
     ids, counts, _ = corpus.presence(corpus.labels)
     rows = []
     for k, code in enumerate(corpus.codebook.codes):
-        rows.append({"theme_id": code.theme_id, "code_id": code.id, "code_label": code.label,
-                     **{participant: int(counts[i, k]) for i, participant in enumerate(ids)}})
+        rows.append(
+            {
+                "theme_id": code.theme_id,
+                "code_id": code.id,
+                "code_label": code.label,
+                **{participant: int(counts[i, k]) for i, participant in enumerate(ids)},
+            }
+        )
     return rows, ["theme_id", "code_id", "code_label", *ids]
 
 
-def interview_order(transcripts: Sequence[str], participants_rows: Sequence[dict[str, str]], order_by: str) -> list[str]:
+def interview_order(
+    transcripts: Sequence[str], participants_rows: Sequence[dict[str, str]], order_by: str
+) -> list[str]:
     """Transcripts in the order they were collected: by ``order_by`` (blank values last), then ID.
 
     Dates sort as text, so they must be written YYYY-MM-DD (ISO 8601).
@@ -178,7 +261,9 @@ def interview_order(transcripts: Sequence[str], participants_rows: Sequence[dict
     return sorted(transcripts, key=lambda t: (not values.get(t, ""), values.get(t, ""), t))
 
 
-def saturation(corpus: CodedCorpus, participants_rows: Sequence[dict[str, str]], order_by: str) -> list[dict[str, Any]]:
+def saturation(
+    corpus: CodedCorpus, participants_rows: Sequence[dict[str, str]], order_by: str
+) -> list[dict[str, Any]]:
     """New codes per added interview, in collection order, and the cumulative count."""
     codes_of: dict[str, set[str]] = defaultdict(set)
     for row, values in zip(corpus.segments, corpus.labels):
@@ -187,12 +272,24 @@ def saturation(corpus: CodedCorpus, participants_rows: Sequence[dict[str, str]],
     dates = {row["transcript_id"]: row.get("interview_date", "") for row in participants_rows}
     seen: set[str] = set()
     rows = []
-    for order, transcript_id in enumerate(interview_order(transcripts, participants_rows, order_by), start=1):
-        new = [code_id for code_id in corpus.code_ids if code_id in codes_of[transcript_id] and code_id not in seen]
+    for order, transcript_id in enumerate(
+        interview_order(transcripts, participants_rows, order_by), start=1
+    ):
+        new = [
+            code_id
+            for code_id in corpus.code_ids
+            if code_id in codes_of[transcript_id] and code_id not in seen
+        ]
         seen.update(new)
-        rows.append({
-            "order": order, "transcript_id": transcript_id, "participant_id": corpus.participants[transcript_id].id,
-            "interview_date": dates.get(transcript_id, ""), "new_codes": len(new), "cumulative_codes": len(seen),
-            "new_code_ids": ",".join(new),
-        })
+        rows.append(
+            {
+                "order": order,
+                "transcript_id": transcript_id,
+                "participant_id": corpus.participants[transcript_id].id,
+                "interview_date": dates.get(transcript_id, ""),
+                "new_codes": len(new),
+                "cumulative_codes": len(seen),
+                "new_code_ids": ",".join(new),
+            }
+        )
     return rows

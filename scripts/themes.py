@@ -57,13 +57,23 @@ class DisclosureControlError(QualflowError):
 def check_config(themes: dict, attributes: Sequence[str], participants_path: str | Path) -> None:
     """The themes settings against participants.csv, when the workflow starts (not at the end)."""
     rows = load_participants(Path(participants_path))
-    columns = [column for column in (rows[0] if rows else {}) if column not in ("transcript_id", "participant_id")]
+    columns = [
+        column
+        for column in (rows[0] if rows else {})
+        if column not in ("transcript_id", "participant_id")
+    ]
     check_settings(ThemeSettings.from_config(themes, attributes), columns, participants_path)
 
 
 def build(
-    codebook_path: str, anchored: Sequence[str], coders: Sequence[str], segment_paths: Sequence[str], participants_path: str,
-    coding: dict, settings: ThemeSettings, corpus_transcripts: Sequence[str] = (),
+    codebook_path: str,
+    anchored: Sequence[str],
+    coders: Sequence[str],
+    segment_paths: Sequence[str],
+    participants_path: str,
+    coding: dict,
+    settings: ThemeSettings,
+    corpus_transcripts: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Everything the ``themes`` rule writes, as plain data. ``anchored``: rule anchor_codings's
     codings, transcripts and problems tables; ``coders``: the final coding's folders;
@@ -72,11 +82,16 @@ def build(
 
     codebook = load_codebook(codebook_path)
     participant_rows = load_participants(Path(participants_path))
-    columns = [column for column in (participant_rows[0] if participant_rows else {}) if column not in ("transcript_id", "participant_id")]
+    columns = [
+        column
+        for column in (participant_rows[0] if participant_rows else {})
+        if column not in ("transcript_id", "participant_id")
+    ]
     check_settings(settings, columns, participants_path)
     if not coders:
         raise ConfigurationError(
-            "config.yaml", f"no files for the final coding ({coding.get('final', 'consensus')})",
+            "config.yaml",
+            f"no files for the final coding ({coding.get('final', 'consensus')})",
             "Set coding.final to a coder folder with codings, or to union",
         )
     segments = coding_files.load_segments(segment_paths)
@@ -89,10 +104,13 @@ def build(
     # proved by an audit of every hidden count (scripts/disclosure.py)
     counts, _ = release_counts(corpus, settings)
     try:
-        marks, audit = disclosure.protect(counts, quotes_of(exemplar_rows, corpus, settings), settings.suppress_below)
+        marks, audit = disclosure.protect(
+            counts, quotes_of(exemplar_rows, corpus, settings), settings.suppress_below
+        )
     except disclosure.DisclosureError as error:
         raise DisclosureControlError(
-            participants_path, str(error),
+            participants_path,
+            str(error),
             "Merge small groups of that attribute in participants.csv, leave the attribute out of "
             "participants.attributes, or raise themes.suppress_below",
         ) from None
@@ -104,12 +122,19 @@ def build(
     for row in exemplar_rows:
         participant = by_id[row["participant_id"]]
         transcript = row["segment_id"].rsplit("-", 2)[0]
-        row["attribution"] = attribution(participant, transcript, settings.attribution, withheld.get(participant.id, ()))
+        row["attribution"] = attribution(
+            participant, transcript, settings.attribution, withheld.get(participant.id, ())
+        )
     matrix, matrix_columns = code_by_participant(corpus)
     not_coded = uncoded_participants(participant_rows, corpus_transcripts, corpus.participant_ids)
-    tables = publication_tables(prevalence_rows, settings, len(corpus.participant_ids), codebook.version, not_coded)
+    tables = publication_tables(
+        prevalence_rows, settings, len(corpus.participant_ids), codebook.version, not_coded
+    )
     return {
-        "codebook": codebook, "corpus": corpus, "prevalence": prevalence_rows, "exemplars": exemplar_rows,
+        "codebook": codebook,
+        "corpus": corpus,
+        "prevalence": prevalence_rows,
+        "exemplars": exemplar_rows,
         "disclosure_audit": disclosure.audit_rows(audit),
         "code_by_participant": (matrix, matrix_columns),
         "cooccurrence_segments": cooccurrence(corpus, "segments"),
@@ -128,23 +153,44 @@ def themes(input: dict, output: dict, params: dict, log: str) -> None:
     with job_log(log) as logger:
         settings = ThemeSettings.from_config(params["themes"], params["attributes"])
         result = build(
-            input["codebook"], learned.anchored_tables(input), params["coders"], input["segments"], input["participants"],
-            params["coding"], settings, params["transcripts"],
+            input["codebook"],
+            learned.anchored_tables(input),
+            params["coders"],
+            input["segments"],
+            input["participants"],
+            params["coding"],
+            settings,
+            params["transcripts"],
         )
         codebook, corpus = result["codebook"], result["corpus"]
         write_tsv(Path(output["prevalence"]), result["prevalence"], PREVALENCE_COLUMNS)
         matrix, matrix_columns = result["code_by_participant"]
         write_tsv(Path(output["code_by_participant"]), matrix, matrix_columns)
         code_columns = ["code_id", *codebook.code_ids]
-        write_tsv(Path(output["cooccurrence_segments"]), result["cooccurrence_segments"], code_columns)
-        write_tsv(Path(output["cooccurrence_participants"]), result["cooccurrence_participants"], code_columns)
+        write_tsv(
+            Path(output["cooccurrence_segments"]), result["cooccurrence_segments"], code_columns
+        )
+        write_tsv(
+            Path(output["cooccurrence_participants"]),
+            result["cooccurrence_participants"],
+            code_columns,
+        )
         write_tsv(Path(output["saturation"]), result["saturation"], SATURATION_COLUMNS)
         write_tsv(Path(output["exemplars"]), result["exemplars"], EXEMPLAR_COLUMNS)
-        write_tsv(Path(output["disclosure_audit"]), result["disclosure_audit"], disclosure.AUDIT_COLUMNS)
-        write_text(Path(output["markdown"]), markdown(result["tables"], result["exemplars"], codebook))
-        save_word_document(word_document(result["tables"], result["exemplars"], codebook), output["word"])
+        write_tsv(
+            Path(output["disclosure_audit"]), result["disclosure_audit"], disclosure.AUDIT_COLUMNS
+        )
+        write_text(
+            Path(output["markdown"]), markdown(result["tables"], result["exemplars"], codebook)
+        )
+        save_word_document(
+            word_document(result["tables"], result["exemplars"], codebook), output["word"]
+        )
         logger.info(
             "themes: %d coded segments of %d participants, %d codes applied %d times; %d exemplar quotes",
-            len(corpus.segments), len(corpus.participant_ids), int((corpus.labels.sum(axis=0) > 0).sum()) if len(corpus.segments) else 0,
-            int(corpus.labels.sum()), len(result["exemplars"]),
+            len(corpus.segments),
+            len(corpus.participant_ids),
+            int((corpus.labels.sum(axis=0) > 0).sum()) if len(corpus.segments) else 0,
+            int(corpus.labels.sum()),
+            len(result["exemplars"]),
         )

@@ -17,7 +17,6 @@ from typing import Iterable, Mapping
 
 from scripts.errors import InputFormatError
 
-
 LOGGER = logging.getLogger("qualflow.ingest")
 
 SUPPORTED_SUFFIXES = (".txt", ".docx", ".vtt", ".srt")
@@ -26,11 +25,31 @@ ROLES = ("interviewer", "participant", "other")
 # Straighten typographic quotes and remove invisible characters that Word and caption tools leave.
 _CHARACTER_MAP = str.maketrans(
     {
-        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
-        "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u2009": " ", "\t": " ",
-        "\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": "", "\u00ad": "",
-        "\u2028": "\n", "\u2029": "\n", "\x0b": "\n", "\x0c": "\n",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+        "\u00a0": " ",
+        "\u2007": " ",
+        "\u202f": " ",
+        "\u2009": " ",
+        "\t": " ",
+        "\u200b": "",
+        "\u200c": "",
+        "\u200d": "",
+        "\u2060": "",
+        "\ufeff": "",
+        "\u00ad": "",
+        "\u2028": "\n",
+        "\u2029": "\n",
+        "\x0b": "\n",
+        "\x0c": "\n",
     }
 )
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
@@ -93,9 +112,11 @@ def decode_transcript(data: bytes, path: str | Path) -> str:
     statistical guess on a short file does not.
     """
     if not data.strip():
-        raise InputFormatError(path, "the file is empty", "Remove it from data/raw/ or replace it with the transcript")
+        raise InputFormatError(
+            path, "the file is empty", "Remove it from data/raw/ or replace it with the transcript"
+        )
     if data.startswith(codecs.BOM_UTF8):
-        return _decode(data[len(codecs.BOM_UTF8):], "utf-8", path)
+        return _decode(data[len(codecs.BOM_UTF8) :], "utf-8", path)
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return _decode(data, "utf-16", path)
     if b"\x00" in data[:4096]:
@@ -159,7 +180,9 @@ _LEADING_TIMESTAMP = re.compile(rf"^\s*[\[(]?(?P<timestamp>{TIMESTAMP})[\])]?\s*
 _COLON_LABEL = re.compile(r"^\s*(?P<label>[^\s:\[\]][^:\n]{0,49}?)\s*:(?:\s+|$)(?P<text>.*)$", re.S)
 # `[Label] text` or `[Label]: text`
 _BRACKET_LABEL = re.compile(r"^\s*\[(?P<label>[^\]\n]{1,50})\]\s*:?\s*(?P<text>.*)$", re.S)
-_ZOOM_CAPTION_HEADER = re.compile(r"^\s*\[(?P<label>[^\]\n]{1,80})\]\s+(?P<timestamp>\d{1,2}:\d{2}:\d{2})\s*$")
+_ZOOM_CAPTION_HEADER = re.compile(
+    r"^\s*\[(?P<label>[^\]\n]{1,80})\]\s+(?P<timestamp>\d{1,2}:\d{2}:\d{2})\s*$"
+)
 _NAME_WORD = re.compile(r"^(?:[A-Z][\w'.-]*|[a-z]{1,3}|\d+|&)$")
 
 
@@ -177,7 +200,11 @@ def label_key(label: str) -> str:
 
 def _looks_like_name(label: str) -> bool:
     words = _LABEL_SUFFIX.sub("", label).split()
-    return 1 <= len(words) <= 5 and all(_NAME_WORD.match(word) for word in words) and label[:1].isalpha()
+    return (
+        1 <= len(words) <= 5
+        and all(_NAME_WORD.match(word) for word in words)
+        and label[:1].isalpha()
+    )
 
 
 def accepted_labels(candidates: Iterable[str], rules: SpeakerRules) -> set[str]:
@@ -194,7 +221,8 @@ def accepted_labels(candidates: Iterable[str], rules: SpeakerRules) -> set[str]:
     }
     if accepted:
         accepted |= {
-            label for label in counts
+            label
+            for label in counts
             if _looks_like_name(label) and len(_LABEL_SUFFIX.sub("", label).split()) >= 2
         }
     return accepted
@@ -206,11 +234,11 @@ def split_label(line: str, rules: SpeakerRules) -> tuple[str | None, str, float 
     match = _LEADING_TIMESTAMP.match(line)
     if match and match.end() < len(line):
         timestamp = parse_timestamp(match.group("timestamp"))
-        line = line[match.end():]
+        line = line[match.end() :]
     if rules.pattern:
         custom = re.match(rules.pattern, line)
         if custom:
-            return custom.group("speaker").strip(), line[custom.end():], timestamp
+            return custom.group("speaker").strip(), line[custom.end() :], timestamp
         return None, line, timestamp
     for pattern in (_BRACKET_LABEL, _COLON_LABEL):
         found = pattern.match(line)
@@ -281,7 +309,9 @@ def raw_text(path: Path) -> str:
         try:
             blocks = list(docx.Document(str(path)).iter_inner_content())
         except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
-            raise InputFormatError(path, f"is not a Word document ({type(error).__name__})", "Save it again as .docx") from None
+            raise InputFormatError(
+                path, f"is not a Word document ({type(error).__name__})", "Save it again as .docx"
+            ) from None
         lines = []
         for block in blocks:
             if isinstance(block, Table):

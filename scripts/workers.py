@@ -55,7 +55,8 @@ def load_spacy(model: str, exclude: tuple[str, ...] = (), disable: tuple[str, ..
             loaded[key] = nlp
         except OSError:
             raise ConfigurationError(
-                "config.yaml", f"spaCy model '{model}' is not installed",
+                "config.yaml",
+                f"spaCy model '{model}' is not installed",
                 "Run 'make install' or set spacy.model to an installed pipeline",
             ) from None
     return loaded[key]
@@ -139,7 +140,9 @@ class WorkerPool:
             for worker in self._workers:
                 self._idle.put(worker)
         else:
-            threading.Thread(target=self._warm_up, args=(warm_up,), name="qualflow-warm-up", daemon=True).start()
+            threading.Thread(
+                target=self._warm_up, args=(warm_up,), name="qualflow-warm-up", daemon=True
+            ).start()
 
     def _warm_up(self, request: tuple[str, tuple]) -> None:
         for position, worker in enumerate(list(self._workers)):
@@ -147,7 +150,9 @@ class WorkerPool:
                 return
             try:
                 _send(worker.stdin, request)
-                _receive(worker.stdout)  # a failed warm-up (say, no such model) fails the job again, which reports it
+                _receive(
+                    worker.stdout
+                )  # a failed warm-up (say, no such model) fails the job again, which reports it
             except (EOFError, OSError, ValueError):  # the worker died, or the run ended
                 if self._closed:
                     return
@@ -156,7 +161,12 @@ class WorkerPool:
             self._idle.put(worker)
 
     def _start(self) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-c", _WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self._environment)
+        return subprocess.Popen(
+            [sys.executable, "-c", _WORKER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=self._environment,
+        )
 
     def call(self, function: str, *arguments: Any) -> Any:
         """Run scripts.module:function(*arguments) in an idle worker and return its result."""
@@ -170,7 +180,9 @@ class WorkerPool:
             replacement = self._start()
             self._workers[self._workers.index(worker)] = replacement
             worker = replacement
-            raise WorkerError(f"a worker process ended while running {function} (exit code {code})") from None
+            raise WorkerError(
+                f"a worker process ended while running {function} (exit code {code})"
+            ) from None
         finally:
             self._idle.put(worker)
         if status == "qualflow":
@@ -271,6 +283,10 @@ def _where(error: Exception) -> str:
     """An error's type and the innermost line of qualflow's code it passed through."""
     import traceback
 
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if f"{os.sep}scripts{os.sep}" in frame.filename]
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if f"{os.sep}scripts{os.sep}" in frame.filename
+    ]
     place = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
     return type(error).__name__ + place

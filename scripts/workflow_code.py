@@ -42,7 +42,7 @@ class RuleCode:
 def _block(lines: Sequence[str], start: int, indent: int) -> list[str]:
     """The lines after ``start`` indented deeper than ``indent`` (blank lines included)."""
     block = []
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if line.strip() and len(line) - len(line.lstrip()) <= indent:
             break
         block.append(line)
@@ -70,7 +70,10 @@ def rules_of(text: str, file: str, jobs: Mapping[str, Job]) -> list[RuleCode]:
                 name = named["name"] if named else ""
             if stripped == "run:":
                 run_indent = len(item) - len(item.lstrip())
-                run = "\n".join(part[run_indent + 4:] if part.strip() else "" for part in _block(body, index, run_indent))
+                run = "\n".join(
+                    part[run_indent + 4 :] if part.strip() else ""
+                    for part in _block(body, index, run_indent)
+                )
         docstring = re.match(r'\s*"""(?P<text>.*?)"""', "\n".join(body), re.DOTALL)
         if docstring:
             description = " ".join(docstring["text"].split())
@@ -87,26 +90,39 @@ def function_source(target: str) -> str:
 
 def page(rules: Sequence[RuleCode], sources: dict[str, str]) -> str:
     """The HTML page: a list of the rules, then each rule with its run block and its job function."""
-    css = ("body{font:15px/1.45 system-ui,sans-serif;color:#1d2430;max-width:1000px;margin:0 auto;padding:16px}"
-           "pre{background:#f3f5f8;padding:8px;white-space:pre-wrap;overflow-wrap:anywhere;font-size:0.85em}"
-           "h2{font-size:1.15em;border-bottom:2px solid #d9dee5;margin-top:28px}.note{color:#5b6675}")
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8"><title>What each rule runs</title>',
-           f"<style>{css}</style></head><body>", "<h1>What each rule runs</h1>",
-           '<p class="note">Each rule of the workflow is a <code>run:</code> block that hands its work to the job function '
-           "named after the rule, in its stage&#x27;s module of <code>scripts/</code> (in one of the run&#x27;s worker "
-           "processes). Below, for every rule: what it is for, the block as written in <code>workflow/rules/</code>, and "
-           "the source of its job function, which calls the stage&#x27;s pure functions.</p>", "<ul>"]
-    out += [f'<li><a href="#rule-{escape(rule.name)}"><code>{escape(rule.name)}</code></a> {escape(rule.description[:100])}</li>'
-            for rule in rules]
+    css = (
+        "body{font:15px/1.45 system-ui,sans-serif;color:#1d2430;max-width:1000px;margin:0 auto;padding:16px}"
+        "pre{background:#f3f5f8;padding:8px;white-space:pre-wrap;overflow-wrap:anywhere;font-size:0.85em}"
+        "h2{font-size:1.15em;border-bottom:2px solid #d9dee5;margin-top:28px}.note{color:#5b6675}"
+    )
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8"><title>What each rule runs</title>',
+        f"<style>{css}</style></head><body>",
+        "<h1>What each rule runs</h1>",
+        '<p class="note">Each rule of the workflow is a <code>run:</code> block that hands its work to the job function '
+        "named after the rule, in its stage&#x27;s module of <code>scripts/</code> (in one of the run&#x27;s worker "
+        "processes). Below, for every rule: what it is for, the block as written in <code>workflow/rules/</code>, and "
+        "the source of its job function, which calls the stage&#x27;s pure functions.</p>",
+        "<ul>",
+    ]
+    out += [
+        f'<li><a href="#rule-{escape(rule.name)}"><code>{escape(rule.name)}</code></a> {escape(rule.description[:100])}</li>'
+        for rule in rules
+    ]
     out.append("</ul>")
     for rule in rules:
-        out.append(f'<h2 id="rule-{escape(rule.name)}">rule <code>{escape(rule.name)}</code> '
-                   f'<span class="note">({escape(rule.file)})</span></h2>')
+        out.append(
+            f'<h2 id="rule-{escape(rule.name)}">rule <code>{escape(rule.name)}</code> '
+            f'<span class="note">({escape(rule.file)})</span></h2>'
+        )
         if rule.description:
             out.append(f"<p>{escape(rule.description)}</p>")
-        out.append(f"<p class=\"note\">run:</p><pre>{escape(rule.run) or '(no run block)'}</pre>")
+        out.append(f'<p class="note">run:</p><pre>{escape(rule.run) or "(no run block)"}</pre>')
         for target in rule.targets:
-            out.append(f'<p class="note">job function <code>{escape(target)}</code>:</p><pre>{escape(sources[target])}</pre>')
+            out.append(
+                f'<p class="note">job function <code>{escape(target)}</code>:</p><pre>{escape(sources[target])}</pre>'
+            )
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 
@@ -121,7 +137,9 @@ def workflow_code(input: dict, output: dict, params: dict, log: str) -> None:
         rules = [
             rule
             for path in sorted(input["rules"])
-            for rule in rules_of(Path(path).read_text(encoding="utf-8"), f"workflow/rules/{Path(path).name}", jobs)
+            for rule in rules_of(
+                Path(path).read_text(encoding="utf-8"), f"workflow/rules/{Path(path).name}", jobs
+            )
         ]
         sources = {target: function_source(target) for rule in rules for target in rule.targets}
         write_text(Path(output["page"]), page(rules, sources))

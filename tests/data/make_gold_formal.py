@@ -21,11 +21,34 @@ SRC = HERE / "deidentification_gold_formal.src.txt"
 OUT = HERE / "deidentification_gold_formal.jsonl"
 MD = HERE / "deidentification_gold_formal.md"
 
-LABELS = ["PERSON", "ADDRESS", "PLACE", "ORG", "DATE", "AGE", "PHONE", "EMAIL", "ID", "URL", "OTHER"]
+LABELS = [
+    "PERSON",
+    "ADDRESS",
+    "PLACE",
+    "ORG",
+    "DATE",
+    "AGE",
+    "PHONE",
+    "EMAIL",
+    "ID",
+    "URL",
+    "OTHER",
+]
 
 # Minimum span counts asked for in the brief.
-TARGETS = {"PERSON": 60, "ADDRESS": 15, "PLACE": 25, "ORG": 25, "DATE": 20, "AGE": 10,
-           "PHONE": 10, "EMAIL": 8, "ID": 15, "URL": 4, "OTHER": 4}
+TARGETS = {
+    "PERSON": 60,
+    "ADDRESS": 15,
+    "PLACE": 25,
+    "ORG": 25,
+    "DATE": 20,
+    "AGE": 10,
+    "PHONE": 10,
+    "EMAIL": 8,
+    "ID": 15,
+    "URL": 4,
+    "OTHER": 4,
+}
 MIN_PASSAGES = 60
 MIN_EMPTY = 12
 MIN_BIRTH_DATES = 6
@@ -40,7 +63,7 @@ def parse_passage(marked):
     text, spans, notes, pos = [], [], [], 0
     length = 0
     for m in MARK.finditer(marked):
-        plain = marked[pos:m.start()]
+        plain = marked[pos : m.start()]
         text.append(plain)
         length += len(plain)
         surface, label, note = m.group(1), m.group(2), m.group(3)
@@ -102,8 +125,12 @@ def counts_table(records):
     counts = Counter(s["label"] for r in records for s in r["spans"])
     n_empty = sum(1 for r in records if not r["spans"])
     total = sum(counts.values())
-    lines = [f"{len(records)} passages ({n_empty} with no identifier), {total} spans:", "",
-             "| Label   | Spans |", "|---------|------:|"]
+    lines = [
+        f"{len(records)} passages ({n_empty} with no identifier), {total} spans:",
+        "",
+        "| Label   | Spans |",
+        "|---------|------:|",
+    ]
     lines += [f"| {label:<7} | {counts[label]} |" for label in LABELS]
     return counts, n_empty, "\n".join(lines)
 

@@ -27,16 +27,40 @@ OUT = HERE / "deidentification_heldout.jsonl"
 MD = HERE / "deidentification_heldout.md"
 EARLIER = [HERE / "deidentification_gold.jsonl", HERE / "deidentification_gold_formal.jsonl"]
 
-LABELS = ["PERSON", "ADDRESS", "PLACE", "ORG", "DATE", "AGE", "PHONE", "EMAIL", "ID", "URL", "OTHER"]
+LABELS = [
+    "PERSON",
+    "ADDRESS",
+    "PLACE",
+    "ORG",
+    "DATE",
+    "AGE",
+    "PHONE",
+    "EMAIL",
+    "ID",
+    "URL",
+    "OTHER",
+]
 
 # Minimum span counts asked for in the brief.
-TARGETS = {"PERSON": 15, "PLACE": 15, "ORG": 15, "DATE": 15, "ADDRESS": 10, "ID": 10, "AGE": 10,
-           "PHONE": 6, "EMAIL": 6}
+TARGETS = {
+    "PERSON": 15,
+    "PLACE": 15,
+    "ORG": 15,
+    "DATE": 15,
+    "ADDRESS": 10,
+    "ID": 10,
+    "AGE": 10,
+    "PHONE": 6,
+    "EMAIL": 6,
+}
 N_PASSAGES = 50
 MIN_EMPTY = 8
 # Genres by id range: (first, last, name, number of passages asked for).
-GENRES = [(1, 25, "interview speech", 25), (26, 40, "case notes and letters", 15),
-          (41, 50, "news-like and report prose", 10)]
+GENRES = [
+    (1, 25, "interview speech", 25),
+    (26, 40, "case notes and letters", 15),
+    (41, 50, "news-like and report prose", 10),
+]
 
 MARK = re.compile(r"\[\[([^\[\]|]+)\|([A-Z]+)(?:\|([a-z]+))?\]\]")
 LINE = re.compile(r"^(h\d{3}): (.+)$")
@@ -46,7 +70,7 @@ def parse_passage(marked):
     """Strip the markup from one passage; return (text, spans, notes)."""
     text, spans, notes, pos, length = [], [], [], 0, 0
     for m in MARK.finditer(marked):
-        plain = marked[pos:m.start()]
+        plain = marked[pos : m.start()]
         text.append(plain)
         length += len(plain)
         surface, label, note = m.group(1), m.group(2), m.group(3)
@@ -110,7 +134,7 @@ def verify_records(records):
     for r in (json.loads(json.dumps(r, ensure_ascii=False)) for r in records):
         text, prev_end = r["text"], -1
         for s in r["spans"]:
-            piece = text[s["start"]:s["end"]]
+            piece = text[s["start"] : s["end"]]
             if not piece or piece != piece.strip() or s["start"] < prev_end:
                 errors.append(f"{r['id']}: bad span {s} ({piece!r})")
             prev_end = s["end"]
@@ -121,8 +145,12 @@ def counts_table(records):
     counts = Counter(s["label"] for r in records for s in r["spans"])
     n_empty = sum(1 for r in records if not r["spans"])
     total = sum(counts.values())
-    lines = [f"{len(records)} passages ({n_empty} with no identifier), {total} spans:", "",
-             "| Label   | Spans |", "|---------|------:|"]
+    lines = [
+        f"{len(records)} passages ({n_empty} with no identifier), {total} spans:",
+        "",
+        "| Label   | Spans |",
+        "|---------|------:|",
+    ]
     lines += [f"| {label:<7} | {counts[label]} |" for label in LABELS]
     return counts, n_empty, "\n".join(lines)
 
@@ -140,7 +168,7 @@ def earlier_surfaces():
             r = json.loads(line)
             for s in r["spans"]:
                 if s["label"] not in ("PLACE", "ORG", "AGE"):
-                    seen.add(r["text"][s["start"]:s["end"]].lower())
+                    seen.add(r["text"][s["start"] : s["end"]].lower())
     return seen
 
 
@@ -163,17 +191,20 @@ def main():
 
     genre_lines = []
     for first, last, name, wanted in GENRES:
-        part = records[first - 1:last]
+        part = records[first - 1 : last]
         n_spans = sum(len(r["spans"]) for r in part)
         n_none = sum(1 for r in part if not r["spans"])
-        genre_lines.append(f"h{first:03d}-h{last:03d} {name}: {len(part)} passages "
-                           f"({n_none} with no identifier), {n_spans} spans")
+        genre_lines.append(
+            f"h{first:03d}-h{last:03d} {name}: {len(part)} passages "
+            f"({n_none} with no identifier), {n_spans} spans"
+        )
         if len(part) != wanted:
             errors.append(f"{name}: {len(part)} passages, not {wanted}")
 
     earlier = earlier_surfaces()
-    reused = sorted({s for s, label, _ in flat
-                     if label not in ("PLACE", "ORG", "AGE") and s.lower() in earlier})
+    reused = sorted(
+        {s for s, label, _ in flat if label not in ("PLACE", "ORG", "AGE") and s.lower() in earlier}
+    )
     if reused:
         errors.append("identifiers also used in the earlier gold sets: " + ", ".join(reused))
 
@@ -187,7 +218,9 @@ def main():
 
     print(table)
     print("\n" + "\n".join(genre_lines))
-    print(f"\nDates or years of birth: {n_birth}; IDs with letters, spaces or separators: {n_mixed}")
+    print(
+        f"\nDates or years of birth: {n_birth}; IDs with letters, spaces or separators: {n_mixed}"
+    )
     if errors:
         print("\nERRORS:\n" + "\n".join(errors))
         if not check_only and any("counts table" not in e for e in errors):

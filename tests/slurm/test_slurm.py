@@ -31,7 +31,9 @@ PARTITION = "main"  # cluster.sh's partition
 ACCOUNT = "qualflow"  # cluster.sh's account
 # The per-transcript stages' rules of a part of the corpus ({stage}_{part}) form the group
 # part_{part}: one SLURM job per part (the 13 demo transcripts fall into 8 parts).
-PART_RULE = re.compile(r"^(?P<stage>ingest|parse|deidentify|segment|candidate_codes|coding_sheets)_(?P<part>\d\d)$")
+PART_RULE = re.compile(
+    r"^(?P<stage>ingest|parse|deidentify|segment|candidate_codes|coding_sheets)_(?P<part>\d\d)$"
+)
 # Files under results/ that may differ between the two runs, and why. None: the logs hold counts
 # and warnings only, and provenance.json no timestamps.
 MAY_DIFFER: dict[str, str] = {}
@@ -131,10 +133,15 @@ def _copy_study(code: Path, folder: Path) -> Path:
 
 def _snakemake(code: Path, folder: Path, profile: str, *arguments: str, environment=None):
     command = [
-        sys.executable, "-m", "snakemake",
-        "--snakefile", str(code / "Snakefile"),
-        "--directory", str(folder),
-        "--workflow-profile", str(code / "profiles" / profile),
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(code / "Snakefile"),
+        "--directory",
+        str(folder),
+        "--workflow-profile",
+        str(code / "profiles" / profile),
         *arguments,
     ]
     started = time.monotonic()
@@ -154,7 +161,7 @@ def _job_stats(output: str) -> dict[str, int]:
     """Rule → number of jobs, from the 'Job stats' table Snakemake prints before running."""
     lines = output.splitlines()
     counts: dict[str, int] = {}
-    for line in lines[lines.index("Job stats:") + 3:]:
+    for line in lines[lines.index("Job stats:") + 3 :]:
         parts = line.split()
         if len(parts) != 2 or not parts[1].isdigit() or parts[0] == "total":
             break
@@ -166,11 +173,24 @@ def _slurm_jobs(run_id: str, accounting: bool, environment: dict[str, str]) -> l
     """The SLURM jobs of one Snakemake run (their job name is the run's ID), from the accounting
     database (sacct) or, without one, from slurmctld's memory of finished jobs (squeue)."""
     if accounting:
-        command = ["sacct", "-X", "-n", "-P", "--name", run_id, "--format=JobIDRaw,State,"
-                   "Partition,Account,AllocCPUS,ReqMem,Timelimit,Elapsed,Comment"]
+        command = [
+            "sacct",
+            "-X",
+            "-n",
+            "-P",
+            "--name",
+            run_id,
+            "--format=JobIDRaw,State,Partition,Account,AllocCPUS,ReqMem,Timelimit,Elapsed,Comment",
+        ]
     else:
-        command = ["squeue", "-h", "--states=all", "--name", run_id,
-                   "--format=%i|%T|%P|%a|%C|%m|%l|%M|%k"]
+        command = [
+            "squeue",
+            "-h",
+            "--states=all",
+            "--name",
+            run_id,
+            "--format=%i|%T|%P|%a|%C|%m|%l|%M|%k",
+        ]
     fields = ["id", "state", "partition", "account", "cpus", "memory", "limit", "elapsed", "rule"]
     done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -182,18 +202,22 @@ def _job_steps(run_id: str, environment: dict[str, str]) -> list[str]:
     # --name selects jobs, not their steps (named after the command: batch, python).
     done = subprocess.run(
         ["sacct", "-n", "-P", "-X", "--name", run_id, "--format=JobID"],
-        capture_output=True, text=True, env=environment, timeout=60,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     jobs = {line.split("|")[0] for line in done.stdout.splitlines()}
     done = subprocess.run(
         ["sacct", "-n", "-P", "-j", ",".join(sorted(jobs)), "--format=JobID,State"],
-        capture_output=True, text=True, env=environment, timeout=60,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    return [
-        line for line in done.stdout.splitlines() if re.match(r"^\d+\.\d+\|", line)
-    ]
+    return [line for line in done.stdout.splitlines() if re.match(r"^\d+\.\d+\|", line)]
 
 
 def test_slurm_run_matches_local_run(slurm: dict[str, str], code: Path, tmp_path: Path) -> None:
@@ -230,9 +254,8 @@ def test_slurm_run_matches_local_run(slurm: dict[str, str], code: Path, tmp_path
     local_files = _files(local / "results")
     slurm_files = _files(on_slurm / "results")
     assert sorted(slurm_files) == sorted(local_files)
-    assert (
-        stat.S_IMODE((on_slurm / "results" / "private").stat().st_mode)
-        == stat.S_IMODE((local / "results" / "private").stat().st_mode)
+    assert stat.S_IMODE((on_slurm / "results" / "private").stat().st_mode) == stat.S_IMODE(
+        (local / "results" / "private").stat().st_mode
     )
     different = [
         name
@@ -257,8 +280,13 @@ def test_slurm_run_matches_local_run(slurm: dict[str, str], code: Path, tmp_path
         if found:
             part_jobs[found["part"]] = part_jobs.get(found["part"], 0) + count
     transcripts = len(list((on_slurm / "data" / "raw").iterdir()))
-    assert len(part_jobs) == len({_part(path.stem) for path in (on_slurm / "data" / "raw").iterdir()})
-    in_group = {group: sum(count for rule, count in stats.items() if groups.get(rule) == group) for group in components}
+    assert len(part_jobs) == len(
+        {_part(path.stem) for path in (on_slurm / "data" / "raw").iterdir()}
+    )
+    in_group = {
+        group: sum(count for rule, count in stats.items() if groups.get(rule) == group)
+        for group in components
+    }
     # group-components counts chains of connected jobs: a part's tables, then its leak check
     chains = {
         group: max((count for rule, count in stats.items() if groups.get(rule) == group), default=0)
@@ -268,7 +296,9 @@ def test_slurm_run_matches_local_run(slurm: dict[str, str], code: Path, tmp_path
     in_group_jobs = sum(in_group.values())
     grouped_jobs = in_group_jobs + sum(part_jobs.values())
     corpus_jobs = sum(
-        count for rule, count in stats.items() if rule not in groups and not PART_RULE.match(rule) and rule != "all"
+        count
+        for rule, count in stats.items()
+        if rule not in groups and not PART_RULE.match(rule) and rule != "all"
     )
     workflow_jobs = grouped_jobs + corpus_jobs
     expected = len(part_jobs) + sum(submissions.values()) + corpus_jobs
@@ -297,7 +327,10 @@ def test_slurm_run_matches_local_run(slurm: dict[str, str], code: Path, tmp_path
         group_logs = sorted(logs.glob(f"group_{group}*/**/*.log"))
         assert len(group_logs) == count, group
         rules = "|".join(rule for rule, name in groups.items() if name == group)
-        ran = sum(len(re.findall(rf"^localrule ({rules}):$", path.read_text(), re.M)) for path in group_logs)
+        ran = sum(
+            len(re.findall(rf"^localrule ({rules}):$", path.read_text(), re.M))
+            for path in group_logs
+        )
         assert ran == in_group[group], group
 
     print(

@@ -51,18 +51,29 @@ def segment_rows(transcript: str) -> list[dict]:
     for turn, (role, sentences) in enumerate(TRANSCRIPTS[transcript], start=1):
         start = 0
         for sentence, text in enumerate(sentences, start=1):
-            rows.append({
-                "segment_id": f"{transcript}-{turn:04d}-{sentence:03d}", "transcript_id": transcript, "turn": turn,
-                "sentence": sentence, "role": role, "speaker": role.title(), "start_char": start,
-                "end_char": start + len(text), "text": text, "text_sha1": hashlib.sha1(text.encode()).hexdigest(),
-            })
+            rows.append(
+                {
+                    "segment_id": f"{transcript}-{turn:04d}-{sentence:03d}",
+                    "transcript_id": transcript,
+                    "turn": turn,
+                    "sentence": sentence,
+                    "role": role,
+                    "speaker": role.title(),
+                    "start_char": start,
+                    "end_char": start + len(text),
+                    "text": text,
+                    "text_sha1": hashlib.sha1(text.encode()).hexdigest(),
+                }
+            )
             start += len(text) + 1
     return rows
 
 
 def sha1_of(segment_id: str) -> str:
     transcript = segment_id.split("-")[0]
-    return next(row["text_sha1"] for row in segment_rows(transcript) if row["segment_id"] == segment_id)
+    return next(
+        row["text_sha1"] for row in segment_rows(transcript) if row["segment_id"] == segment_id
+    )
 
 
 def write_project(root: Path) -> dict[str, Path]:
@@ -76,7 +87,9 @@ def write_project(root: Path) -> dict[str, Path]:
     return paths
 
 
-def write_csv(path: Path, rows: list[list[str]], header: tuple[str, ...] = ("segment_id", "code_id")) -> Path:
+def write_csv(
+    path: Path, rows: list[list[str]], header: tuple[str, ...] = ("segment_id", "code_id")
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -101,14 +114,28 @@ def write_sheet(path: Path, header: list[str], rows: list[list]) -> Path:
     return path
 
 
-def anchored_tables(folder: Path, codebook: str | Path, files: list[str], segments: list[str], coding: dict | None = None,
-                    versions: list[str] = ()) -> list[str]:
+def anchored_tables(
+    folder: Path,
+    codebook: str | Path,
+    files: list[str],
+    segments: list[str],
+    coding: dict | None = None,
+    versions: list[str] = (),
+) -> list[str]:
     """Rule anchor_codings on these coders' files: its codings, transcripts and problems tables
     (the ledger beside them), as the agreement, themes and learned jobs read them."""
     from scripts.anchor_codings import anchor_codings
 
-    outputs = {name: str(folder / f"{name}.tsv") for name in ("codings", "transcripts", "problems", "anchoring")}
-    inputs = {"codebook": str(codebook), "codings": files, "segments": [str(path) for path in segments], "versions": list(versions)}
+    outputs = {
+        name: str(folder / f"{name}.tsv")
+        for name in ("codings", "transcripts", "problems", "anchoring")
+    }
+    inputs = {
+        "codebook": str(codebook),
+        "codings": files,
+        "segments": [str(path) for path in segments],
+        "versions": list(versions),
+    }
     settings = {"coding": coding or {"roles": ["participant"], "consensus": "consensus"}}
     anchor_codings(inputs, outputs, {"config": settings}, str(folder / "anchor.log"))
     return [outputs["codings"], outputs["transcripts"], outputs["problems"]]

@@ -21,7 +21,9 @@ def read_members(qdpx: Path) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def write_members(qdpx: Path, members: dict[str, bytes], project_member: str = "project.qde") -> Path:
+def write_members(
+    qdpx: Path, members: dict[str, bytes], project_member: str = "project.qde"
+) -> Path:
     """A zip as QDA programs write them: whatever order, today's date."""
     qdpx.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(qdpx, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -51,25 +53,52 @@ def add_code(root: etree._Element, name: str, parent_guid: str | None = None) ->
     """A code the coder created in their program, under the codebook or a parent code."""
     guid = custom_code_guid(name)
     codes = root.find(q("CodeBook")).find(q("Codes"))
-    parent = codes if parent_guid is None else next(c for c in root.iter(q("Code")) if c.get("guid") == parent_guid)
+    parent = (
+        codes
+        if parent_guid is None
+        else next(c for c in root.iter(q("Code")) if c.get("guid") == parent_guid)
+    )
     etree.SubElement(parent, q("Code"), guid=guid, name=name, isCodable="true")
     return guid
 
 
-def add_selection(root: etree._Element, transcript: str, start: int, end: int, code_guids: list[str], user: str) -> str:
+def add_selection(
+    root: etree._Element, transcript: str, start: int, end: int, code_guids: list[str], user: str
+) -> str:
     """A plain-text selection on the source named ``transcript`` coded with each code by ``user``."""
     source = next(s for s in root.iter(q("TextSource")) if s.get("name") == transcript)
     guid = str(uuid.uuid5(uuid.NAMESPACE_OID, f"selection {transcript} {start} {end} {code_guids}"))
-    selection = etree.Element(q("PlainTextSelection"), guid=guid, startPosition=str(start), endPosition=str(end), creatingUser=user)
-    position = sum(1 for child in source if child.tag in (q("Description"), q("PlainTextContent"), q("PlainTextSelection")))
+    selection = etree.Element(
+        q("PlainTextSelection"),
+        guid=guid,
+        startPosition=str(start),
+        endPosition=str(end),
+        creatingUser=user,
+    )
+    position = sum(
+        1
+        for child in source
+        if child.tag in (q("Description"), q("PlainTextContent"), q("PlainTextSelection"))
+    )
     source.insert(position, selection)  # the schema's order: selections before codings and notes
     for code_guid in code_guids:
-        coding = etree.SubElement(selection, q("Coding"), guid=str(uuid.uuid5(uuid.NAMESPACE_OID, f"{guid} {code_guid}")), creatingUser=user)
+        coding = etree.SubElement(
+            selection,
+            q("Coding"),
+            guid=str(uuid.uuid5(uuid.NAMESPACE_OID, f"{guid} {code_guid}")),
+            creatingUser=user,
+        )
         etree.SubElement(coding, q("CodeRef"), targetGUID=code_guid)
     return guid
 
 
-def coded_copy(exported: Path, coded: Path, user: str, selections: list[tuple[str, int, int, list[str]]], edit=None) -> Path:
+def coded_copy(
+    exported: Path,
+    coded: Path,
+    user: str,
+    selections: list[tuple[str, int, int, list[str]]],
+    edit=None,
+) -> Path:
     """``exported`` with ``selections`` (transcript, start, end, code GUIDs) by a new user; ``edit``
     may change the project XML first (add codes...)."""
     members = read_members(exported)

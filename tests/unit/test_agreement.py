@@ -2,7 +2,7 @@
 command line), scripts/agreement_coefficients.py, scripts/agreement_ratings.py and
 scripts/agreement_ratings_file.py.
 
-* Published reference values (../shared/reference/agreement_cases.json), each run through the
+* Published reference values (tests/data/reference/agreement_cases.json), each run through the
   command line exactly as the workflow will run it.
 * Properties: perfect agreement, invariance to relabelling / reordering, agreement with
   scikit-learn and with the krippendorff package, the package's quirks (orientation, default
@@ -523,8 +523,7 @@ def test_two_coder_identities(seed):
 def test_blank_values_are_missing_and_n_units_counts_rated_units(reader, tmp_path):
     with_blanks = tmp_path / "blanks.csv"
     with_blanks.write_text(
-        'unit,coder,value\nu1,a,x\nu1,b,x\nu2,a,y\nu2,b,\nu3,a,\nu3,b,""\nu4,a,y\nu4,b,x\n'
-        "u5,a,x\n",
+        'unit,coder,value\nu1,a,x\nu1,b,x\nu2,a,y\nu2,b,\nu3,a,\nu3,b,""\nu4,a,y\nu4,b,x\nu5,a,x\n',
         encoding="utf-8",
     )
     without = tmp_path / "without.csv"

@@ -10,9 +10,13 @@ from scripts import agreement_bootstrap as bootstrap
 from scripts.agreement_coefficients import coefficients
 
 
-def random_codes(rng: np.random.Generator, n_coders: int, n_units: int, q: int, missing: float) -> np.ndarray:
+def random_codes(
+    rng: np.random.Generator, n_coders: int, n_units: int, q: int, missing: float
+) -> np.ndarray:
     truth = rng.integers(0, q, n_units)
-    codes = np.where(rng.random((n_coders, n_units)) < 0.7, truth, rng.integers(0, q, (n_coders, n_units)))
+    codes = np.where(
+        rng.random((n_coders, n_units)) < 0.7, truth, rng.integers(0, q, (n_coders, n_units))
+    )
     return np.where(rng.random((n_coders, n_units)) < missing, -1, codes)
 
 
@@ -23,8 +27,13 @@ def assert_same(engine_value, batched_value) -> None:
         assert batched_value == pytest.approx(engine_value, abs=1e-12)
 
 
-@pytest.mark.parametrize("n_coders, q, missing", [(2, 2, 0.0), (3, 2, 0.0), (3, 2, 0.25), (4, 3, 0.2), (2, 3, 0.3), (1, 2, 0.0)])
-def test_pattern_coefficients_equal_the_engine_on_resampled_units(n_coders: int, q: int, missing: float) -> None:
+@pytest.mark.parametrize(
+    "n_coders, q, missing",
+    [(2, 2, 0.0), (3, 2, 0.0), (3, 2, 0.25), (4, 3, 0.2), (2, 3, 0.3), (1, 2, 0.0)],
+)
+def test_pattern_coefficients_equal_the_engine_on_resampled_units(
+    n_coders: int, q: int, missing: float
+) -> None:
     """Weights = how often each rating pattern occurs in an explicit resample of the units."""
     rng = np.random.default_rng(n_coders * 10 + q)
     for _ in range(25):
@@ -53,7 +62,9 @@ def test_pattern_coefficients_match_published_krippendorff_package() -> None:
     patterns, counts = bootstrap.rating_patterns(codes, 2)
     batched = bootstrap.pattern_coefficients(patterns, counts[None, :], 2)
     assert batched["krippendorff_alpha"][0] == pytest.approx(
-        krippendorff.alpha(reliability_data=codes.astype(float), level_of_measurement="nominal"), abs=1e-12)
+        krippendorff.alpha(reliability_data=codes.astype(float), level_of_measurement="nominal"),
+        abs=1e-12,
+    )
 
 
 def test_bootstrap_is_deterministic_per_seed_and_name() -> None:
@@ -76,11 +87,17 @@ def test_bootstrap_interval_matches_explicit_unit_resampling() -> None:
     rng = np.random.default_rng(5)
     codes = random_codes(rng, 2, 300, 2, 0.0)
     fast = bootstrap.bootstrap(codes, 2, 4000, bootstrap.stream(1, "x"))["krippendorff_alpha"]
-    slow = np.array([
-        coefficients(codes[:, rng.integers(0, 300, 300)], 2, alpha_backend="numpy")["krippendorff_alpha"]
-        for _ in range(1500)
-    ])
-    assert np.quantile(fast, [0.025, 0.5, 0.975]) == pytest.approx(np.quantile(slow, [0.025, 0.5, 0.975]), abs=0.02)
+    slow = np.array(
+        [
+            coefficients(codes[:, rng.integers(0, 300, 300)], 2, alpha_backend="numpy")[
+                "krippendorff_alpha"
+            ]
+            for _ in range(1500)
+        ]
+    )
+    assert np.quantile(fast, [0.025, 0.5, 0.975]) == pytest.approx(
+        np.quantile(slow, [0.025, 0.5, 0.975]), abs=0.02
+    )
 
 
 def test_interval_needs_enough_defined_replicates() -> None:

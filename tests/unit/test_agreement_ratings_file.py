@@ -20,7 +20,11 @@ def test_the_three_csv_readers_agree(tmp_path):
         encoding="utf-8",
     )
     names = ["unit", "coder", "value", "memo"]
-    for reader in (ratings_file._read_columns_stdlib, ratings_file._read_columns_arrow, ratings_file._read_columns_pandas):
+    for reader in (
+        ratings_file._read_columns_stdlib,
+        ratings_file._read_columns_arrow,
+        ratings_file._read_columns_pandas,
+    ):
         units, coders, coder_labels, values, value_labels = reader(path, names)
         ratings = ratings_table.build_ratings(
             units,

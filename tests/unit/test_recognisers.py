@@ -24,7 +24,10 @@ def replaced(text: str) -> str:
         ("my member number is XJH 4471 0923, okay", "my member number is [ID], okay"),
         ("Medicaid ID KX 7730 41 R, for the induction", "Medicaid ID [ID], for the induction"),
         ("NHS number 612 048 3397)", "NHS number [ID])"),
-        ("his National Insurance number is QQ 48 21 07 C and", "his National Insurance number is [ID] and"),
+        (
+            "his National Insurance number is QQ 48 21 07 C and",
+            "his National Insurance number is [ID] and",
+        ),
         ("the account number, it's 4471-2209-88", "the account number, it's [ID]"),
         ("my ID is four four seven one nine", "my ID is [ID]"),
         ("record number 55218 I think", "record number [ID] I think"),
@@ -40,7 +43,10 @@ def replaced(text: str) -> str:
         ("back in 2019 we moved", "back in 2019 we moved"),
         # street addresses, numbered streets, postcodes
         ("her landlord at Apt 2F, 1540 Grand Concourse has", "her landlord at [ADDRESS] has"),
-        ("he sleeps on 180th in Washington Heights", "he sleeps on [ADDRESS] in Washington Heights"),
+        (
+            "he sleeps on 180th in Washington Heights",
+            "he sleeps on [ADDRESS] in Washington Heights",
+        ),
         ("the pharmacy by 125th Street", "the pharmacy by [ADDRESS]"),
         ("stopped on East 138th Street", "stopped on [ADDRESS]"),
         ("Flat 3, 47 Chapeltown Road, Leeds LS7 3HZ, until", "[ADDRESS], Leeds [ADDRESS], until"),
@@ -77,6 +83,6 @@ def test_every_recogniser_is_named_once_and_reported_by_name() -> None:
 def test_a_record_word_makes_a_number_an_id_where_its_shape_is_a_phone_number() -> None:
     text = "NHS number 612 048 3397"
     merged = deid.merge_overlaps(find_pattern_spans(text))
-    assert [(text[span.start:span.end], span.label, span.recogniser) for span in merged] == [
+    assert [(text[span.start : span.end], span.label, span.recogniser) for span in merged] == [
         ("612 048 3397", "ID", "number_after_record_word"),
     ]

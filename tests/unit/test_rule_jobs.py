@@ -15,7 +15,7 @@ SCRIPTS = REPO / "scripts"
 #: The longest a module of scripts/ may be.
 MOST_LINES = 600
 
-GOOD = '''
+GOOD = """
 from scripts.rule_jobs import rule_job
 from scripts import helper
 
@@ -27,7 +27,7 @@ def themes(input, output, params, log):
 
 def not_a_job(a, b):
     pass
-'''
+"""
 
 
 def _scripts(tmp_path: Path, **modules: str) -> Path:
@@ -72,7 +72,9 @@ def test_two_job_functions_of_one_name_are_an_error(tmp_path: Path) -> None:
 
 
 def test_a_rule_without_its_job_function_is_an_error() -> None:
-    with pytest.raises(RuleJobError, match=r"rule themes_07 has no job function: define @rule_job def themes"):
+    with pytest.raises(
+        RuleJobError, match=r"rule themes_07 has no job function: define @rule_job def themes"
+    ):
         rule_jobs.job_for({}, "themes_07")
 
 
@@ -95,11 +97,16 @@ def test_no_import_cycles_among_the_project_modules() -> None:
 
 def test_every_job_function_is_named_after_a_rule_and_takes_the_four_arguments() -> None:
     jobs = rule_jobs.find_jobs(SCRIPTS)
-    rules = "\n".join(path.read_text(encoding="utf-8") for path in (REPO / "workflow" / "rules").glob("*.smk"))
+    rules = "\n".join(
+        path.read_text(encoding="utf-8") for path in (REPO / "workflow" / "rules").glob("*.smk")
+    )
     for name in jobs:
         assert f"rule {name}:" in rules or f'f"{name}_{{part}}"' in rules, f"job {name} has no rule"
 
 
 def test_no_module_is_over_600_lines() -> None:
-    lengths = {path.name: len(path.read_text(encoding="utf-8").splitlines()) for path in SCRIPTS.glob("*.py")}
+    lengths = {
+        path.name: len(path.read_text(encoding="utf-8").splitlines())
+        for path in SCRIPTS.glob("*.py")
+    }
     assert {name: lines for name, lines in lengths.items() if lines > MOST_LINES} == {}

@@ -9,9 +9,22 @@ from scripts.contracts import read_tsv
 from scripts.segment import segment_file, segment_id, segment_turns
 
 TURNS = [
-    {"transcript_id": "T1", "turn": 1, "speaker": "Interviewer", "role": "interviewer", "text": "How are you?", "sentences": [[0, 12]]},
-    {"transcript_id": "T1", "turn": 2, "speaker": "Participant", "role": "participant",
-     "text": "Fine.  [PERSON_1] helped. ", "sentences": [[0, 5], [5, 7], [7, 25]]},
+    {
+        "transcript_id": "T1",
+        "turn": 1,
+        "speaker": "Interviewer",
+        "role": "interviewer",
+        "text": "How are you?",
+        "sentences": [[0, 12]],
+    },
+    {
+        "transcript_id": "T1",
+        "turn": 2,
+        "speaker": "Participant",
+        "role": "participant",
+        "text": "Fine.  [PERSON_1] helped. ",
+        "sentences": [[0, 5], [5, 7], [7, 25]],
+    },
 ]
 
 
@@ -24,7 +37,7 @@ def test_one_segment_per_non_blank_sentence_with_offsets_and_sha1() -> None:
     assert [s["segment_id"] for s in segments] == ["T1-0001-001", "T1-0002-001", "T1-0002-002"]
     second = segments[2]
     assert second["text"] == "[PERSON_1] helped."
-    assert TURNS[1]["text"][second["start_char"]:second["end_char"]] == second["text"]
+    assert TURNS[1]["text"][second["start_char"] : second["end_char"]] == second["text"]
     assert second["text_sha1"] == hashlib.sha1("[PERSON_1] helped.".encode()).hexdigest()
     assert segments[0]["role"] == "interviewer"  # interviewer turns kept for context
 
@@ -44,8 +57,22 @@ def test_segment_file_is_deterministic_and_valid(tmp_path: Path) -> None:
 def test_versions_are_kept_once_each_and_a_name_listed_since_is_taken_out(tmp_path: Path) -> None:
     from scripts import identifiers, segment
 
-    first = [{"segment_id": "T01-0001-001", "text_sha1": "a" * 40, "text": "Tumaini came.", "speaker": "Participant"}]
-    second = [{"segment_id": "T01-0001-001", "text_sha1": "b" * 40, "text": "[PERSON_u123456] came.", "speaker": "Participant"}]
+    first = [
+        {
+            "segment_id": "T01-0001-001",
+            "text_sha1": "a" * 40,
+            "text": "Tumaini came.",
+            "speaker": "Participant",
+        }
+    ]
+    second = [
+        {
+            "segment_id": "T01-0001-001",
+            "text_sha1": "b" * 40,
+            "text": "[PERSON_u123456] came.",
+            "speaker": "Participant",
+        }
+    ]
     versions = segment.with_version([], first)
     assert segment.with_version(versions, first) == versions  # the same version is not added twice
     versions = segment.with_version(versions, second)
@@ -54,7 +81,14 @@ def test_versions_are_kept_once_each_and_a_name_listed_since_is_taken_out(tmp_pa
     listed_path.write_text("people:\n  - name: Tumaini Mushi\n", encoding="utf-8")
     listed = identifiers.load_identifier_list(listed_path)
     redacted = segment.with_version(versions, second, listed)
-    assert redacted[0]["segments"][0] == ["T01-0001-001", "a" * 40, "[PERSON] came.", "Participant"]  # found by its SHA-1
+    assert redacted[0]["segments"][0] == [
+        "T01-0001-001",
+        "a" * 40,
+        "[PERSON] came.",
+        "Participant",
+    ]  # found by its SHA-1
     path = tmp_path / "versions.jsonl"
     path.write_text(segment.versions_jsonl(redacted), encoding="utf-8")
-    assert segment.read_versions(path) == redacted and "Tumaini" not in path.read_text(encoding="utf-8")
+    assert segment.read_versions(path) == redacted and "Tumaini" not in path.read_text(
+        encoding="utf-8"
+    )

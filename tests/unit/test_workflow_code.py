@@ -40,8 +40,18 @@ def test_rules_their_descriptions_run_blocks_and_job_functions() -> None:
         ("stage_{part}", "Per part.", ("scripts.taguette:code_description",)),
     ]
     assert rules[1].run == "run_job(\n    rule, input, output, params, log\n)"
-    page = workflow_code.page(rules, {target: workflow_code.function_source(target) for rule in rules for target in rule.targets})
-    assert 'id="rule-stage_{part}"' in page and "def codebook_csv(codebook: Codebook) -&gt; str:" in page
+    page = workflow_code.page(
+        rules,
+        {
+            target: workflow_code.function_source(target)
+            for rule in rules
+            for target in rule.targets
+        },
+    )
+    assert (
+        'id="rule-stage_{part}"' in page
+        and "def codebook_csv(codebook: Codebook) -&gt; str:" in page
+    )
 
 
 def test_a_rule_without_its_job_function_is_an_error() -> None:

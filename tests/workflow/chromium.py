@@ -114,14 +114,28 @@ class PageReport:
 
     def errors(self) -> list[str]:
         """Console errors and warnings, uncaught exceptions, failed loads and other log errors."""
-        found = [f"console.{m['type']}: {m}" for m in self.console if m["type"] in ("error", "warning", "assert")]
+        found = [
+            f"console.{m['type']}: {m}"
+            for m in self.console
+            if m["type"] in ("error", "warning", "assert")
+        ]
         found += [f"exception: {e}" for e in self.exceptions]
-        found += [f"log {e['level']} ({e.get('source')}): {e.get('text')}" for e in self.log if e["level"] in ("error", "warning")]
+        found += [
+            f"log {e['level']} ({e.get('source')}): {e.get('text')}"
+            for e in self.log
+            if e["level"] in ("error", "warning")
+        ]
         return found
 
 
-def open_page(path: Path, expressions: dict[str, str], binary: str | None = None, timeout: float = 60.0,
-              width: int | None = None, screenshot: Path | None = None) -> PageReport:
+def open_page(
+    path: Path,
+    expressions: dict[str, str],
+    binary: str | None = None,
+    timeout: float = 60.0,
+    width: int | None = None,
+    screenshot: Path | None = None,
+) -> PageReport:
     """Load ``path`` in headless Chromium; evaluate each JavaScript expression once it has loaded.
 
     ``width``: the viewport's width in CSS pixels (a 900 px tall window); ``screenshot``: where to
@@ -135,10 +149,23 @@ def open_page(path: Path, expressions: dict[str, str], binary: str | None = None
     # its own process group: Chromium's helper processes (renderer, crash handler) end with it,
     # rather than writing into the profile while it is removed
     process = subprocess.Popen(
-        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
-         "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
+        [
+            binary,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--remote-debugging-port=0",
+            f"--user-data-dir={profile}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        start_new_session=True,
     )
     try:
         return _drive(process, Path(profile), path, expressions, timeout, width, screenshot)
@@ -177,18 +204,29 @@ def _end_group(process: subprocess.Popen) -> None:
             time.sleep(0.05)
 
 
-def _drive(process: subprocess.Popen, profile: Path, path: Path, expressions: dict[str, str], timeout: float,
-           width: int | None = None, screenshot: Path | None = None) -> PageReport:
+def _drive(
+    process: subprocess.Popen,
+    profile: Path,
+    path: Path,
+    expressions: dict[str, str],
+    timeout: float,
+    width: int | None = None,
+    screenshot: Path | None = None,
+) -> PageReport:
     deadline = time.monotonic() + timeout
     port_file = profile / "DevToolsActivePort"
     while not (port_file.exists() and port_file.read_text().strip()):
         if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"Chromium did not start: {(profile / 'stderr.log').read_text(errors='replace')[-2000:]}")
+            raise RuntimeError(
+                f"Chromium did not start: {(profile / 'stderr.log').read_text(errors='replace')[-2000:]}"
+            )
         time.sleep(0.05)
     port = int(port_file.read_text().split()[0])
     while True:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5) as response:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/json/list", timeout=5
+            ) as response:
                 targets = json.load(response)
             page = next(target for target in targets if target.get("type") == "page")
             break
@@ -217,7 +255,12 @@ def _drive(process: subprocess.Popen, profile: Path, path: Path, expressions: di
         nonlocal loaded
         method, params = message.get("method"), message.get("params", {})
         if method == "Runtime.consoleAPICalled":
-            report.console.append({"type": params["type"], "args": [a.get("value", a.get("description")) for a in params.get("args", [])]})
+            report.console.append(
+                {
+                    "type": params["type"],
+                    "args": [a.get("value", a.get("description")) for a in params.get("args", [])],
+                }
+            )
         elif method == "Runtime.exceptionThrown":
             report.exceptions.append(params.get("exceptionDetails", {}))
         elif method == "Log.entryAdded":
@@ -229,7 +272,13 @@ def _drive(process: subprocess.Popen, profile: Path, path: Path, expressions: di
         for domain in ("Page", "Runtime", "Log"):
             call(f"{domain}.enable")
         if width is not None:
-            call("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1, mobile=False)
+            call(
+                "Emulation.setDeviceMetricsOverride",
+                width=width,
+                height=900,
+                deviceScaleFactor=1,
+                mobile=False,
+            )
         url = path.resolve().as_uri()
         navigation = call("Page.navigate", url=url)
         if navigation.get("errorText"):
@@ -246,19 +295,32 @@ def _drive(process: subprocess.Popen, profile: Path, path: Path, expressions: di
         except socket.timeout:
             pass
         socket_.sock.settimeout(timeout)
-        shown = call("Runtime.evaluate", expression="document.URL", returnByValue=True)["result"].get("value")
+        shown = call("Runtime.evaluate", expression="document.URL", returnByValue=True)[
+            "result"
+        ].get("value")
         if shown != url:  # e.g. Chromium's own error page
             raise RuntimeError(f"Chromium shows {shown} instead of {url}")
         for name, expression in expressions.items():
-            result = call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+            result = call(
+                "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+            )
             if "exceptionDetails" in result:
                 raise RuntimeError(f"evaluating {name}: {result['exceptionDetails']}")
             report.values[name] = result["result"].get("value")
         if screenshot is not None:
-            size = call("Runtime.evaluate", returnByValue=True, expression=(
-                "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"))["result"]["value"]
-            shot = call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
-                        clip={"x": 0, "y": 0, "width": size[0], "height": min(size[1], 16000), "scale": 1})
+            size = call(
+                "Runtime.evaluate",
+                returnByValue=True,
+                expression=(
+                    "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+                ),
+            )["result"]["value"]
+            shot = call(
+                "Page.captureScreenshot",
+                format="png",
+                captureBeyondViewport=True,
+                clip={"x": 0, "y": 0, "width": size[0], "height": min(size[1], 16000), "scale": 1},
+            )
             Path(screenshot).write_bytes(base64.b64decode(shot["data"]))
     finally:
         socket_.close()

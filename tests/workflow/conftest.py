@@ -35,10 +35,12 @@ def project(tmp_path: Path) -> Path:
     shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
     make_docx(
         tmp_path / "data" / "raw" / "B02.docx",
-        [("Interviewer", "Where do you get your HIV care?"),
-         ("Participant", "At Jua Kali, but mental health is across town."),
-         ("Interviewer", "Is that hard?"),
-         ("Participant", "Three places, three sets of forms.")],
+        [
+            ("Interviewer", "Where do you get your HIV care?"),
+            ("Participant", "At Jua Kali, but mental health is across town."),
+            ("Interviewer", "Is that hard?"),
+            ("Participant", "Three places, three sets of forms."),
+        ],
     )
     return tmp_path
 
@@ -46,7 +48,11 @@ def project(tmp_path: Path) -> Path:
 def _merged(base: dict, change: dict) -> dict:
     merged = dict(base)
     for key, value in change.items():
-        merged[key] = _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        merged[key] = (
+            _merged(base[key], value)
+            if isinstance(value, dict) and isinstance(base.get(key), dict)
+            else value
+        )
     return merged
 
 
@@ -63,17 +69,24 @@ def use_config(project: Path, name: str) -> None:
 
 def run_workflow(project: Path, *arguments: str) -> subprocess.CompletedProcess:
     command = [
-        sys.executable, "-m", "snakemake",
-        "--snakefile", str(REPO / "Snakefile"),
-        "--directory", str(project),
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(project),
         # no --workflow-profile: plain snakemake finds profiles/default/ beside the Snakefile
-        "--cores", "2",
+        "--cores",
+        "2",
         *arguments,
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 
-PART_RULE = re.compile(r"^(?P<stage>ingest|parse|deidentify|segment|candidate_codes|coding_sheets)_(?P<part>\d\d)$")
+PART_RULE = re.compile(
+    r"^(?P<stage>ingest|parse|deidentify|segment|candidate_codes|coding_sheets)_(?P<part>\d\d)$"
+)
 
 
 def stage_counts(counts: dict[str, int]) -> dict[str, int]:
@@ -100,7 +113,7 @@ def job_counts(dry_run_output: str) -> dict[str, int]:
     lines = dry_run_output.splitlines()
     if "Job stats:" not in lines:
         return counts
-    for line in lines[lines.index("Job stats:") + 3:]:
+    for line in lines[lines.index("Job stats:") + 3 :]:
         parts = line.split()
         if len(parts) != 2 or not parts[1].isdigit() or parts[0] == "total":
             break

@@ -12,7 +12,9 @@ from html import unescape
 from pathlib import Path
 
 WORD = re.compile(r"[A-Za-z]{3,}")
-BOX = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>')
+BOX = re.compile(
+    r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
+)
 
 
 def find_office() -> str | None:
@@ -25,9 +27,19 @@ def to_pdf(path: Path, folder: Path) -> Path:
     """Convert with LibreOffice headless (its own profile folder: runs do not share state)."""
     folder.mkdir(parents=True, exist_ok=True)
     completed = subprocess.run(
-        [find_office() or "soffice", f"-env:UserInstallation=file://{folder / 'profile'}", "--headless",
-         "--convert-to", "pdf", "--outdir", str(folder), str(path)],
-        capture_output=True, text=True, timeout=240,
+        [
+            find_office() or "soffice",
+            f"-env:UserInstallation=file://{folder / 'profile'}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(folder),
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     pdf = folder / f"{path.stem}.pdf"
     assert completed.returncode == 0 and pdf.exists(), completed.stdout + completed.stderr
@@ -46,7 +58,13 @@ class Word:
 
 def words(pdf: Path) -> list[Word]:
     """Every word LibreOffice drew, with its box, page by page."""
-    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True, timeout=120).stdout
+    html = subprocess.run(
+        ["pdftotext", "-bbox", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
     found = []
     for number, page in enumerate(html.split("<page ")[1:], start=1):
         found += [Word(number, *map(float, box[:4]), unescape(box[4])) for box in BOX.findall(page)]
@@ -55,7 +73,13 @@ def words(pdf: Path) -> list[Word]:
 
 def page_texts(pdf: Path) -> list[str]:
     """The text of each page, in reading order."""
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True, timeout=120).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
     return text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
 
 
@@ -70,12 +94,15 @@ def overlapping(drawn: list[Word], tolerance: float = 1.0) -> list[tuple[Word, W
     for page in by_page.values():
         page.sort(key=lambda word: word.y_min)
         for index, first in enumerate(page):
-            for second in page[index + 1:]:
+            for second in page[index + 1 :]:
                 if second.y_min >= first.y_max:
                     break
                 shared = min(first.y_max, second.y_max) - max(first.y_min, second.y_min)
                 height = min(first.y_max - first.y_min, second.y_max - second.y_min)
-                if shared > height / 2 and min(first.x_max, second.x_max) - max(first.x_min, second.x_min) > tolerance:
+                if (
+                    shared > height / 2
+                    and min(first.x_max, second.x_max) - max(first.x_min, second.x_min) > tolerance
+                ):
                     pairs.append((first, second))
     return pairs
 
@@ -84,4 +111,6 @@ def missing_words(expected_texts: list[str], drawn: list[Word]) -> Counter:
     """Words of the expected texts drawn fewer times than they occur (cut off, not printed)."""
     expected = Counter(word.lower() for text in expected_texts for word in WORD.findall(text))
     seen = Counter(word.lower() for item in drawn for word in WORD.findall(item.text))
-    return Counter({word: count - seen[word] for word, count in expected.items() if seen[word] < count})
+    return Counter(
+        {word: count - seen[word] for word, count in expected.items() if seen[word] < count}
+    )

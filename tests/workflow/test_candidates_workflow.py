@@ -8,7 +8,7 @@ from pathlib import Path
 
 import openpyxl
 
-from .conftest import job_counts, parts_of, run_workflow, stage_counts
+from .conftest import job_counts, parts_of, run_workflow, stage_counts, use_config
 
 TRANSCRIPTS = ["A01", "A02", "B01", "B02"]
 
@@ -31,14 +31,28 @@ def test_candidates_quality_and_sheets(project: Path) -> None:
 
     quality = rows(results / "candidates" / "quality.tsv")
     assert {row["method"] for row in quality} == {"keyword", "learned", "both"}
-    assert {row["code_id"] for row in quality} == {"stability", "family", "stigma", "costs", "goals", "flexibility", "(micro)"}
+    assert {row["code_id"] for row in quality} == {
+        "stability",
+        "family",
+        "stigma",
+        "costs",
+        "goals",
+        "flexibility",
+        "(micro)",
+    }
     micro = {row["method"]: row for row in quality if row["code_id"] == "(micro)"}
     assert int(micro["keyword"]["support"]) > 0 and float(micro["keyword"]["recall"]) > 0
-    assert (results / "candidates" / "learned.tsv").read_text(encoding="utf-8").startswith("segment_id\tcode_id\tsource\tscore")
+    assert (
+        (results / "candidates" / "learned.tsv")
+        .read_text(encoding="utf-8")
+        .startswith("segment_id\tcode_id\tsource\tscore")
+    )
 
     for coder in ("coder_a", "coder_b"):
         for transcript in TRANSCRIPTS:
-            workbook = openpyxl.load_workbook(results / "coding_sheets" / coder / f"{transcript}.xlsx", read_only=True)
+            workbook = openpyxl.load_workbook(
+                results / "coding_sheets" / coder / f"{transcript}.xlsx", read_only=True
+            )
             header = next(workbook["coding"].iter_rows(max_row=1, values_only=True))
             assert "suggested" not in header and "stability" in header  # blind by default
     assert not any((project / "data" / "coding").rglob("*.xlsx"))  # the pipeline never writes there
@@ -55,20 +69,32 @@ def test_no_final_coding_no_learned_or_quality(project: Path) -> None:
 
 def test_codebook_error_stops_the_run_naming_the_code(project: Path) -> None:
     codebook = project / "data" / "codebook.yaml"
-    codebook.write_text(codebook.read_text(encoding="utf-8").replace("        keywords: [goals]\n", ""), encoding="utf-8")
+    codebook.write_text(
+        codebook.read_text(encoding="utf-8").replace("        keywords: [goals]\n", ""),
+        encoding="utf-8",
+    )
     planned = run_workflow(project, "--dry-run")
     assert planned.returncode != 0
-    assert "data/codebook.yaml, line 32: code goals: has no keywords and no patterns" in planned.stdout + planned.stderr, planned.stdout[-2000:]
+    assert (
+        "data/codebook.yaml, line 32: code goals: has no keywords and no patterns"
+        in planned.stdout + planned.stderr
+    ), planned.stdout[-2000:]
 
 
-def test_sheets_are_planned_per_coder_and_transcript_and_a_corpus_workbook_on_request(project: Path) -> None:
+def test_sheets_are_planned_per_coder_and_transcript_and_a_corpus_workbook_on_request(
+    project: Path,
+) -> None:
     planned = run_workflow(project, "--dry-run")
     assert planned.returncode == 0, planned.stderr[-2000:]
     counts = stage_counts(job_counts(planned.stdout))
-    assert counts["coding_sheets"] == parts_of(TRANSCRIPTS)  # one job per part writes every coder's sheets
+    assert counts["coding_sheets"] == parts_of(
+        TRANSCRIPTS
+    )  # one job per part writes every coder's sheets
     assert "results/coding_sheets/coder_a/A01.xlsx" in planned.stdout
     assert "results/coding_sheets/coder_b/A01.xlsx" in planned.stdout
-    config = project / "config.yaml"
-    config.write_text(config.read_text(encoding="utf-8").replace("  per_transcript: true", "  per_transcript: false"), encoding="utf-8")
+    use_config(project, "one_workbook_per_coder")
     planned = run_workflow(project, "--dry-run")
-    assert job_counts(planned.stdout)["coding_sheets"] == 1 and "results/coding_sheets/coder_a.xlsx" in planned.stdout
+    assert (
+        job_counts(planned.stdout)["coding_sheets"] == 1
+        and "results/coding_sheets/coder_a.xlsx" in planned.stdout
+    )

@@ -35,8 +35,15 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def wrapped_texts(path: Path) -> list[str]:
     """The text of every visible cell that wraps, on every tab."""
     workbook = openpyxl.load_workbook(path)
-    return [str(cell.value) for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row
-            if cell.value and cell.alignment.wrap_text and not sheet.column_dimensions[cell.column_letter].hidden]
+    return [
+        str(cell.value)
+        for sheet in workbook.worksheets
+        for row in sheet.iter_rows()
+        for cell in row
+        if cell.value
+        and cell.alignment.wrap_text
+        and not sheet.column_dimensions[cell.column_letter].hidden
+    ]
 
 
 def long_sheet(desk: Path, folder: Path) -> Path:
@@ -45,20 +52,40 @@ def long_sheet(desk: Path, folder: Path) -> Path:
     from scripts import coding_sheets
     from scripts.codebook import load_codebook
 
-    rows = coding_sheets.sheet_rows([str(desk / "results" / "segments" / "A01.tsv")], ["participant"])
-    rows[0] = {**rows[0], "context": coding_sheets.shortened_context("We talked about the clinic and the queue. " * 30),
-               "text": "Every morning I walk to the clinic, wait in the queue with the others, take my dose and then "
-                       "go to the market to sell vegetables until the evening, when I come home tired but calm. " * 3}
+    rows = coding_sheets.sheet_rows(
+        [str(desk / "results" / "segments" / "A01.tsv")], ["participant"]
+    )
+    rows[0] = {
+        **rows[0],
+        "context": coding_sheets.shortened_context(
+            "We talked about the clinic and the queue. " * 30
+        ),
+        "text": "Every morning I walk to the clinic, wait in the queue with the others, take my dose and then "
+        "go to the market to sell vegetables until the evening, when I come home tired but calm. "
+        * 3,
+    }
     path = folder / "long.xlsx"
-    coding_sheets.save_deterministic(coding_sheets.build_workbook(rows, load_codebook(desk / "data" / "codebook.yaml"), None, "coder_a"), path)
+    coding_sheets.save_deterministic(
+        coding_sheets.build_workbook(
+            rows, load_codebook(desk / "data" / "codebook.yaml"), None, "coder_a"
+        ),
+        path,
+    )
     return path
 
 
-def test_a_coding_sheet_prints_in_libreoffice_with_nothing_clipped(desk: Path, tmp_path: Path) -> None:
+def test_a_coding_sheet_prints_in_libreoffice_with_nothing_clipped(
+    desk: Path, tmp_path: Path
+) -> None:
     if office.find_office() is None:
-        pytest.skip("LibreOffice or pdftotext is not installed and could not be installed (make test runs: "
-                    "apt-get install libreoffice-calc libreoffice-writer poppler-utils)")
-    for sheet in (desk / "results" / "coding_sheets" / "coder_a" / "A01.xlsx", long_sheet(desk, tmp_path)):
+        pytest.skip(
+            "LibreOffice or pdftotext is not installed and could not be installed (make test runs: "
+            "apt-get install libreoffice-calc libreoffice-writer poppler-utils)"
+        )
+    for sheet in (
+        desk / "results" / "coding_sheets" / "coder_a" / "A01.xlsx",
+        long_sheet(desk, tmp_path),
+    ):
         drawn = office.words(office.to_pdf(sheet, tmp_path / sheet.stem))
         assert office.overlapping(drawn) == [], sheet  # no row's text runs into the next
         assert office.missing_words(wrapped_texts(sheet), drawn) == {}, sheet  # every word printed
@@ -67,7 +94,9 @@ def test_a_coding_sheet_prints_in_libreoffice_with_nothing_clipped(desk: Path, t
     for number in range(2, workbook["coding"].max_row + 1):
         workbook["coding"].row_dimensions[number].height = 15
     workbook.save(tmp_path / "short_rows.xlsx")
-    assert office.overlapping(office.words(office.to_pdf(tmp_path / "short_rows.xlsx", tmp_path / "short")))
+    assert office.overlapping(
+        office.words(office.to_pdf(tmp_path / "short_rows.xlsx", tmp_path / "short"))
+    )
 
 
 def test_each_coders_sheet_says_whose_it_is(desk: Path) -> None:
@@ -76,14 +105,18 @@ def test_each_coders_sheet_says_whose_it_is(desk: Path) -> None:
     assert first.read_bytes() != second.read_bytes()
     for coder, path in (("coder_a", first), ("coder_b", second)):
         workbook = openpyxl.load_workbook(path)
-        assert {item.name: item.value for item in workbook.custom_doc_props}["qualflow coder"] == coder
+        assert {item.name: item.value for item in workbook.custom_doc_props}[
+            "qualflow coder"
+        ] == coder
         about = dict(workbook["about"].iter_rows(values_only=True))
         assert about["coder"] == coder and about["codebook version"]
         for sheet in workbook.worksheets:
             assert all(sheet.column_dimensions[letter].width for letter in "AB"), sheet.title
 
 
-def test_a_sheet_in_the_wrong_folder_a_semicolon_csv_and_a_mistyped_code(desk: Path, tmp_path: Path) -> None:
+def test_a_sheet_in_the_wrong_folder_a_semicolon_csv_and_a_mistyped_code(
+    desk: Path, tmp_path: Path
+) -> None:
     """coder_b's folder gets coder_a's sheet, marked done; coder_a's CSV is saved with ';' by a
     European Excel, with a code typed ' Stability ' (capital, spaces): one warning, the CSV read,
     then a run that stops naming the file, the row and the code meant."""
@@ -98,17 +131,29 @@ def test_a_sheet_in_the_wrong_folder_a_semicolon_csv_and_a_mistyped_code(desk: P
     workbook.save(project / "data" / "coding" / "coder_b" / "A01.xlsx")
     coding = project / "data" / "coding" / "coder_a" / "codings.csv"
     rows = coding.read_text(encoding="utf-8").splitlines()
-    coding.write_text("\r\n".join(row.replace(",", ";") for row in rows) + "\r\n", encoding="utf-8-sig")
+    coding.write_text(
+        "\r\n".join(row.replace(",", ";") for row in rows) + "\r\n", encoding="utf-8-sig"
+    )
     completed = run_workflow(project)
     assert completed.returncode == 0, completed.stderr[-3000:]
-    problems = (project / "results" / "agreement" / "coding_problems.tsv").read_text(encoding="utf-8")
+    problems = (project / "results" / "agreement" / "coding_problems.tsv").read_text(
+        encoding="utf-8"
+    )
     assert "another_coders_sheet\tcoder_b\t" in problems and "made for coder_a" in problems
-    codings = (project / "results" / "coding" / "coder_a" / "codings.tsv").read_text(encoding="utf-8")
+    codings = (project / "results" / "coding" / "coder_a" / "codings.tsv").read_text(
+        encoding="utf-8"
+    )
     assert codings.count("\n") - 1 == len(rows) - 1  # every row of the semicolon file read
-    coding.write_text(coding.read_text(encoding="utf-8-sig").replace(";stability", "; Stability ", 1), encoding="utf-8")
+    coding.write_text(
+        coding.read_text(encoding="utf-8-sig").replace(";stability", "; Stability ", 1),
+        encoding="utf-8",
+    )
     completed = run_workflow(project)
     assert completed.returncode != 0
-    assert "codings.csv, row" in completed.stderr and "code Stability is not in the codebook" in completed.stderr
+    assert (
+        "codings.csv, row" in completed.stderr
+        and "code Stability is not in the codebook" in completed.stderr
+    )
     assert "Did you mean stability? Use a code ID of data/codebook.yaml" in completed.stderr
 
 
@@ -135,31 +180,46 @@ def test_taguette_imports_the_codebook_csv_as_it_is(desk: Path, tmp_path: Path) 
     from scripts.codebook import load_codebook
 
     environment = tmp_path / "taguette"
-    made = subprocess.run([sys.executable, "-m", "venv", str(environment)], capture_output=True, text=True)
+    made = subprocess.run(
+        [sys.executable, "-m", "venv", str(environment)], capture_output=True, text=True
+    )
     python = environment / "bin" / "python"
     installed = made.returncode == 0 and subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "taguette"],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if not installed or installed.returncode != 0:
-        pytest.skip(f"Taguette could not be installed from PyPI: {(made.stderr or (installed and installed.stderr) or '')[-500:]}")
+        pytest.skip(
+            f"Taguette could not be installed from PyPI: {(made.stderr or (installed and installed.stderr) or '')[-500:]}"
+        )
     path = desk / "results" / "exchange" / "taguette_codebook.csv"
-    imported = subprocess.run([str(python), "-c", TAGUETTE_IMPORT, str(path)], capture_output=True, text=True, timeout=120)
+    imported = subprocess.run(
+        [str(python), "-c", TAGUETTE_IMPORT, str(path)], capture_output=True, text=True, timeout=120
+    )
     assert imported.returncode == 0, imported.stderr[-2000:]
     tags = dict(json.loads(imported.stdout))
     codebook = load_codebook(desk / "data" / "codebook.yaml")
     assert sorted(tags) == sorted(codebook.code_ids)
     for code in codebook.codes:
-        assert tags[code.id].startswith(f"{code.label} (theme: ") and " ".join(code.definition.split()) in tags[code.id]
+        assert (
+            tags[code.id].startswith(f"{code.label} (theme: ")
+            and " ".join(code.definition.split()) in tags[code.id]
+        )
 
 
 def test_the_report_shows_what_each_rule_runs(desk: Path) -> None:
+    from scripts.rule_jobs import find_jobs
     from scripts.workflow_code import rules_of
 
     page = (desk / "results" / "workflow_code.html").read_text(encoding="utf-8")
+    jobs = find_jobs(REPO / "scripts")
     for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
-        for rule in rules_of(smk.read_text(encoding="utf-8"), smk.name):
+        for rule in rules_of(smk.read_text(encoding="utf-8"), smk.name, jobs):
             assert f'id="rule-{rule.name}"' in page, rule.name
             for target in rule.targets:
                 assert f"def {target.split(':')[1]}(" in page, target
-    assert "def sheets_part(input: dict, output: dict, params: dict, log: str) -&gt; None:" in page
+    assert (
+        "def coding_sheets(input: dict, output: dict, params: dict, log: str) -&gt; None:" in page
+    )

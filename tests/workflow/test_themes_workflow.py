@@ -18,10 +18,23 @@ from .conftest import REPO, run_workflow
 
 pytestmark = pytest.mark.workflow
 ATTRIBUTES = ["role", "site", "gender", "age_group"]
-FIGURES = [*(f"prevalence_by_{attribute}" for attribute in ATTRIBUTES), "code_by_participant", "cooccurrence_segments",
-           "saturation", "agreement_by_code"]
-TABLES = ["prevalence.tsv", "code_by_participant.tsv", "cooccurrence_segments.tsv", "cooccurrence_participants.tsv",
-          "saturation.tsv", "exemplars.tsv", "tables.md", "tables.docx"]
+FIGURES = [
+    *(f"prevalence_by_{attribute}" for attribute in ATTRIBUTES),
+    "code_by_participant",
+    "cooccurrence_segments",
+    "saturation",
+    "agreement_by_code",
+]
+TABLES = [
+    "prevalence.tsv",
+    "code_by_participant.tsv",
+    "cooccurrence_segments.tsv",
+    "cooccurrence_participants.tsv",
+    "saturation.tsv",
+    "exemplars.tsv",
+    "tables.md",
+    "tables.docx",
+]
 
 
 def read(path: Path) -> list[dict[str, str]]:
@@ -37,8 +50,20 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     completed = run_workflow(project)
     assert completed.returncode == 0, completed.stderr[-3000:]
     report = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(project),
-         "--report", "results/report.html"], capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(project),
+            "--report",
+            "results/report.html",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert report.returncode == 0, report.stderr[-3000:]
     return project
@@ -46,8 +71,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def independent_prevalence(project: Path) -> dict[str, tuple[set[str], int]]:
     """Code → (participants, segments) from consensus.csv, segments and participants.csv alone."""
-    roles = {row["segment_id"]: row["role"] for path in (project / "results" / "segments").glob("*.tsv") for row in read(path)}
-    participant = {row["transcript_id"]: row["participant_id"] for row in read(project / "data" / "participants.csv")}
+    roles = {
+        row["segment_id"]: row["role"]
+        for path in (project / "results" / "segments").glob("*.tsv")
+        for row in read(path)
+    }
+    participant = {
+        row["transcript_id"]: row["participant_id"]
+        for row in read(project / "data" / "participants.csv")
+    }
     found: dict[str, tuple[set[str], int]] = defaultdict(lambda: (set(), 0))
     for row in read(project / "data" / "coding" / "consensus" / "consensus.csv"):
         if roles[row["segment_id"]] != "participant":
@@ -68,13 +100,17 @@ def test_every_table_figure_and_the_report_are_made(demo: Path) -> None:
             assert (results / "figures" / f"{name}.{kind}").stat().st_size > 0, f"{name}.{kind}"
     assert (results / "report.html").stat().st_size > 100_000
     provenance = json.loads((results / "provenance.json").read_text(encoding="utf-8"))
-    assert provenance["codebook_version"] == "1.0" and provenance["input_counts"]["transcripts"] == 13
+    assert (
+        provenance["codebook_version"] == "1.0" and provenance["input_counts"]["transcripts"] == 13
+    )
 
 
 def test_prevalence_matches_the_coding_files(demo: Path) -> None:
     expected = independent_prevalence(demo)
     rows = read(demo / "results" / "themes" / "prevalence.tsv")
-    overall = {row["code_id"]: row for row in rows if row["level"] == "code" and row["attribute"] == "all"}
+    overall = {
+        row["code_id"]: row for row in rows if row["level"] == "code" and row["attribute"] == "all"
+    }
     assert overall and set(overall) >= set(expected)
     for code_id, row in overall.items():
         people, segments = expected.get(code_id, (set(), 0))
@@ -82,17 +118,27 @@ def test_prevalence_matches_the_coding_files(demo: Path) -> None:
         assert row["group_participants"] == "13"
     # By site: a shown count is the independent one; a hidden one is small (or its group is).
     site = {row["transcript_id"]: row["site"] for row in read(demo / "data" / "participants.csv")}
-    participant_site = {row["participant_id"]: row["site"] for row in read(demo / "data" / "participants.csv")}
+    participant_site = {
+        row["participant_id"]: row["site"] for row in read(demo / "data" / "participants.csv")
+    }
     for row in rows:
         if row["attribute"] != "site" or row["level"] != "code":
             continue
-        people = {p for p in expected.get(row["code_id"], (set(), 0))[0] if participant_site.get(p, "not recorded") == row["group"]}
+        people = {
+            p
+            for p in expected.get(row["code_id"], (set(), 0))[0]
+            if participant_site.get(p, "not recorded") == row["group"]
+        }
         if row["participants"].isdigit():
             assert int(row["participants"]) == len(people), row
         else:
             assert row["participants"] in ("<5", "x")
             if row["participants"] == "<5":
-                size = sum(1 for s in [*site.values(), "not recorded"] if s == row["group"]) if row["group"] != "not recorded" else 1
+                size = (
+                    sum(1 for s in [*site.values(), "not recorded"] if s == row["group"])
+                    if row["group"] != "not recorded"
+                    else 1
+                )
                 assert 0 < len(people) < 5 or size < 5, row
 
 
@@ -109,10 +155,14 @@ def test_figures_are_legible_pictures(demo: Path) -> None:
 
 def test_report_opens_in_headless_chromium_with_every_image(demo: Path) -> None:
     if find_chromium() is None:
-        pytest.skip("Chromium is not installed and could not be installed (make test runs: apt-get install chromium)")
-    seen = open_page(demo / "results" / "report.html", {
-        # every picture embedded in the report, decoded by the browser
-        "images": """(async () => {
+        pytest.skip(
+            "Chromium is not installed and could not be installed (make test runs: apt-get install chromium)"
+        )
+    seen = open_page(
+        demo / "results" / "report.html",
+        {
+            # every picture embedded in the report, decoded by the browser
+            "images": """(async () => {
             const sources = [...new Set(document.documentElement.outerHTML.match(/data:image\\/(png|svg\\+xml);[^,"]*base64,[A-Za-z0-9+\\/=]+/g) || [])];
             const sizes = await Promise.all(sources.map(src => new Promise(done => {
                 const image = new Image();
@@ -122,17 +172,27 @@ def test_report_opens_in_headless_chromium_with_every_image(demo: Path) -> None:
             })));
             return {total: sources.length, failed: sizes.filter(size => size === null || size[0] === 0).length};
         })()""",
-        "text": "document.body.innerText",
-        "resources": "performance.getEntriesByType('resource').map(entry => entry.name)",
-    })
+            "text": "document.body.innerText",
+            "resources": "performance.getEntriesByType('resource').map(entry => entry.name)",
+        },
+    )
     # Snakemake's report template embeds Tailwind's browser build, which always logs this warning
     # about itself; anything else (errors, failed loads, other warnings) fails the test.
     tailwind = "cdn.tailwindcss.com should not be used in production"
     assert [message for message in seen.errors() if tailwind not in message] == []
     images = seen.values["images"]
     assert images["total"] >= len(FIGURES) and images["failed"] == 0, images
-    assert all(name.startswith("data:") for name in seen.values["resources"])  # nothing fetched from outside
-    for category in ("Themes", "Figures", "Agreement", "De-identification", "Provenance", "Workflow code"):
+    assert all(
+        name.startswith("data:") for name in seen.values["resources"]
+    )  # nothing fetched from outside
+    for category in (
+        "Themes",
+        "Figures",
+        "Agreement",
+        "De-identification",
+        "Provenance",
+        "Workflow code",
+    ):
         assert category in seen.values["text"], category
 
 
@@ -152,11 +212,16 @@ def table_pages(pdf: Path) -> list[list[str]]:
 
 def pages_starting_mid_table(pages: list[list[str]], labels: set[str]) -> list[int]:
     """Pages whose first line is a table's body row (a theme or code label), not its header."""
-    return [number for number, lines in enumerate(pages, start=1)
-            if lines and any(lines[0].startswith(label) for label in labels)]
+    return [
+        number
+        for number, lines in enumerate(pages, start=1)
+        if lines and any(lines[0].startswith(label) for label in labels)
+    ]
 
 
-def test_word_tables_print_in_libreoffice_with_their_header_on_every_page(demo: Path, tmp_path: Path) -> None:
+def test_word_tables_print_in_libreoffice_with_their_header_on_every_page(
+    demo: Path, tmp_path: Path
+) -> None:
     """tables.docx printed by LibreOffice Writer: a table that goes on to the next page starts
     that page with its header row again, and every word of the document is printed."""
     import zipfile
@@ -168,8 +233,10 @@ def test_word_tables_print_in_libreoffice_with_their_header_on_every_page(demo: 
     from . import office
 
     if office.find_office() is None:
-        pytest.skip("LibreOffice or pdftotext is not installed and could not be installed (make test runs: "
-                    "apt-get install libreoffice-calc libreoffice-writer poppler-utils)")
+        pytest.skip(
+            "LibreOffice or pdftotext is not installed and could not be installed (make test runs: "
+            "apt-get install libreoffice-calc libreoffice-writer poppler-utils)"
+        )
     codebook = load_codebook(demo / "data" / "codebook.yaml")
     labels = {code.label for code in codebook.codes} | {theme.label for theme in codebook.themes}
     path = demo / "results" / "themes" / "tables.docx"
@@ -179,7 +246,12 @@ def test_word_tables_print_in_libreoffice_with_their_header_on_every_page(demo: 
     assert continued, "no table goes on to a second page: the check would prove nothing"
     assert pages_starting_mid_table(pages, labels) == []
     text = [paragraph.text for paragraph in docx.Document(str(path)).paragraphs]
-    text += [cell.text for table in docx.Document(str(path)).tables for row in table.rows for cell in row.cells]
+    text += [
+        cell.text
+        for table in docx.Document(str(path)).tables
+        for row in table.rows
+        for cell in row.cells
+    ]
     drawn = office.words(pdf)
     assert office.missing_words(text, drawn) == {}
     # the check sees a table without repeated headers (as tables.docx was before)
@@ -187,8 +259,15 @@ def test_word_tables_print_in_libreoffice_with_their_header_on_every_page(demo: 
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(without, "w") as target:
         for item in source.infolist():
             data = source.read(item.filename)
-            target.writestr(item, data.replace(b'<w:tblHeader w:val="true"/>', b"") if item.filename == "word/document.xml" else data)
-    assert pages_starting_mid_table(table_pages(office.to_pdf(without, tmp_path / "without")), labels)
+            target.writestr(
+                item,
+                data.replace(b'<w:tblHeader w:val="true"/>', b"")
+                if item.filename == "word/document.xml"
+                else data,
+            )
+    assert pages_starting_mid_table(
+        table_pages(office.to_pdf(without, tmp_path / "without")), labels
+    )
 
 
 def test_markdown_tables_name_who_is_counted(demo: Path) -> None:
@@ -209,14 +288,20 @@ def test_the_release_passes_its_disclosure_audit(demo: Path) -> None:
         if row["status"] == "protected":  # (a secondary x needs no width of its own)
             assert int(row["highest"]) - int(row["lowest"]) >= int(row["width_needed"]), row
     prevalence = read(demo / "results" / "themes" / "prevalence.tsv")
-    whole = {(row["level"], row["theme_id"], row["code_id"]): row["participants"] for row in prevalence if row["attribute"] == "all"}
+    whole = {
+        (row["level"], row["theme_id"], row["code_id"]): row["participants"]
+        for row in prevalence
+        if row["attribute"] == "all"
+    }
     rows: dict[tuple, list[dict]] = defaultdict(list)
     for row in prevalence:
         if row["attribute"] != "all":
             rows[(row["level"], row["theme_id"], row["code_id"], row["attribute"])].append(row)
     checked = 0
     for (level, theme, code, attribute), cells in rows.items():
-        assert all(cell["group_participants"].isdigit() for cell in cells)  # group sizes are always shown
+        assert all(
+            cell["group_participants"].isdigit() for cell in cells
+        )  # group sizes are always shown
         hidden = [cell for cell in cells if not cell["participants"].isdigit()]
         if whole[(level, theme, code)].isdigit() and hidden:
             checked += 1

@@ -22,7 +22,8 @@ TRANSCRIPTS = ["A01", "A02", "B01", "B02"]
 def digest_tree(folder: Path) -> dict[str, str]:
     return {
         str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(folder.rglob("*")) if path.is_file()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
     }
 
 
@@ -31,17 +32,33 @@ def test_run_rerun_add_one_and_reproduce(project: Path) -> None:
     assert first.returncode == 0, first.stderr[-3000:]
     results = project / "results"
     for transcript in TRANSCRIPTS:
-        segments = list(csv.DictReader(open(results / "segments" / f"{transcript}.tsv", encoding="utf-8"), delimiter="\t"))
+        segments = list(
+            csv.DictReader(
+                open(results / "segments" / f"{transcript}.tsv", encoding="utf-8"), delimiter="\t"
+            )
+        )
         assert segments and all(row["segment_id"].startswith(f"{transcript}-") for row in segments)
         assert (results / "deidentified" / f"{transcript}.jsonl").exists()
-    corpus = {row["transcript_id"]: row for row in csv.DictReader(open(results / "corpus" / "transcripts.tsv", encoding="utf-8"), delimiter="\t")}
+    corpus = {
+        row["transcript_id"]: row
+        for row in csv.DictReader(
+            open(results / "corpus" / "transcripts.tsv", encoding="utf-8"), delimiter="\t"
+        )
+    }
     assert sorted(corpus) == TRANSCRIPTS
     assert corpus["B01"]["site"] == "missing" and corpus["A01"]["site"] == "A"
     assert "no row for transcript B01" in first.stderr
-    checked = {row["file"]: row["leaks"] for row in csv.DictReader(open(results / "deidentified" / "leak_check.tsv", encoding="utf-8"), delimiter="\t")}
+    checked = {
+        row["file"]: row["leaks"]
+        for row in csv.DictReader(
+            open(results / "deidentified" / "leak_check.tsv", encoding="utf-8"), delimiter="\t"
+        )
+    }
     shareable = {
-        str(path.relative_to(project)) for path in results.rglob("*")
-        if path.is_file() and not {"private", "logs", "leaks", "leak_check"} & set(path.parts)
+        str(path.relative_to(project))
+        for path in results.rglob("*")
+        if path.is_file()
+        and not {"private", "logs", "leaks", "leak_check"} & set(path.parts)
         and path.name not in ("leak_check.tsv", "quality_gate.tsv")
         and path.suffix != ".png"  # pixels only; the figure's SVG twin, with its text, is checked
     }
@@ -60,31 +77,47 @@ def test_run_rerun_add_one_and_reproduce(project: Path) -> None:
         f"{path.stem}{suffix}" for path in parts for suffix in (".tsv", ".audit.tsv")
     }
     for path in parts:
-        in_part = {row["file"] for row in csv.DictReader(open(path, encoding="utf-8"), delimiter="\t")}
+        in_part = {
+            row["file"] for row in csv.DictReader(open(path, encoding="utf-8"), delimiter="\t")
+        }
         assert in_part < set(checked)
         assert all(
-            Path(file).stem.split(".")[0] in TRANSCRIPTS or file.startswith(f"results/corpus/parts/{path.stem}.")
+            Path(file).stem.split(".")[0] in TRANSCRIPTS
+            or file.startswith(f"results/corpus/parts/{path.stem}.")
             for file in in_part
         )
     corpus_rows = {
-        row["transcript_id"]: row for path in (results / "corpus" / "parts").glob("??.tsv")
+        row["transcript_id"]: row
+        for path in (results / "corpus" / "parts").glob("??.tsv")
         for row in csv.DictReader(open(path, encoding="utf-8"), delimiter="\t")
     }
     assert sorted(corpus_rows) == TRANSCRIPTS
     provenance = json.loads((results / "provenance.json").read_text(encoding="utf-8"))
     assert provenance["inputs"]["transcripts"] == {
-        row["raw_file"]: hashlib.sha256((project / row["raw_file"]).read_bytes()).hexdigest() for row in corpus_rows.values()
+        row["raw_file"]: hashlib.sha256((project / row["raw_file"]).read_bytes()).hexdigest()
+        for row in corpus_rows.values()
     }
 
     # A new interview schedules only its own jobs and the corpus-level ones.
-    (project / "data" / "raw" / "A03.txt").write_text("I: How are you?\nP: Better since the clinic.\n", encoding="utf-8")
+    (project / "data" / "raw" / "A03.txt").write_text(
+        "I: How are you?\nP: Better since the clinic.\n", encoding="utf-8"
+    )
     planned = run_workflow(project, "--dry-run")
     assert stage_counts(job_counts(planned.stdout)) == {
         # its part's jobs of the per-transcript stages (the others of the part come back unchanged)
-        "ingest": 1, "parse": 1, "deidentify": 1, "segment": 1, "candidate_codes": 1, "coding_sheets": 1,
-        "all": 1, "audit_summary": 1, "corpus_summary": 1,
+        "ingest": 1,
+        "parse": 1,
+        "deidentify": 1,
+        "segment": 1,
+        "candidate_codes": 1,
+        "coding_sheets": 1,
+        "all": 1,
+        "audit_summary": 1,
+        "corpus_summary": 1,
         # its part's corpus tables; the leak check of its part, then the check of the corpus-level files
-        "corpus_part": 1, "leak_check_part": 1, "leak_check": 1,
+        "corpus_part": 1,
+        "leak_check_part": 1,
+        "leak_check": 1,
         # learned suggestions cover every transcript; candidate_quality only the coded ones (A03 is
         # not coded), so it does not rerun.
         "learned_candidates": 1,
@@ -92,7 +125,9 @@ def test_run_rerun_add_one_and_reproduce(project: Path) -> None:
         "qdpx_export": 1,
         # provenance lists every raw transcript; themes count only coded ones, but Table 1's note
         # names the participants not coded yet (A03 now), and the figures are drawn again from it.
-        "provenance": 1, "themes": 1, "theme_figures": 1,
+        "provenance": 1,
+        "themes": 1,
+        "theme_figures": 1,
     }, planned.stdout[-2000:]
     (project / "data" / "raw" / "A03.txt").unlink()
 
@@ -121,7 +156,9 @@ def test_planted_name_never_leaves_the_private_folder(project: Path) -> None:
     token = "Quorvalindasz"
     identifiers = project / "data" / "identifiers.yaml"
     identifiers.write_text(
-        identifiers.read_text(encoding="utf-8").replace("people:\n", f"people:\n  - name: {token} Mbwilo\n    role: participant\n"),
+        identifiers.read_text(encoding="utf-8").replace(
+            "people:\n", f"people:\n  - name: {token} Mbwilo\n    role: participant\n"
+        ),
         encoding="utf-8",
     )
     (project / "data" / "raw" / "C01.txt").write_text(
@@ -133,7 +170,9 @@ def test_planted_name_never_leaves_the_private_folder(project: Path) -> None:
     completed = run_workflow(project)
     assert completed.returncode == 0, completed.stderr[-3000:]
     private = project / "results" / "private"
-    assert token in (private / "ingested" / "C01.jsonl").read_text(encoding="utf-8")  # the plant took
+    assert token in (private / "ingested" / "C01.jsonl").read_text(
+        encoding="utf-8"
+    )  # the plant took
     leaks = []
     for path in [*(project / "results").rglob("*"), *(project / ".snakemake").rglob("*")]:
         if path.is_file() and private not in path.parents:

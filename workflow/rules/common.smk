@@ -3,6 +3,7 @@ import math
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.io import is_callable
 from snakemake.logging import logger
 from snakemake.utils import validate
 
@@ -126,11 +127,6 @@ def anchored_inputs(coders):
     return {table: anchored(coders, table) for table in ANCHORED_TABLES}
 
 
-def anchored_paths(input):
-    """The anchored tables of a job's inputs, in the order scripts/anchor_codings.py reads them."""
-    return [list(input[table]) for table in ANCHORED_TABLES]
-
-
 def coder_files(wildcards):
     return [str(path) for path in CODERS[wildcards.coder]]
 
@@ -157,18 +153,6 @@ EXCHANGE_OUTPUTS = (
     if config["exchange"]["qdpx"]
     else []
 )
-
-
-def stage_code(*modules):
-    """A digest of the scripts behind a stage, passed as a param so that editing them reruns its
-    jobs (params are a rerun trigger). A digest rather than the files as inputs: Snakemake stats
-    every input of every ready job on each scheduling round, which at 1,000s of jobs costs more
-    than the jobs themselves."""
-    shared = ("errors", "settings", "contracts", "rule_jobs", "workers")
-    # codings.py reads the coders' REFI-QDA projects with refi_qda.py
-    if "codings" in modules:
-        modules += ("refi_qda",)
-    return rule_jobs.code_digest(SCRIPTS, sorted(set(shared + modules)))
 
 
 # What workflow_code shows and depends on: the .smk files and the modules of scripts/.
@@ -222,17 +206,33 @@ def _named(values):
 
 def check_rule_jobs(rules):
     """Every rule that runs code has its job function, takes its code digest from it, and names
-    each of its inputs and outputs (checked once the rules are read: scripts/rule_jobs.py)."""
+    each of its inputs and outputs (checked once the rules are read: scripts/rule_jobs.py).
+    """
     for rule in rules:
         if rule.name == "all":
             continue
         expected = job_code(rule.name)
         if rule.params.get("code") != expected:
-            raise WorkflowError(f"rule {rule.name}: params code=job_code(...) must name the rule {rule.name!r}")
-        for kind, values in (("input", rule.input), ("output", rule.output), ("log", rule.log)):
-            unnamed = len(values) - sum(1 for _ in values.items())
+            raise WorkflowError(
+                f"rule {rule.name}: params code=job_code(...) must name the rule {rule.name!r}"
+            )
+        for kind, values in (
+            ("input", rule.input),
+            ("output", rule.output),
+            ("log", rule.log),
+        ):
+            # (an input function, unpacked or named, gives names only when the DAG is built)
+            given = sum(1 for value in values if not is_callable(value))
+            named = sum(
+                len(value) if isinstance(value, list) else 1
+                for _, value in values.items()
+                if not is_callable(value)
+            )
+            unnamed = given - named
             if kind != "log" and unnamed:
-                raise WorkflowError(f"rule {rule.name}: name every {kind} (its job reads them by name)")
+                raise WorkflowError(
+                    f"rule {rule.name}: name every {kind} (its job reads them by name)"
+                )
             if kind == "log" and len(values) != 1:
                 raise WorkflowError(f"rule {rule.name}: one log file per rule")
 
@@ -274,25 +274,6 @@ def load_model_early(wildcards):
             config["spacy"]["model"],
         )
     return []
-
-
-def in_worker(function, *arguments):
-    """Run a job's work, scripts.<module>:<function>(*arguments), in one of this run's worker
-    processes (scripts/workers.py): the Snakemake process only schedules, the jobs' Python work
-    runs on every core, and each worker loads the spaCy model once. In the job's own thread
-    where there are no workers (a cluster job, or jobs not run as threads)."""
-    workers.call(worker_processes(), function, *map(named_outputs, arguments))
-
-
-def named_outputs(argument):
-    """A rule's named outputs (Snakemake's Namedlist with names) as a dict of their names."""
-    if (
-        isinstance(argument, list)
-        and hasattr(argument, "keys")
-        and list(argument.keys())
-    ):
-        return dict(argument.items())
-    return argument
 
 
 def of_part(transcripts, pattern):
@@ -512,10 +493,6 @@ def figure_tables(wildcards):
     return tables
 
 
-def figure_table_paths(input):
-    return {name: path for name, path in input.items() if name != "codebook"}
-
-
 def figure_outputs():
     outputs = {}
     for name in FIGURES:
@@ -539,14 +516,6 @@ def provenance_inputs(wildcards):
         "identifiers": IDENTIFIERS,
         "secret": STUDY_SECRET,
         "codings": sorted(str(path) for files in CODERS.values() for path in files),
-    }
-
-
-def provenance_input_groups(input):
-    return {
-        "participants": [input.participants],
-        "codebook": [input.codebook],
-        "codings": list(input.codings),
     }
 
 
