@@ -36,7 +36,7 @@ from bench_workflow import build_corpus, snakemake  # noqa: E402
 def bare_throughput(folder: Path) -> dict:
     import yaml
 
-    from scripts import candidates
+    from scripts import candidates, codebook_terms
     from scripts.codebook import load_codebook
     from scripts.contracts import read_tsv
 
@@ -44,7 +44,7 @@ def bare_throughput(folder: Path) -> dict:
     roles = config.get("candidates", {}).get("roles", ["participant"])
     started = time.perf_counter()
     codebook = load_codebook(folder / "data" / "codebook.yaml")
-    terms = candidates.read_terms(
+    terms = codebook_terms.read_terms(
         folder / "results" / "candidates" / "codebook_terms.json", codebook
     )
     matcher = candidates.build_matcher(codebook, terms, candidates.blank_vocab())

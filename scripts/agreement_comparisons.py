@@ -25,7 +25,8 @@ import numpy as np
 from scripts.agreement_bootstrap import COEFFICIENTS, bootstrap, interval, stream
 from scripts.agreement_coefficients import coefficients
 from scripts.codebook import Codebook
-from scripts.codings import CheckedCodings, Segments
+from scripts.coding_records import Segments
+from scripts.codings import CheckedCodings
 from scripts.errors import ConfigurationError
 
 GRAINS = ("segment", "turn", "transcript")

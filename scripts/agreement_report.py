@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 from typing import Sequence
 
-from scripts import agreement_html
+from scripts import agreement_html, coding_records
 from scripts import codings as coding_files
 from scripts.agreement_comparisons import (
     BY_CODE_COLUMNS,
@@ -33,7 +33,7 @@ from scripts.agreement_quality_gate import (
     describe_low,
     quality_gate,
 )
-from scripts.anchor_codings import load_anchored
+from scripts.anchored_tables import load_anchored
 from scripts.codebook import Codebook, load_codebook
 from scripts.codings import CheckedCodings
 from scripts.contracts import read_tsv, write_text, write_tsv
@@ -92,7 +92,7 @@ def run(
             f"agreement needs at least two coders, found {len(compared)}",
             "Add a second coder's folder under the coding folder (paths.coding)",
         )
-    segments = coding_files.load_segments(segment_paths)
+    segments = coding_records.load_segments(segment_paths)
     consensus = coding.get("consensus")
     parsed = load_anchored(
         anchored, coders=[*compared, *([consensus] if consensus in coders else [])]
@@ -142,7 +142,7 @@ def agreement(input: dict, output: dict, params: dict, log: str) -> None:
         write_tsv(
             Path(output["problems"]),
             [p.as_row() for p in checked.problems],
-            coding_files.PROBLEM_COLUMNS,
+            coding_records.PROBLEM_COLUMNS,
         )
         followed = [row for path in input["anchoring"] for row in read_tsv(Path(path))]
         page = agreement_html.render(tables, checked, codebook, settings, coding, followed)

@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from scripts import codings as coding_files
+from scripts import coding_records
 from scripts.codebook import Codebook
 from scripts.errors import ConfigurationError
 
@@ -147,7 +147,7 @@ def coded_corpus(
     final,
     codebook: Codebook,
     participants: dict[str, Participant],
-    parsed: dict[str, coding_files.CoderFiles],
+    parsed: dict[str, coding_records.CoderFiles],
 ) -> CodedCorpus:
     """From :class:`scripts.learned.FinalCoding` and the parsed coder files (for exemplar memos)."""
     rows = [final.segments.rows[i] for i in final.coded]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 import re
 import secrets
@@ -68,7 +67,7 @@ class IdentifierList:
             _alternation(self.case_sensitive_forms, 0),
             # the case-insensitive forms (stored in lower case) against lower-cased text
             None
-            if any(_LOWER_CASE_UNSAFE.search(form) for form in self.forms)
+            if any(LOWER_CASE_UNSAFE.search(form) for form in self.forms)
             else _alternation(self.forms, 0),
         )
 
@@ -79,7 +78,7 @@ class IdentifierList:
         # re.IGNORECASE costs ~10x a case-sensitive search: where lower-casing the text is the
         # same comparison (no character below in text or forms), search the lower-cased text.
         folded, folded_text = ignoring_case, text
-        if lower_case is not None and _LOWER_CASE_UNSAFE.search(text) is None:
+        if lower_case is not None and LOWER_CASE_UNSAFE.search(text) is None:
             folded, folded_text = lower_case, text.lower()
         for pattern, table, fold, searched in (
             (folded, self.forms, True, folded_text),
@@ -126,7 +125,7 @@ def _entry(matched: str, table: dict[str, ListedIdentifier], fold: bool) -> List
 #: Characters for which str.lower() and re.IGNORECASE disagree (re matches 'ı' with 'i', 'ſ'
 #: with 's', 'µ' with 'μ'; 'İ'.lower() is two characters). Checked against every code point by
 #: tests/unit/test_deidentify.py.
-_LOWER_CASE_UNSAFE = re.compile(
+LOWER_CASE_UNSAFE = re.compile(
     "[\u00b5\u0130-\u0131\u017f\u0345\u03c2\u03d0-\u03d1\u03d5-\u03d6\u03f0-\u03f1\u03f5\u1c80-\u1c88\u1e9b\u1fbe]"
 )
 
@@ -266,7 +265,7 @@ def load_identifier_list(
     return _compiled_identifier_list(path.resolve(), version, name_parts, secret)
 
 
-def _load_document(path: Path) -> dict:
+def load_list_document(path: Path) -> dict:
     document, text = load_yaml(path, LIST_FIX)
     document = document if document is not None else {}
     if not isinstance(document, dict):
@@ -308,7 +307,7 @@ def _check_ids(document: dict, path: Path) -> None:
 def _compiled_identifier_list(
     path: Path, version: tuple | None, name_parts: bool, secret: bytes
 ) -> IdentifierList:
-    document = _load_document(path)
+    document = load_list_document(path)
     explicit: dict[tuple[str, bool], ListedIdentifier] = {}
     parts: dict[tuple[str, bool], list[ListedIdentifier]] = defaultdict(list)
     people_roles: dict[str, str] = {}
@@ -441,177 +440,3 @@ def ensure_study_secret(path: str | Path, keys: str | Path) -> bool:
             f"{secrets.token_hex(32)}\n"
         )
     return True
-
-
-# ---------------------------------------------------------------------------------------------
-# Which entries each transcript depends on
-
-_WORD = re.compile(r"\w+")
-
-
-def words_of(text: str, key: bytes = b"") -> frozenset[str]:
-    """The words of a text, case-folded: what an entry's forms are looked for in. With ``key``,
-    each word as a keyed hash (16 hex digits): a set that can be kept outside results/private/
-    and tells nothing of the words without the study secret."""
-    words = frozenset(_WORD.findall(text.casefold())) | frozenset(_WORD.findall(text.lower()))
-    if not key:
-        return words
-    # BLAKE2b keyed (in C): HMAC-SHA256 in Python cost ~15 s over the words of 5,000 transcripts
-    return frozenset(
-        hashlib.blake2b(word.encode("utf-8"), key=key[:64], digest_size=8).hexdigest()
-        for word in words
-    )
-
-
-def list_content(path: str | Path, name_parts: bool) -> ListContent:
-    """The entries of identifiers.yaml with their forms and canonical text (for relevance)."""
-    document = _load_document(Path(path))
-    entries = []
-    for section, _label in LIST_SECTIONS.items():
-        for index, entry in enumerate(document.get(section, [])):
-            names = [entry["name"], *entry.get("aliases", [])]
-            forms = [
-                *names,
-                *(name_words(entry["name"]) if section == "people" and name_parts else []),
-            ]
-            canonical = json.dumps([section, entry], sort_keys=True, ensure_ascii=False)
-            entries.append(
-                ListEntry(
-                    section,
-                    index,
-                    tuple(sorted({" ".join(normalize_text(form).split()) for form in forms})),
-                    canonical,
-                )
-            )
-    not_identifiers = tuple(
-        sorted({" ".join(term.split()) for term in document.get("not_identifiers", [])})
-    )
-    digest = hashlib.sha256(
-        json.dumps(
-            [[entry.canonical, entry.forms] for entry in entries]
-            + [list(not_identifiers), name_parts],
-            ensure_ascii=False,
-        ).encode()
-    ).hexdigest()
-    return ListContent(tuple(entries), not_identifiers, name_parts, digest)
-
-
-@dataclass(frozen=True)
-class Relevance:
-    """Digests of the list entries a transcript depends on: for ingest (people, whose names may be
-    speaker labels) and for de-identification (every entry, and the list's not_identifiers)."""
-
-    ingest: str
-    deidentify: str
-
-
-def relevance(
-    content: ListContent, words: frozenset[str], key: bytes = b"", unsafe: bool = False
-) -> Relevance:
-    """The entries (and not_identifiers) every word of one of whose forms is among ``words``
-    (hashed with ``key`` if they were: :func:`words_of`). ``unsafe``: the text has characters for
-    which lower-casing and re.IGNORECASE disagree; every entry is taken to matter.
-
-    A superset of the entries the identifier layer can match in the text: a form matches only
-    between non-word characters, so each of its words is a whole word of the text.
-    """
-
-    def present(form: str) -> bool:
-        if unsafe or _LOWER_CASE_UNSAFE.search(form):
-            return True
-        form_words = words_of(form, key)
-        return bool(form_words) and form_words <= words
-
-    matched = [entry for entry in content.entries if any(present(form) for form in entry.forms)]
-    terms = [term for term in content.not_identifiers if present(term)]
-    people = sorted(entry.canonical for entry in matched if entry.section == "people")
-    everything = sorted(entry.canonical for entry in matched)
-    return Relevance(
-        ingest=_digest(["ingest", people]),
-        deidentify=_digest(["deidentify", everything, terms, content.name_parts]),
-    )
-
-
-def _digest(value: object) -> str:
-    return hashlib.sha256(json.dumps(value, ensure_ascii=False).encode()).hexdigest()[:16]
-
-
-def relevance_by_transcript(
-    transcripts: Mapping[str, str | Path],
-    identifiers: str | Path,
-    name_parts: bool,
-    cache: str | Path,
-    key: bytes,
-) -> dict[str, Relevance]:
-    """Each transcript's :class:`Relevance`, for the params of its ingest and deidentify jobs.
-
-    Called while Snakemake builds its job graph, so it is cached in ``cache``:
-    ``words/{transcript}.json``, the words of a raw file (keyed hashes: ``key`` is the study
-    secret, so the cache tells nothing of the words) by its size and modification time, and
-    ``index.json``, the digests by list version. A run with no change reads the index alone; a
-    new transcript reads its own raw file; a change of the list reads the cached words of every
-    transcript, not the raw files.
-    """
-    from scripts.contracts import write_text
-    from scripts.transcript_text import raw_text
-
-    cache = Path(cache)
-    content = list_content(identifiers, name_parts)
-    version = hashlib.sha256(
-        content.digest.encode() + b"\0" + hashlib.sha256(key).digest()
-    ).hexdigest()
-    index_path = cache / "index.json"
-    try:
-        index = json.loads(index_path.read_text(encoding="utf-8"))
-        if not isinstance(index, dict) or index.get("version") != version:
-            index = {}
-    except (OSError, ValueError):
-        index = {}
-    known = index.get("transcripts", {}) if isinstance(index.get("transcripts"), dict) else {}
-    key_digest = hashlib.sha256(b"qualflow relevance\0" + key).hexdigest()
-    result: dict[str, Relevance] = {}
-    fresh: dict[str, list] = {}
-    for transcript_id, raw in sorted(transcripts.items()):
-        status = os.stat(raw)
-        signature = [status.st_size, status.st_mtime_ns]
-        entry = known.get(transcript_id)
-        if isinstance(entry, list) and len(entry) == 3 and entry[0] == signature:
-            result[transcript_id] = Relevance(entry[1], entry[2])
-            fresh[transcript_id] = entry
-            continue
-        words_path = cache / "words" / f"{transcript_id}.json"
-        words, unsafe = None, False
-        try:
-            stored = json.loads(words_path.read_text(encoding="utf-8"))
-            if stored.get("raw") == signature and stored.get("key") == key_digest:
-                words, unsafe = frozenset(stored["words"]), bool(stored["unsafe"])
-        except (OSError, ValueError, AttributeError, KeyError, TypeError):
-            words = None
-        if words is None:
-            try:
-                text = raw_text(Path(raw))
-            except Exception:  # noqa: BLE001 - a file ingest cannot read: ingest reports it, with file and line
-                text = None
-            if text is not None:
-                words, unsafe = words_of(text, key), _LOWER_CASE_UNSAFE.search(text) is not None
-                stored = {
-                    "key": key_digest,
-                    "raw": signature,
-                    "unsafe": unsafe,
-                    "words": sorted(words),
-                }
-                write_text(words_path, json.dumps(stored) + "\n")
-        found = (
-            relevance(content, words, key, unsafe)
-            if words is not None
-            else Relevance("unreadable", "unreadable")
-        )
-        result[transcript_id] = found
-        if words is not None:
-            fresh[transcript_id] = [signature, found.ingest, found.deidentify]
-    if fresh != known or index.get("version") != version:
-        write_text(
-            index_path,
-            json.dumps({"transcripts": fresh, "version": version}, sort_keys=True) + "\n",
-        )
-    return result

@@ -24,6 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
+from scripts import coding_records
 from scripts import codings as coding_files
 from scripts.codebook import Codebook, load_codebook
 from scripts.contracts import read_tsv, write_tsv
@@ -68,7 +69,7 @@ class LearnedSettings:
 class FinalCoding:
     """The final coding on the loaded segments: which rows are coded and the codes applied."""
 
-    segments: coding_files.Segments
+    segments: coding_records.Segments
     coded: np.ndarray  # indices of coded segments (coded role, asked transcript), corpus order
     labels: np.ndarray  # len(coded) x n_codes, 0/1
     code_ids: tuple[str, ...]
@@ -84,10 +85,10 @@ def final_coders(coding: dict, coders: Sequence[str]) -> list[str]:
 
 def load_final_coding(
     files: Sequence[str],
-    segments: coding_files.Segments,
+    segments: coding_records.Segments,
     codebook: Codebook,
     coding: dict,
-    parsed: dict[str, coding_files.CoderFiles] | None = None,
+    parsed: dict[str, coding_records.CoderFiles] | None = None,
 ) -> FinalCoding:
     """Read (unless ``parsed`` is given) and check the final coding's files; stop on an error
     (file and row named)."""
@@ -285,10 +286,10 @@ def _final(
 ) -> FinalCoding:
     """The final coding: from rule anchor_codings's tables (``anchored``, for the final
     ``coders``), or read from coders' ``files`` as they are (the command line)."""
-    from scripts.anchor_codings import load_anchored
+    from scripts.anchored_tables import load_anchored
 
     book = load_codebook(codebook)
-    loaded = coding_files.load_segments(segments)
+    loaded = coding_records.load_segments(segments)
     if not coders and not files:
         raise ConfigurationError(
             "config.yaml",
@@ -299,7 +300,7 @@ def _final(
     return load_final_coding(files, loaded, book, coding, parsed=parsed)
 
 
-#: The tables of rule anchor_codings that :func:`scripts.anchor_codings.load_anchored` reads, as
+#: The tables of rule anchor_codings that :func:`scripts.anchored_tables.load_anchored` reads, as
 #: named inputs of the rules that count the final coding (a list of paths each, one per coder).
 ANCHORED_TABLES = ("codings", "transcripts", "problems")
 

@@ -163,7 +163,7 @@ def read_exchange(path: str | Path) -> ExchangeFile:
     """Read a REFI-QDA project (.qdpx) or codebook (.qdc, any other suffix that is not a zip).
 
     Unreadable files (not a zip, no project.qde, not XML, not REFI-QDA, missing what qualflow
-    needs) raise :class:`~scripts.codings.CodingError` naming the file. Departures from the
+    needs) raise :class:`~scripts.coding_records.CodingError` naming the file. Departures from the
     schema that do not stop reading, source texts that are missing and sources qualflow does not
     read are listed in ``problems``.
     """
@@ -448,7 +448,7 @@ def source_stem(name: str) -> str:
 def coded_source_names(path: str | Path) -> set[str]:
     """Names (extension dropped) of the text sources a coder coded in a .qdpx: those with a coding
     by anyone but qualflow-suggestions. Cheap (the XML only): used while Snakemake builds the job
-    graph; see :func:`scripts.codings.coded_transcripts` for how names are matched to transcripts."""
+    graph; see :func:`scripts.coder_folders.coded_transcripts` for how names are matched to transcripts."""
     path = Path(path)
     try:
         with zipfile.ZipFile(path) as archive:

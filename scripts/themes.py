@@ -13,8 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Sequence
 
-from scripts import codings as coding_files
-from scripts import disclosure, learned
+from scripts import coding_records, disclosure, learned
 from scripts.codebook import load_codebook
 from scripts.coded_corpus import (
     ThemeSettings,
@@ -78,7 +77,7 @@ def build(
     """Everything the ``themes`` rule writes, as plain data. ``anchored``: rule anchor_codings's
     codings, transcripts and problems tables; ``coders``: the final coding's folders;
     ``corpus_transcripts``: every transcript of the study (those not coded are named in a note)."""
-    from scripts.anchor_codings import load_anchored
+    from scripts.anchored_tables import load_anchored
 
     codebook = load_codebook(codebook_path)
     participant_rows = load_participants(Path(participants_path))
@@ -94,7 +93,7 @@ def build(
             f"no files for the final coding ({coding.get('final', 'consensus')})",
             "Set coding.final to a coder folder with codings, or to union",
         )
-    segments = coding_files.load_segments(segment_paths)
+    segments = coding_records.load_segments(segment_paths)
     parsed = load_anchored(anchored, coders=coders)
     final = learned.load_final_coding((), segments, codebook, coding, parsed=parsed)
     participants = participants_by_transcript(participant_rows, segments.transcripts, [*columns])

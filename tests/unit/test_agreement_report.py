@@ -98,12 +98,12 @@ def run(study: dict, settings: Settings = SETTINGS, coding: dict = CODING):
 
 
 def corpus(study: dict, grain: str, coders=("a", "b", "c")):
-    from scripts import codings
+    from scripts import coding_records, codings
     from scripts.codebook import load_codebook
 
     grouped = codings.group_by_coder(study["files"])
     parsed = {coder: codings.read_coder(coder, files) for coder, files in grouped.items()}
-    segments = codings.load_segments([study["paths"]["T1"], study["paths"]["T2"]])
+    segments = coding_records.load_segments([study["paths"]["T1"], study["paths"]["T2"]])
     book = load_codebook(study["paths"]["codebook"])
     checked = codings.check_codings(
         parsed, segments, book, ["participant"], list(coders), "consensus", ["T1", "T2"]
@@ -266,7 +266,7 @@ def test_coding_errors_stop_the_run_after_logging_them_all(
 ) -> None:
     import logging
 
-    from scripts.codings import CodingError
+    from scripts.coding_records import CodingError
 
     # scripts.rule_jobs, once imported (by any test), stops the qualflow logger's records reaching
     # the root logger, where caplog listens: let them through for this test

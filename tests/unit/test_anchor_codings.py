@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import anchor_codings
+from scripts import anchor_codings, anchored_tables
 from scripts.coding_records import CodingError
 from scripts.contracts import SEGMENT_COLUMNS, read_tsv, write_tsv
 from scripts.segment import versions_jsonl, with_version
@@ -131,7 +131,7 @@ def test_csv_codings_follow_their_sentences_and_a_deleted_one_is_reported(
     [problem] = [row for row in tables["problems"] if row["kind"] == "recheck"]
     assert problem["row"] == "4" and "do not go by the segment ID" in problem["fix"]
     # what agreement reads: the recheck left out, its transcript still coded by a
-    parsed = anchor_codings.load_anchored(
+    parsed = anchored_tables.load_anchored(
         [str(tmp_path / f"{name}.tsv") for name in ("codings", "transcripts", "problems")]
     )
     assert {(m.segment_id, m.code_id) for m in parsed["a"].mentions} == {

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import candidates, workers
+from scripts import candidates, codebook_terms, workers
 from scripts import deidentify as deid
 from scripts.codebook import CodebookError, load_codebook
 from scripts.contracts import ContractError, read_tsv
@@ -51,7 +51,7 @@ def codebook(tmp_path_factory):
 @pytest.fixture(scope="module")
 def terms_path(codebook, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("terms") / "codebook_terms.json"
-    candidates.codebook_terms(
+    codebook_terms.codebook_terms(
         {"codebook": codebook.path},
         {"terms": str(path)},
         {"model": MODEL},
@@ -62,7 +62,7 @@ def terms_path(codebook, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def terms(codebook, terms_path):
-    return candidates.read_terms(terms_path, codebook)
+    return codebook_terms.read_terms(terms_path, codebook)
 
 
 def turn_tokens(*texts: str) -> dict[int, deid.Tokens]:
@@ -410,7 +410,7 @@ def test_codebook_terms_are_lemmatised_and_deterministic(
     codebook, terms_path, tmp_path: Path
 ) -> None:
     again = tmp_path / "codebook_terms.json"
-    candidates.codebook_terms(
+    codebook_terms.codebook_terms(
         {"codebook": codebook.path}, {"terms": str(again)}, {"model": MODEL}, str(tmp_path / "log")
     )
     assert again.read_bytes() == terms_path.read_bytes()
@@ -419,7 +419,7 @@ def test_codebook_terms_are_lemmatised_and_deterministic(
     entries = {
         (entry["code"], entry["source"], entry["term"]): entry for entry in document["terms"]
     }
-    assert set(entries) == set(candidates.codebook_term_list(codebook))
+    assert set(entries) == set(codebook_terms.codebook_term_list(codebook))
     assert entries[("stigma", "keyword", "judged")]["lemmas"] == ["judge"]
     assert entries[("costs", "keyword", "MetroCard")] | {} == {
         "code": "costs",
@@ -437,7 +437,7 @@ def test_a_terms_file_of_another_codebook_is_refused(codebook, terms_path, tmp_p
         CODEBOOK.replace("[MetroCard, fare]", "[MetroCard, bus fare]"), encoding="utf-8"
     )
     with pytest.raises(ContractError, match="does not list the terms"):
-        candidates.read_terms(terms_path, load_codebook(other))
+        codebook_terms.read_terms(terms_path, load_codebook(other))
 
 
 @pytest.mark.parametrize("attribute", ["TAG", "DEP", "ENT_TYPE", "MORPH"])
@@ -454,5 +454,5 @@ def test_a_pattern_on_an_attribute_the_tokens_lack_is_refused(
     with pytest.raises(
         CodebookError, match=f"code costs: patterns\\[0\\] matches on {attribute}"
     ) as error:
-        candidates.check_patterns(load_codebook(path))
+        codebook_terms.check_patterns(load_codebook(path))
     assert error.value.line is not None

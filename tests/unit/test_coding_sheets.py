@@ -7,7 +7,7 @@ from pathlib import Path
 
 import openpyxl
 
-from scripts import coding_sheets, codings
+from scripts import coding_file_readers, coding_records, coding_sheets, codings
 from scripts.codebook import load_codebook
 
 from .coding_helpers import write_project
@@ -138,7 +138,7 @@ def test_filled_in_sheet_is_read_back_as_the_same_codings(tmp_path: Path) -> Non
     workbook.save(folder / "coder_x.xlsx")
 
     parsed = {"coder_x": codings.read_coder("coder_x", [folder / "coder_x.xlsx"])}
-    segments = codings.load_segments([paths["T1"], paths["T2"]])
+    segments = coding_records.load_segments([paths["T1"], paths["T2"]])
     codebook = load_codebook(paths["codebook"])
     checked = codings.check_codings(
         parsed, segments, codebook, ["participant"], ["coder_x"], None, ["T1", "T2"]
@@ -166,7 +166,7 @@ def test_a_transcript_marked_done_counts_its_blank_rows_and_an_untouched_one_doe
             row[header.index("calm")].value = 1
     untouched = tmp_path / "untouched.xlsx"
     workbook.save(untouched)
-    read = codings.read_sheet(untouched, "coder_x")
+    read = coding_file_readers.read_sheet(untouched, "coder_x")
     assert {mention.segment_id.split("-")[0] for mention in read.mentions} == {"T1"}
     assert read.not_counted == {"T2": 2}
     for row in workbook["transcripts"].iter_rows(min_row=2):
@@ -174,7 +174,7 @@ def test_a_transcript_marked_done_counts_its_blank_rows_and_an_untouched_one_doe
             row[2].value = 1
     done = tmp_path / "done.xlsx"
     workbook.save(done)
-    read = codings.read_sheet(done, "coder_x")
+    read = coding_file_readers.read_sheet(done, "coder_x")
     assert {mention.segment_id.split("-")[0] for mention in read.mentions} == {
         "T1",
         "T2",
@@ -248,7 +248,7 @@ def test_each_sheet_says_whose_it_is_and_is_reported_in_another_coders_folder(
     properties = {item.name: item.value for item in workbook.custom_doc_props}
     assert properties == {"qualflow coder": "coder_x", "qualflow codebook version": "2"}
     assert "coder_x" in workbook.properties.subject and workbook.properties.creator == "qualflow"
-    assert codings.read_sheet(mine, "coder_x").made_for == "coder_x"
+    assert coding_file_readers.read_sheet(mine, "coder_x").made_for == "coder_x"
     read = codings.read_coder("coder_y", [mine])
     [warning] = [problem for problem in read.problems if problem.kind == "another_coders_sheet"]
     assert (
@@ -266,4 +266,6 @@ def test_a_libreoffice_style_resave_keeps_whose_sheet_it_is(tmp_path: Path) -> N
     output, _ = make_sheet(tmp_path)
     workbook = openpyxl.load_workbook(output)
     workbook.save(tmp_path / "resaved.xlsx")
-    assert codings.read_sheet(tmp_path / "resaved.xlsx", "coder_x").made_for == "coder_x"
+    assert (
+        coding_file_readers.read_sheet(tmp_path / "resaved.xlsx", "coder_x").made_for == "coder_x"
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import coding_file_readers, coding_records, codings
+from scripts import coder_folders, coding_file_readers, coding_records, codings
 from scripts.codebook import load_codebook
 from scripts.coding_records import CodingError
 
@@ -30,7 +30,7 @@ def check(
 ):
     """Read every coder folder under ``coding`` and check it against T1, T2 and the codebook."""
     grouped = codings.group_by_coder(
-        str(path) for files in codings.discover_coders(coding).values() for path in files
+        str(path) for files in coder_folders.discover_coders(coding).values() for path in files
     )
     parsed = {coder: codings.read_coder(coder, files) for coder, files in grouped.items()}
     segments = coding_records.load_segments([project["T1"], project["T2"]])
@@ -248,14 +248,14 @@ def test_transcript_list(tmp_path: Path) -> None:
 
 def test_discover_coders(tmp_path: Path) -> None:
     coding = tmp_path / "coding"
-    assert codings.discover_coders(coding) == {}  # no folder: no coders, agreement is skipped
+    assert coder_folders.discover_coders(coding) == {}  # no folder: no coders, agreement is skipped
     write_csv(coding / "b" / "2.csv", [])
     write_csv(coding / "b" / "1.csv", [])
     (coding / "b" / "notes.docx").write_bytes(b"")  # not a coding: left alone
     (coding / "b" / "~$sheet.xlsx").write_bytes(b"")  # Excel's lock file
     (coding / "README.md").write_text("codings\n", encoding="utf-8")
     (coding / "a").mkdir()
-    assert codings.discover_coders(coding) == {
+    assert coder_folders.discover_coders(coding) == {
         "a": [],
         "b": [coding / "b" / "1.csv", coding / "b" / "2.csv"],
     }
@@ -284,7 +284,7 @@ def test_discover_refuses_what_it_cannot_read(tmp_path: Path, where: str, expect
     path.parent.mkdir(parents=True)
     path.write_bytes(b"")
     with pytest.raises(CodingError, match=expected):
-        codings.discover_coders(tmp_path / "coding")
+        coder_folders.discover_coders(tmp_path / "coding")
 
 
 def test_coded_transcripts_is_lenient_and_cached(tmp_path: Path) -> None:
@@ -298,16 +298,16 @@ def test_coded_transcripts_is_lenient_and_cached(tmp_path: Path) -> None:
     )
     cache = tmp_path / "cache" / "coded.json"
     files = [a, listed, broken]
-    assert codings.coded_transcripts(files, CORPUS, cache=cache) == [
+    assert coder_folders.coded_transcripts(files, CORPUS, cache=cache) == [
         "T1",
         "T3",
     ]  # X9 is not in the corpus
     assert cache.exists()
-    assert codings.coded_transcripts(files, CORPUS, cache=cache) == ["T1", "T3"]
+    assert coder_folders.coded_transcripts(files, CORPUS, cache=cache) == ["T1", "T3"]
     write_csv(
         broken, [["T2-0002-001", "calm"]]
     )  # fixed: size changes, the cache entry is refreshed
-    assert codings.coded_transcripts(files, CORPUS, cache=cache) == ["T1", "T2", "T3"]
+    assert coder_folders.coded_transcripts(files, CORPUS, cache=cache) == ["T1", "T2", "T3"]
 
 
 # ---------------------------------------------------------------------------------------------

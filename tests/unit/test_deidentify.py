@@ -126,14 +126,14 @@ def test_lower_case_unsafe_characters_are_every_character_where_lower_and_ignore
     None
 ):
     """Where lower() changes the length, or re.IGNORECASE pairs two characters that lower()
-    tells apart, one of the two is in _LOWER_CASE_UNSAFE (checked over every code point)."""
+    tells apart, one of the two is in LOWER_CASE_UNSAFE (checked over every code point)."""
     import sys
 
     for code_point in range(sys.maxunicode + 1):
         if 0xD800 <= code_point <= 0xDFFF:
             continue
         character = chr(code_point)
-        unsafe = identifiers_module._LOWER_CASE_UNSAFE.match(character) is not None
+        unsafe = identifiers_module.LOWER_CASE_UNSAFE.match(character) is not None
         if len(character.lower()) != 1:
             assert unsafe, hex(code_point)
             continue
@@ -150,7 +150,7 @@ def test_lower_case_unsafe_characters_are_every_character_where_lower_and_ignore
             agree = (re.fullmatch(re.escape(character), other, re.IGNORECASE) is not None) == (
                 character.lower() == other.lower()
             )
-            assert agree or unsafe or identifiers_module._LOWER_CASE_UNSAFE.match(other), (
+            assert agree or unsafe or identifiers_module.LOWER_CASE_UNSAFE.match(other), (
                 hex(code_point),
                 hex(ord(other)),
             )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from scripts import deidentify as deid
-from scripts import identifiers
+from scripts import identifier_relevance, identifiers
 from scripts.errors import ConfigurationError
 
 SECRET = bytes(range(32))
@@ -157,10 +157,12 @@ def test_the_demo_secret_is_marked_as_public() -> None:
 
 def relevance_of(
     tmp_path: Path, text: str, words: str, name: str = "l.yaml"
-) -> identifiers.Relevance:
+) -> identifier_relevance.Relevance:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    return identifiers.relevance(identifiers.list_content(path, True), identifiers.words_of(words))
+    return identifier_relevance.relevance(
+        identifier_relevance.list_content(path, True), identifier_relevance.words_of(words)
+    )
 
 
 def test_an_entry_matters_to_a_transcript_only_if_its_words_are_there(tmp_path: Path) -> None:
@@ -217,18 +219,19 @@ def test_relevance_is_cached_by_raw_file_and_list(tmp_path: Path, monkeypatch) -
     listed.write_text(LIST, encoding="utf-8")
     cache = tmp_path / ".snakemake" / "relevance"
     transcripts = {"T01": raw / "T01.txt", "T02": raw / "T02.txt"}
-    first = identifiers.relevance_by_transcript(transcripts, listed, True, cache, SECRET)
+    first = identifier_relevance.relevance_by_transcript(transcripts, listed, True, cache, SECRET)
     read = []
     original = transcript_text.raw_text
     monkeypatch.setattr(
         transcript_text, "raw_text", lambda path: read.append(path.name) or original(path)
     )
     assert (
-        identifiers.relevance_by_transcript(transcripts, listed, True, cache, SECRET) == first
+        identifier_relevance.relevance_by_transcript(transcripts, listed, True, cache, SECRET)
+        == first
         and read == []
     )
     listed.write_text(LIST.replace("places:\n", "places:\n  - name: Nowhere\n"), encoding="utf-8")
-    changed = identifiers.relevance_by_transcript(transcripts, listed, True, cache, SECRET)
+    changed = identifier_relevance.relevance_by_transcript(transcripts, listed, True, cache, SECRET)
     assert read == []  # the list changed: the cached words are read, not the raw files
     assert changed["T01"] == first["T01"] and changed["T02"] != first["T02"]
     # the cache holds keyed hashes of words, never the words
@@ -237,10 +240,10 @@ def test_relevance_is_cached_by_raw_file_and_list(tmp_path: Path, monkeypatch) -
     (raw / "T02.txt").write_text(
         "Interviewer: Where?\nParticipant: Somewhere else.\n", encoding="utf-8"
     )
-    identifiers.relevance_by_transcript(transcripts, listed, True, cache, SECRET)
+    identifier_relevance.relevance_by_transcript(transcripts, listed, True, cache, SECRET)
     assert read == ["T02.txt"]  # a changed raw file is read again
-    assert identifiers.relevance_by_transcript(
+    assert identifier_relevance.relevance_by_transcript(
         transcripts, listed, True, cache, b"another secret"
-    ) == identifiers.relevance_by_transcript(
+    ) == identifier_relevance.relevance_by_transcript(
         transcripts, listed, True, cache, SECRET
     )  # the same entries matter

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scripts import codings, learned
+from scripts import coding_records, learned
 from scripts.codebook import load_codebook
 
 from .coding_helpers import write_csv, write_project
@@ -91,7 +91,7 @@ def test_final_coding_and_suggestions_for_uncoded_segments(tmp_path: Path) -> No
         tmp_path / "coding" / "consensus" / "c.csv",
         [["T1-0002-001", "calm"], ["T1-0004-002", "queue"]],
     )
-    segments = codings.load_segments([paths["T1"], paths["T2"]])
+    segments = coding_records.load_segments([paths["T1"], paths["T2"]])
     final = learned.load_final_coding(
         [str(coding)],
         segments,

