@@ -24,7 +24,7 @@ peak resident memory of the largest process of each run (the Snakemake process a
 it started: ``RUSAGE_CHILDREN``).
 
     python benchmarks/bench_workflow.py [--transcripts 1000] [--add 10] [--cores 2] [--keep DIR]
-        [--dry-run-only] [--steps full,add,noop,name_one,name_many,correct]
+        [--dry-run-only] [--steps full,add,noop,name_one,name_many,correct] [--no-bare]
 
 --dry-run-only times only the DAG build (``snakemake -n``) of the corpus, e.g. 5,000 transcripts.
 """
@@ -190,6 +190,11 @@ def main() -> None:
     )
     parser.add_argument("--add", type=int, default=10, help="interviews added before the rerun")
     parser.add_argument(
+        "--no-bare",
+        action="store_true",
+        help="skip the bare spaCy passes (to compare two versions of the workflow, alternated)",
+    )
+    parser.add_argument(
         "--steps", default=",".join(STEPS), help=f"which of {','.join(STEPS)} to run"
     )
     parser.add_argument(
@@ -303,6 +308,13 @@ def main() -> None:
         return json.loads(run.stdout)
 
     cores_number = os.cpu_count() if cores == "all" else int(cores)
+    if arguments.no_bare:
+        print(f"corpus: {arguments.transcripts} transcripts; cores: {cores}; default config.yaml")
+        for line in lines:
+            print(line)
+        if not arguments.keep:
+            shutil.rmtree(folder)
+        return
     floor = bare_pass(cores_number)
     single = bare_pass(1) if cores_number > 1 else floor
     print(

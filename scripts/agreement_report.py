@@ -119,7 +119,7 @@ def agreement(input: dict, output: dict, params: dict, log: str) -> None:
     Inputs: the codebook, the coded segments, and the codings, transcripts, problems and
     anchoring tables of rule anchor_codings (a list of each, one per coder; the anchoring tables
     list the codings followed to the text as it is now, and those to re-check). Params: the
-    coders with files (``coders``), the corpus's transcripts (``transcripts``) and the settings
+    coders with files (``coders``), the transcripts their files mention (``transcripts``) and the settings
     read (``config``: coding.roles, coding.consensus, coding.coders and agreement)."""
     coding = params["config"]["coding"]
     settings = Settings.from_config(params["config"]["agreement"])

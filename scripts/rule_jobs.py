@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Callable, Iterator, Sequence, TypeVar
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from scripts.errors import QualflowError
 
@@ -130,6 +130,40 @@ def job_for(jobs: dict[str, Job], rule: str) -> Job:
             f"rule {rule} has no job function: define @rule_job def {name}{JOB_ARGUMENTS} in scripts/"
         )
     return jobs[name]
+
+
+def _unnamed(values) -> int:
+    """How many of a rule's inputs or outputs (Snakemake's Namedlist) have no name; an input
+    function, unpacked or named, gives its names only when the job graph is built."""
+    from snakemake.io import is_callable
+
+    given = sum(1 for value in values if not is_callable(value))
+    named = sum(
+        len(value) if isinstance(value, list) else 1
+        for _, value in values.items()
+        if not is_callable(value)
+    )
+    return given - named
+
+
+def rule_problems(rules: Iterable, code_of: Callable[[str], str]) -> list[str]:
+    """What breaks the contract in Snakemake's rules (``workflow.rules``): a rule's ``code`` param
+    not its own job's digest (``code_of``: the workflow's ``job_code``, which fails for a rule
+    without its job function), an unnamed input or output, other than one log file."""
+    problems = []
+    for rule in rules:
+        if rule.name == "all":
+            continue
+        if rule.params.get("code") != code_of(rule.name):
+            problems.append(
+                f"rule {rule.name}: params code=job_code(...) must name the rule {rule.name!r}"
+            )
+        for kind, values in (("input", rule.input), ("output", rule.output)):
+            if _unnamed(values) > 0:
+                problems.append(f"rule {rule.name}: name every {kind} (its job reads them by name)")
+        if len(rule.log) != 1:
+            problems.append(f"rule {rule.name}: one log file per rule")
+    return problems
 
 
 def import_graph(scripts: str | Path) -> dict[str, list[str]]:

@@ -110,3 +110,38 @@ def test_no_module_is_over_600_lines() -> None:
         for path in SCRIPTS.glob("*.py")
     }
     assert {name: lines for name, lines in lengths.items() if lines > MOST_LINES} == {}
+
+
+class _Rule:
+    """What rule_problems reads of a Snakemake rule."""
+
+    def __init__(
+        self, name: str, code: str, inputs: dict, unnamed: tuple = (), logs: int = 1
+    ) -> None:
+        from snakemake.iocontainers import Namedlist
+
+        self.name = name
+        self.params = {"code": code}
+        self.input = Namedlist(toclone=[*unnamed])
+        for key, value in inputs.items():
+            start = len(self.input)
+            self.input.extend(value if isinstance(value, list) else [value])
+            self.input._set_name(key, start, len(self.input) if isinstance(value, list) else None)
+        self.output = Namedlist(fromdict={"table": "t.tsv"})
+        self.log = Namedlist(toclone=[f"{name}.log"] * logs)
+
+
+def test_rules_that_break_the_contract_are_named() -> None:
+    def code_of(rule: str) -> str:
+        return f"digest of {rule_jobs.job_name(rule)}"
+
+    good = _Rule("segment_07", "digest of segment", {"raw": ["a.txt", "b.txt"], "list": "ids.yaml"})
+    assert rule_jobs.rule_problems([good], code_of) == []
+    wrong_code = _Rule("themes", "digest of figures", {"codebook": "c.yaml"})
+    unnamed = _Rule("figures", "digest of figures", {"codebook": "c.yaml"}, unnamed=("x.tsv",))
+    two_logs = _Rule("provenance", "digest of provenance", {}, logs=2)
+    assert rule_jobs.rule_problems([wrong_code, unnamed, two_logs], code_of) == [
+        "rule themes: params code=job_code(...) must name the rule 'themes'",
+        "rule figures: name every input (its job reads them by name)",
+        "rule provenance: one log file per rule",
+    ]

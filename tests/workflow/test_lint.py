@@ -64,7 +64,6 @@ def test_a_rule_without_its_job_function_stops_the_workflow_when_it_is_parsed(
         [sys.executable, "-m", "snakemake", "-n"], cwd=tmp_path, capture_output=True, text=True
     )
     assert completed.returncode != 0
-    assert "rule themes has no job function: define @rule_job def themes" in completed.stderr, (
-        completed.stderr[-3000:]
-    )
+    output = completed.stdout + completed.stderr
+    assert "rule themes has no job function: define @rule_job def themes" in output, output[-3000:]
     assert not (tmp_path / "results" / "logs").exists()  # nothing ran

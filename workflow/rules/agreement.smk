@@ -21,7 +21,9 @@ rule agreement:
         ),
     params:
         coders=CODERS_WITH_FILES,
-        transcripts=list(TRANSCRIPTS),
+        # the transcripts the coders' files mention (codings of others are errors): a new, uncoded
+        # interview does not rerun agreement
+        transcripts=CODED_TRANSCRIPTS,
         config=config_sections(
             "coding.roles", "coding.consensus", "coding.coders", "agreement"
         ),

@@ -3,7 +3,6 @@ import math
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.io import is_callable
 from snakemake.logging import logger
 from snakemake.utils import validate
 
@@ -206,36 +205,11 @@ def _named(values):
 
 
 def check_rule_jobs(rules):
-    """Every rule that runs code has its job function, takes its code digest from it, and names
-    each of its inputs and outputs (checked once the rules are read: scripts/rule_jobs.py).
-    """
-    for rule in rules:
-        if rule.name == "all":
-            continue
-        expected = job_code(rule.name)
-        if rule.params.get("code") != expected:
-            raise WorkflowError(
-                f"rule {rule.name}: params code=job_code(...) must name the rule {rule.name!r}"
-            )
-        for kind, values in (
-            ("input", rule.input),
-            ("output", rule.output),
-            ("log", rule.log),
-        ):
-            # (an input function, unpacked or named, gives names only when the DAG is built)
-            given = sum(1 for value in values if not is_callable(value))
-            named = sum(
-                len(value) if isinstance(value, list) else 1
-                for _, value in values.items()
-                if not is_callable(value)
-            )
-            unnamed = given - named
-            if kind != "log" and unnamed:
-                raise WorkflowError(
-                    f"rule {rule.name}: name every {kind} (its job reads them by name)"
-                )
-            if kind == "log" and len(values) != 1:
-                raise WorkflowError(f"rule {rule.name}: one log file per rule")
+    """Every rule reaches its job function by name, with named inputs and outputs and one log
+    (scripts/rule_jobs.py): checked once the rules are read, before anything runs."""
+    problems = rule_jobs.rule_problems(rules, job_code)
+    if problems:
+        raise WorkflowError("\n".join(problems))
 
 
 def worker_processes():
