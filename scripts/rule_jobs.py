@@ -86,39 +86,61 @@ def _is_rule_job(decorator: ast.expr) -> bool:
     )
 
 
-def _module_trees(scripts: Path) -> dict[str, ast.Module]:
-    return {
-        path.stem: ast.parse(path.read_bytes(), str(path))
-        for path in sorted(scripts.glob("*.py"))
-        if path.stem != "__init__"
-    }
+@dataclass(frozen=True)
+class _Module:
+    """What the workflow reads of one module's source: its job functions (name, arguments) and
+    the ``scripts`` modules it imports (anywhere in it)."""
+
+    jobs: tuple[tuple[str, tuple[str, ...]], ...]
+    imports: frozenset[str]
+
+
+def _read_module(path: Path) -> _Module:
+    tree = ast.parse(path.read_bytes(), str(path))
+    jobs = tuple(
+        (node.name, tuple(argument.arg for argument in node.args.args))
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and any(map(_is_rule_job, node.decorator_list))
+    )
+    imported: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "scripts":
+            imported.update(alias.name for alias in node.names)
+        elif (
+            isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("scripts.")
+        ):
+            imported.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            imported.update(
+                alias.name.split(".")[1]
+                for alias in node.names
+                if alias.name.startswith("scripts.")
+            )
+    return _Module(jobs, frozenset(imported))
 
 
 @cache
-def _trees(scripts: str) -> dict[str, ast.Module]:
-    return _module_trees(Path(scripts))
+def _modules(scripts: str) -> dict[str, _Module]:
+    # read once per process (the workflow asks for every rule; parsing the modules costs 0.4 s),
+    # and only what is needed kept, not the syntax trees
+    return {
+        path.stem: _read_module(path)
+        for path in sorted(Path(scripts).glob("*.py"))
+        if path.stem != "__init__"
+    }
 
 
 def find_jobs(scripts: str | Path) -> dict[str, Job]:
     """Every job function under ``scripts/`` by name, from the modules' source; a job function
     with arguments other than :data:`JOB_ARGUMENTS`, or two of one name, is an error."""
     jobs: dict[str, Job] = {}
-    for module, tree in _trees(str(scripts)).items():
-        for node in tree.body:
-            if not isinstance(node, ast.FunctionDef) or not any(
-                map(_is_rule_job, node.decorator_list)
-            ):
-                continue
-            arguments = tuple(argument.arg for argument in node.args.args)
+    for module, read in _modules(str(scripts)).items():
+        for name, arguments in read.jobs:
             if arguments != JOB_ARGUMENTS:
-                raise RuleJobError(
-                    f"job {module}.{node.name} takes {arguments}, not {JOB_ARGUMENTS}"
-                )
-            if node.name in jobs:
-                raise RuleJobError(
-                    f"two jobs named {node.name}: in {jobs[node.name].module} and {module}"
-                )
-            jobs[node.name] = Job(module, node.name)
+                raise RuleJobError(f"job {module}.{name} takes {arguments}, not {JOB_ARGUMENTS}")
+            if name in jobs:
+                raise RuleJobError(f"two jobs named {name}: in {jobs[name].module} and {module}")
+            jobs[name] = Job(module, name)
     return jobs
 
 
@@ -168,27 +190,16 @@ def rule_problems(rules: Iterable, code_of: Callable[[str], str]) -> list[str]:
 
 def import_graph(scripts: str | Path) -> dict[str, list[str]]:
     """Each module of ``scripts/`` and the ``scripts`` modules it imports (anywhere in it)."""
-    trees = _trees(str(scripts))
-    graph: dict[str, list[str]] = {}
-    for module, tree in trees.items():
-        imported: set[str] = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module == "scripts":
-                imported.update(alias.name for alias in node.names)
-            elif (
-                isinstance(node, ast.ImportFrom)
-                and node.module
-                and node.module.startswith("scripts.")
-            ):
-                imported.add(node.module.split(".")[1])
-            elif isinstance(node, ast.Import):
-                imported.update(
-                    alias.name.split(".")[1]
-                    for alias in node.names
-                    if alias.name.startswith("scripts.")
-                )
-        graph[module] = sorted(name for name in imported if name in trees and name != module)
-    return graph
+    return _import_graph(str(scripts))
+
+
+@cache
+def _import_graph(scripts: str) -> dict[str, list[str]]:
+    modules = _modules(scripts)
+    return {
+        module: sorted(name for name in read.imports if name in modules and name != module)
+        for module, read in modules.items()
+    }
 
 
 def import_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
@@ -229,7 +240,12 @@ def import_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
 
 def modules_behind(scripts: str | Path, module: str) -> list[str]:
     """``module`` and every ``scripts`` module it imports, directly or not, sorted."""
-    graph = import_graph(scripts)
+    return list(_modules_behind(str(scripts), module))
+
+
+@cache
+def _modules_behind(scripts: str, module: str) -> tuple[str, ...]:
+    graph = _import_graph(scripts)
     found = {module}
     waiting = [module]
     while waiting:
@@ -237,11 +253,17 @@ def modules_behind(scripts: str | Path, module: str) -> list[str]:
             if imported not in found:
                 found.add(imported)
                 waiting.append(imported)
-    return sorted(found)
+    return tuple(sorted(found))
 
 
 def code_digest(scripts: str | Path, modules: Sequence[str]) -> str:
-    """SHA-256 over the source of ``scripts/{module}.py`` for each module, in order."""
+    """SHA-256 over the source of ``scripts/{module}.py`` for each module, in order (read once per
+    process: the workflow asks for one per rule, and a part's rules are 64 of each stage)."""
+    return _code_digest(str(scripts), tuple(modules))
+
+
+@cache
+def _code_digest(scripts: str, modules: tuple[str, ...]) -> str:
     digest = hashlib.sha256()
     for module in modules:
         digest.update(module.encode() + b"\0" + (Path(scripts) / f"{module}.py").read_bytes())
