@@ -63,7 +63,7 @@ from scripts.codebook_terms import check_patterns, codebook_term_list, codebook_
 from scripts.contracts import ContractError, read_jsonl, read_tsv, write_tsv
 from scripts.deidentified_tokens import TOKENS_SCHEMA, assemble_tokens
 from scripts.errors import QualflowError
-from scripts.parse import Tokens
+from scripts.parse import Tokens, blank_vocab
 from scripts.rule_jobs import job_log, rule_job
 
 LOGGER = logging.getLogger("qualflow")
@@ -135,19 +135,6 @@ def read_tokens(path: str | Path) -> dict[int, Tokens]:
             )
         tokens[record["turn"]] = Tokens(*(tuple(column) for column in columns))
     return tokens
-
-
-_VOCABULARIES = threading.local()
-
-
-def blank_vocab():
-    """A blank English vocabulary (English lexical attributes, no model), once per thread."""
-    vocab = getattr(_VOCABULARIES, "vocab", None)
-    if vocab is None:
-        import spacy
-
-        vocab = _VOCABULARIES.vocab = spacy.blank("en").vocab
-    return vocab
 
 
 def tokens_doc(vocab, tokens: Tokens):

@@ -272,7 +272,9 @@ def pattern_problem(pattern: list) -> str:
     from spacy.errors import MatchPatternError
     from spacy.matcher import Matcher
 
-    matcher = Matcher(_blank_vocab(), validate=True)
+    from scripts.parse import blank_vocab
+
+    matcher = Matcher(blank_vocab(), validate=True)
     try:
         matcher.add("pattern", [pattern])
     except (MatchPatternError, ValueError, TypeError, KeyError) as error:
@@ -283,14 +285,3 @@ def pattern_problem(pattern: list) -> str:
         )
         return detail.lstrip("- ").strip()
     return ""
-
-
-_VOCAB = []
-
-
-def _blank_vocab():
-    if not _VOCAB:
-        import spacy
-
-        _VOCAB.append(spacy.blank("en").vocab)
-    return _VOCAB[0]

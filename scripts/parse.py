@@ -202,7 +202,7 @@ def parse_turns(
     earlier = {}
     cached_fingerprint, docbin = _parse_cache(cached)
     if docbin and cached_fingerprint == fingerprint:
-        for doc in DocBin().from_bytes(docbin).get_docs(_blank_vocab()):
+        for doc in DocBin().from_bytes(docbin).get_docs(blank_vocab()):
             earlier[doc.text] = doc
     waiting = sorted({text for text in texts if text not in earlier})
     if waiting:
@@ -224,7 +224,7 @@ def parsed_turns(data: bytes, texts: Sequence[str], path: str | Path) -> list:
 
     _, docbin = _parse_cache(data)
     try:
-        docs = list(DocBin().from_bytes(docbin).get_docs(_blank_vocab())) if docbin else None
+        docs = list(DocBin().from_bytes(docbin).get_docs(blank_vocab())) if docbin else None
     except (ValueError, KeyError, TypeError):
         docs = None
     if docs is None or [doc.text for doc in docs] != list(texts):
@@ -236,8 +236,9 @@ def parsed_turns(data: bytes, texts: Sequence[str], path: str | Path) -> list:
     return docs
 
 
-def _blank_vocab():
-    """A vocabulary to read cached parses into (spaCy's English lexical attributes), per thread."""
+def blank_vocab():
+    """A blank English vocabulary (spaCy's English lexical attributes, no model), once per thread:
+    what cached parses are read into and the candidate matchers match on."""
     vocab = getattr(_VOCABULARIES, "vocab", None)
     if vocab is None:
         import spacy
