@@ -67,13 +67,15 @@ def use_config(project: Path, name: str) -> None:
     config.write_text(yaml.safe_dump(merged, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
-def run_workflow(project: Path, *arguments: str) -> subprocess.CompletedProcess:
+def run_workflow(
+    project: Path, *arguments: str, snakefile: Path = REPO / "Snakefile"
+) -> subprocess.CompletedProcess:
     command = [
         sys.executable,
         "-m",
         "snakemake",
         "--snakefile",
-        str(REPO / "Snakefile"),
+        str(snakefile),
         "--directory",
         str(project),
         # no --workflow-profile: plain snakemake finds profiles/default/ beside the Snakefile

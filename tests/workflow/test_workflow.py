@@ -6,6 +6,7 @@ import csv
 import hashlib
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 from scripts.parts import part_of
 
-from .conftest import job_counts, run_workflow, stage_counts
+from .conftest import REPO, job_counts, run_workflow, stage_counts
 
 pytestmark = pytest.mark.workflow
 TRANSCRIPTS = ["A01", "A02", "B01", "B02"]
@@ -68,6 +69,29 @@ def test_run_rerun_add_one_and_reproduce(project: Path) -> None:
     # Nothing new: nothing to do.
     again = run_workflow(project)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+
+    # Editing a stage's code reruns that stage and what reads its outputs, nothing before it: each
+    # rule's params carry the digest of its job function's code (profiles/default/ reruns on
+    # params, not on Snakemake's "code" trigger). The edit is made in a copy of the workflow's
+    # code; the profile is the repository's, which Snakemake finds from the working directory.
+    code = project.parent / "code"
+    code.mkdir()
+    shutil.copy(REPO / "Snakefile", code / "Snakefile")
+    for folder in ("workflow", "scripts", "profiles"):
+        shutil.copytree(REPO / folder, code / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    upstream = {"ingest", "parse", "deidentify", "segment"}
+    unedited = stage_counts(
+        job_counts(run_workflow(project, "-n", snakefile=code / "Snakefile").stdout)
+    )
+    assert not upstream & set(unedited), unedited
+    with open(code / "scripts" / "segment.py", "a", encoding="utf-8") as module:
+        module.write("\n\ndef _an_edit() -> None:\n    return None\n")
+    edited = stage_counts(
+        job_counts(run_workflow(project, "-n", snakefile=code / "Snakefile").stdout)
+    )
+    assert edited.get("segment") == len({part_of(transcript) for transcript in TRANSCRIPTS}), edited
+    assert edited["candidate_codes"] == edited["segment"]
+    assert not {"ingest", "parse", "deidentify"} & set(edited), edited
 
     # The leak check's parts list the transcripts' files and their part's corpus tables; the check
     # itself the corpus-level ones.
