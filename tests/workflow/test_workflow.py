@@ -73,7 +73,7 @@ def test_run_rerun_add_one_and_reproduce(project: Path) -> None:
     # Editing a stage's code reruns that stage and what reads its outputs, nothing before it: each
     # rule's params carry the digest of its job function's code (profiles/default/ reruns on
     # params, not on Snakemake's "code" trigger). The edit is made in a copy of the workflow's
-    # code; the profile is the repository's, which Snakemake finds from the working directory.
+    # code, with its profiles/: the repository itself is not touched.
     code = project.parent / "code"
     code.mkdir()
     shutil.copy(REPO / "Snakefile", code / "Snakefile")
