@@ -14,7 +14,7 @@ import pytest
 
 from scripts.parts import part_of
 
-from .conftest import REPO, job_counts, run_workflow, stage_counts
+from .conftest import REPO, job_counts, parts_of, run_workflow, stage_counts
 
 pytestmark = pytest.mark.workflow
 TRANSCRIPTS = ["A01", "A02", "B01", "B02"]
@@ -89,7 +89,7 @@ def test_run_rerun_add_one_and_reproduce(project: Path) -> None:
     edited = stage_counts(
         job_counts(run_workflow(project, "-n", snakefile=code / "Snakefile").stdout)
     )
-    assert edited.get("segment") == len({part_of(transcript) for transcript in TRANSCRIPTS}), edited
+    assert edited.get("segment") == parts_of(TRANSCRIPTS), edited
     assert edited["candidate_codes"] == edited["segment"]
     assert not {"ingest", "parse", "deidentify"} & set(edited), edited
 
