@@ -3,10 +3,11 @@
 Builds N synthetic transcripts (benchmarks/bench_workflow.build_corpus, with the demo codebook),
 then, with the real workflow (workflow profile, jobs as threads):
 
-1. runs the workflow up to the segments (``--until segment``; the deidentify rule also writes
-   each transcript's tokens, with lemmas, from its one parse);
-2. times the candidate stage alone (``codebook_terms`` and every ``results/candidates/{transcript}.tsv``
-   as targets: no spaCy model runs in it except to lemmatise the codebook's terms once);
+1. runs the workflow up to the segments (the segment part jobs' records as targets; the
+   deidentify rule also writes each transcript's tokens, with lemmas, from its one parse);
+2. times the candidate stage alone (``codebook_terms`` and the candidate_codes part jobs' records,
+   ``results/parts/candidate_codes/{part}.tsv``, as targets: no spaCy model runs in it except to
+   lemmatise the codebook's terms once);
 3. runs the rest of the workflow (corpus summary, leak check, coding sheets, ...);
 
 and reports the candidate stage's share of the whole run (1 + 2 + 3), plus the bare throughput of
@@ -31,6 +32,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from bench_workflow import build_corpus, snakemake  # noqa: E402
+
+from scripts.parts import by_part  # noqa: E402
 
 
 def bare_throughput(folder: Path) -> dict:
@@ -82,10 +85,13 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     transcripts = build_corpus(folder, arguments.transcripts)
 
-    upstream, _, _ = snakemake(folder, arguments.cores, "--until", "segment")
+    corpus_parts = by_part(transcripts)
+    upstream, _, _ = snakemake(
+        folder, arguments.cores, *(f"results/parts/segment/{part}.tsv" for part in corpus_parts)
+    )
     targets = [
         "results/candidates/codebook_terms.json",
-        *(f"results/candidates/{transcript}.tsv" for transcript in transcripts),
+        *(f"results/parts/candidate_codes/{part}.tsv" for part in corpus_parts),
     ]
     stage, stage_rss, _ = snakemake(folder, arguments.cores, *targets)
     rest, _, _ = snakemake(folder, arguments.cores)

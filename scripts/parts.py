@@ -13,7 +13,7 @@ transcripts whose inputs changed are worked on. Each part job keeps a hard link 
 made (``.snakemake/qualflow/parts/{stage}/``, and ``results/private/cache/{stage}/`` for the
 private outputs, which must stay in the owner-only folder) and the digest of what it was made from
 (the stage's code and settings, and each input file's SHA-256): a transcript whose digest is the
-same gets its outputs back from there (Snakemake removes a job's outputs before the job runs), the
+same gets its outputs back from there (a part job's outputs are removed before it runs), the
 others are worked on. Nothing is trusted by time stamps, and the caches hold no text but the
 outputs themselves.
 """
@@ -220,3 +220,46 @@ def report_done(logger: logging.Logger, stage: str, done: Done) -> None:
     """The part job's last log line (the same whichever transcripts were worked on: how many were
     is in the Snakemake log, not here, so that a log depends on the inputs alone)."""
     logger.info("%s: %d transcript(s)", stage, len(done.worked) + len(done.reused))
+
+
+# --- a part job's record --------------------------------------------------------------------------
+# Snakemake does not track a part job's per-transcript files one by one: the job declares one
+# output, its record (results/parts/{stage}/{part}.tsv: each file it made, by transcript), and the
+# jobs that read a transcript's file have that record as input. Snakemake's cost grows with the
+# files it tracks (at 5,000 transcripts 45,000 per-transcript files: a metadata record of each,
+# read at every run, and each matched to its job while the job graph is built: 40-60 s before the
+# first job, at every run); with records it tracks some 400 files. What Snakemake did for the
+# files themselves is done here: removed before the job runs (run_job, remove_files), and after
+# a failed run, if its job did not finish (scripts/workflow_run.py). Like a deleted intermediate
+# output, a deleted transcript file is made again when its part job next has to run.
+
+RECORD_COLUMNS = ("transcript", "output", "file")
+
+
+def record_text(transcripts: Sequence[str], outputs: Mapping[str, Sequence[str]]) -> str:
+    """A part job's record: one line per file it made (transcript, output name, file), in the
+    order of the part's transcripts, outputs by name. No time, no digest: the same files, the same
+    record."""
+    lines = ["\t".join(RECORD_COLUMNS)]
+    for index, transcript in enumerate(transcripts):
+        for name in sorted(outputs):
+            lines.append(f"{transcript}\t{name}\t{outputs[name][index]}")
+    return "\n".join(lines) + "\n"
+
+
+def write_record(
+    path: str | Path, transcripts: Sequence[str], outputs: Mapping[str, Sequence[str]]
+) -> None:
+    """Write a part job's record once its files are made (see record_text)."""
+    from scripts.contracts import write_text
+
+    write_text(Path(path), record_text(transcripts, outputs))
+
+
+def remove_files(outputs: Mapping[str, Sequence[str]]) -> None:
+    """Remove the files a part job is about to make, as Snakemake removes a job's outputs before
+    it runs: a job that fails leaves none of them half-made (the part cache keeps what can be
+    given back)."""
+    for files in outputs.values():
+        for file in files:
+            Path(file).unlink(missing_ok=True)

@@ -31,7 +31,9 @@ def remove_stale_outputs(dag, started: float) -> list[str]:
 
     removed = []
     for job in dag.needrun_jobs(exclude_finished=True):
-        for file in [*job.output, *job.log]:
+        # a part job's transcripts' files are in its params, its record in its outputs
+        made = getattr(job.params, "transcript_outputs", None) or {}
+        for file in [*job.output, *job.log, *(file for files in made.values() for file in files)]:
             if is_flagged(file, "update") or is_flagged(file, "protected"):
                 continue
             path = Path(file)

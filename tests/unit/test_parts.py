@@ -125,3 +125,31 @@ def test_the_log_is_the_same_whichever_transcripts_were_worked_on(tmp_path: Path
     finally:
         logger.removeHandler(handler)
     assert first == ["A: worked on", "B: worked on"] and seen == first
+
+
+def test_a_part_jobs_record_lists_its_files_by_transcript_the_same_each_time(
+    tmp_path: Path,
+) -> None:
+    outputs = {
+        "versions": ["results/segments/versions/A01.jsonl", "results/segments/versions/B02.jsonl"],
+        "segments": ["results/segments/A01.tsv", "results/segments/B02.tsv"],
+    }
+    record = tmp_path / "results" / "parts" / "segment" / "07.tsv"
+    parts.write_record(record, ["A01", "B02"], outputs)
+    assert record.read_text(encoding="utf-8").splitlines() == [
+        "transcript\toutput\tfile",
+        "A01\tsegments\tresults/segments/A01.tsv",
+        "A01\tversions\tresults/segments/versions/A01.jsonl",
+        "B02\tsegments\tresults/segments/B02.tsv",
+        "B02\tversions\tresults/segments/versions/B02.jsonl",
+    ]
+    first = record.read_bytes()
+    parts.write_record(record, ["A01", "B02"], dict(reversed(list(outputs.items()))))
+    assert record.read_bytes() == first  # no time, no order of the names: the same record
+
+
+def test_a_part_jobs_files_are_removed_before_it_runs(tmp_path: Path) -> None:
+    made = [tmp_path / "A01.tsv", tmp_path / "B02.tsv"]
+    made[0].write_text("old\n", encoding="utf-8")
+    parts.remove_files({"segments": [str(path) for path in made]})  # one missing: no error
+    assert not any(path.exists() for path in made)

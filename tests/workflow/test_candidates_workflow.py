@@ -8,6 +8,8 @@ from pathlib import Path
 
 import openpyxl
 
+from scripts.parts import part_of
+
 from .conftest import job_counts, parts_of, run_workflow, stage_counts, use_config
 
 TRANSCRIPTS = ["A01", "A02", "B01", "B02"]
@@ -90,8 +92,19 @@ def test_sheets_are_planned_per_coder_and_transcript_and_a_corpus_workbook_on_re
     assert counts["coding_sheets"] == parts_of(
         TRANSCRIPTS
     )  # one job per part writes every coder's sheets
-    assert "results/coding_sheets/coder_a/A01.xlsx" in planned.stdout
-    assert "results/coding_sheets/coder_b/A01.xlsx" in planned.stdout
+    # the part job's record is what Snakemake plans; it lists each coder's sheet of each transcript
+    record = f"results/parts/coding_sheets/{part_of('A01')}.tsv"
+    assert record in planned.stdout
+    assert run_workflow(project, record).returncode == 0
+    made = {
+        row["file"]
+        for row in csv.DictReader(open(project / record, encoding="utf-8"), delimiter="\t")
+    }
+    assert {
+        "results/coding_sheets/coder_a/A01.xlsx",
+        "results/coding_sheets/coder_b/A01.xlsx",
+    } <= made
+    assert all((project / file).is_file() for file in made)
     use_config(project, "one_workbook_per_coder")
     planned = run_workflow(project, "--dry-run")
     assert (

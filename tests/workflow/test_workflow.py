@@ -108,8 +108,31 @@ def test_run_rerun_add_one_and_reproduce(project: Path) -> None:
         assert all(
             Path(file).stem.split(".")[0] in TRANSCRIPTS
             or file.startswith(f"results/corpus/parts/{path.stem}.")
+            or (file.startswith("results/parts/") and Path(file).stem == path.stem)
             for file in in_part
         )
+
+    # Snakemake tracks a record per part job, not each transcript's files (scripts/parts.py): the
+    # records list every file the part's jobs made, and only the records are Snakemake's outputs.
+    tracked = {
+        line.split("\t")[0]
+        for line in run_workflow(project, "--summary").stdout.splitlines()[1:]
+        if line.strip()
+    }
+    made_by_segment = set()
+    for record in sorted((results / "parts" / "segment").glob("*.tsv")):
+        assert str(record.relative_to(project)) in tracked
+        rows = list(csv.DictReader(open(record, encoding="utf-8"), delimiter="\t"))
+        assert {row["transcript"] for row in rows} <= set(TRANSCRIPTS)
+        assert all(part_of(row["transcript"]) == record.stem for row in rows)
+        made_by_segment |= {row["file"] for row in rows}
+    assert made_by_segment == {
+        f"results/segments/{folder}{transcript}.{suffix}"
+        for transcript in TRANSCRIPTS
+        for folder, suffix in (("", "tsv"), ("versions/", "jsonl"))
+    }
+    assert not made_by_segment & tracked
+    assert all((project / file).is_file() for file in made_by_segment)
     corpus_rows = {
         row["transcript_id"]: row
         for path in (results / "corpus" / "parts").glob("??.tsv")

@@ -3,7 +3,7 @@ rule agreement:
     input:
         **anchored_inputs(AGREEMENT_CODERS),
         codebook=CODEBOOK,
-        segments=coded_segments(),
+        segments=records_of(CODED_TRANSCRIPTS, SEGMENTS),
     output:
         by_code="results/agreement/by_code.tsv",
         by_pair="results/agreement/by_pair.tsv",
@@ -20,6 +20,7 @@ rule agreement:
             category="Agreement",
         ),
     params:
+        transcript_inputs=transcript_files(CODED_TRANSCRIPTS, segments=SEGMENTS),
         coders=CODERS_WITH_FILES,
         # the transcripts the coders' files mention (codings of others are errors): a new, uncoded
         # interview does not rerun agreement

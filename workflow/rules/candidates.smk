@@ -22,17 +22,23 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
         name:
             f"candidate_codes_{part}"
         input:
-            segments=of_part(transcripts, "results/segments/{transcript}.tsv"),
-            tokens=of_part(
-                transcripts, "results/deidentified/{transcript}.tokens.jsonl"
-            ),
+            segments=part_record("segment", part),
+            tokens=part_record("deidentify", part),
             terms="results/candidates/codebook_terms.json",
             codebook=CODEBOOK,
         output:
-            candidates=of_part(transcripts, "results/candidates/{transcript}.tsv"),
+            record=part_record("candidate_codes", part),
         params:
             part=part,
             transcripts=transcripts,
+            transcript_inputs=transcript_files(
+                transcripts,
+                segments="results/segments/{transcript}.tsv",
+                tokens="results/deidentified/{transcript}.tokens.jsonl",
+            ),
+            transcript_outputs=transcript_files(
+                transcripts, candidates="results/candidates/{transcript}.tsv"
+            ),
             roles=config["candidates"]["roles"],
             code=job_code("candidate_codes"),
         log:
@@ -51,10 +57,11 @@ rule learned_candidates:
     input:
         **anchored_inputs(FINAL_CODERS),
         codebook=CODEBOOK,
-        segments=per_transcript("results/segments/{transcript}.tsv"),
+        segments=records_of(TRANSCRIPTS, SEGMENTS),
     output:
         learned="results/candidates/learned.tsv",
     params:
+        transcript_inputs=all_transcripts(segments=SEGMENTS),
         coding=config["coding"],
         candidates=config["candidates"],
         coders=FINAL_CODERS,
@@ -70,8 +77,8 @@ rule candidate_quality:
     input:
         **anchored_inputs(FINAL_CODERS),
         codebook=CODEBOOK,
-        segments=final_segments(),
-        candidates=final_candidates(),
+        segments=records_of(FINAL_TRANSCRIPTS, SEGMENTS),
+        candidates=records_of(FINAL_TRANSCRIPTS, CANDIDATES),
     output:
         quality=report(
             "results/candidates/quality.tsv",
@@ -79,6 +86,9 @@ rule candidate_quality:
             category="Candidate coding",
         ),
     params:
+        transcript_inputs=transcript_files(
+            FINAL_TRANSCRIPTS, segments=SEGMENTS, candidates=CANDIDATES
+        ),
         coding=config["coding"],
         candidates=config["candidates"],
         coders=FINAL_CODERS,
@@ -97,11 +107,12 @@ if SHEET_CODERS and not SHEETS_PER_TRANSCRIPT:
         """
         input:
             codebook=CODEBOOK,
-            segments=per_transcript("results/segments/{transcript}.tsv"),
-            candidates=sheet_candidates(),
+            segments=records_of(TRANSCRIPTS, SEGMENTS),
+            candidates=records_of(TRANSCRIPTS, *SHEET_CANDIDATES.values()),
         output:
             sheets=expand("results/coding_sheets/{coder}.xlsx", coder=SHEET_CODERS),
         params:
+            transcript_inputs=all_transcripts(segments=SEGMENTS, **SHEET_CANDIDATES),
             roles=config["coding"]["roles"],
             sheets=config["coding_sheets"],
             code=job_code("coding_sheets"),
@@ -121,23 +132,25 @@ if SHEET_CODERS and SHEETS_PER_TRANSCRIPT:
                 f"coding_sheets_{part}"
             input:
                 codebook=CODEBOOK,
-                segments=of_part(transcripts, "results/segments/{transcript}.tsv"),
-                candidates=(
-                    of_part(transcripts, "results/candidates/{transcript}.tsv")
-                    if config["coding_sheets"]["suggested"]
-                    else []
-                ),
+                segments=part_record("segment", part),
+                candidates=records_of(transcripts, *SHEET_CANDIDATES.values()),
             output:
-                **{
-                    coder: of_part(
-                        transcripts,
-                        f"results/coding_sheets/{coder}/{{transcript}}.xlsx",
-                    )
-                    for coder in SHEET_CODERS
-                },
+                record=part_record("coding_sheets", part),
             params:
                 part=part,
                 transcripts=transcripts,
+                transcript_inputs=transcript_files(
+                    transcripts,
+                    segments=SEGMENTS,
+                    **SHEET_CANDIDATES,
+                ),
+                transcript_outputs=transcript_files(
+                    transcripts,
+                    **{
+                        coder: f"results/coding_sheets/{coder}/{{transcript}}.xlsx"
+                        for coder in SHEET_CODERS
+                    },
+                ),
                 roles=config["coding"]["roles"],
                 sheets=config["coding_sheets"],
                 code=job_code("coding_sheets"),

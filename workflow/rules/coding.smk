@@ -6,14 +6,16 @@ rule anchor_codings:
     input:
         codebook=CODEBOOK,
         codings=coder_files,
-        segments=coder_transcripts("results/segments/{transcript}.tsv"),
-        versions=coder_transcripts("results/segments/versions/{transcript}.jsonl"),
+        segments=coder_records(SEGMENTS),
     output:
         codings="results/coding/{coder}/codings.tsv",
         transcripts="results/coding/{coder}/transcripts.tsv",
         problems="results/coding/{coder}/problems.tsv",
         anchoring="results/coding/{coder}/anchoring.tsv",
     params:
+        transcript_inputs=coder_transcripts(
+            segments=SEGMENTS, versions=SEGMENT_VERSIONS
+        ),
         config=config_sections(
             "coding.qdpx_min_overlap", "coding.anchor_similarity", "coding.on_recheck"
         ),

@@ -131,14 +131,22 @@ def coder_files(wildcards):
     return [str(path) for path in CODERS[wildcards.coder]]
 
 
-def coder_transcripts(pattern):
-    """An input function: pattern ({transcript}) for each transcript the job's coder mentions."""
+def coder_records(*patterns):
+    """An input function: the part records behind the patterns' files ({transcript}) of the
+    transcripts the job's coder mentions."""
+
+    def records(wildcards):
+        return records_of(CODER_TRANSCRIPTS[wildcards.coder], *patterns)
+
+    return records
+
+
+def coder_transcripts(**patterns):
+    """A params function: each pattern ({transcript}) for each transcript the job's coder
+    mentions, by name (transcript_inputs)."""
 
     def files(wildcards):
-        return [
-            pattern.format(transcript=transcript)
-            for transcript in CODER_TRANSCRIPTS[wildcards.coder]
-        ]
+        return transcript_files(CODER_TRANSCRIPTS[wildcards.coder], **patterns)
 
     return files
 
@@ -188,15 +196,26 @@ def run_job(rule, input, output, params, log):
     """Run a rule's job function with its named input, output, params and log, in one of this
     run's worker processes (scripts/workers.py): the Snakemake process only schedules, the jobs'
     Python work runs on every core, and each worker loads the spaCy model once. In the job's own
-    thread where there are no workers (a cluster job, or jobs not run as threads)."""
+    thread where there are no workers (a cluster job, or jobs not run as threads).
+
+    Transcripts' files are read and made through part records (transcript_files): the job
+    function gets the files themselves, by the same names, from params transcript_inputs and
+    transcript_outputs; a part job's record is written once its files are made."""
+    named_params = _named(params)
+    inputs = {**_named(input), **named_params.get("transcript_inputs", {})}
+    made = named_params.get("transcript_outputs")
+    if made is not None:
+        parts.remove_files(made)
     workers.call(
         worker_processes(),
         rule_jobs.job_for(JOBS, rule).target,
-        _named(input),
-        _named(output),
-        _named(params),
+        inputs,
+        made if made is not None else _named(output),
+        named_params,
         log[0],
     )
+    if made is not None:
+        parts.write_record(output.record, named_params["transcripts"], made)
 
 
 def _named(values):
@@ -251,9 +270,56 @@ def load_model_early(wildcards):
     return []
 
 
-def of_part(transcripts, pattern):
-    """pattern ({transcript}) for each transcript of a part: a part rule's inputs or outputs."""
-    return [pattern.format(transcript=transcript) for transcript in transcripts]
+# A transcript's files are not Snakemake's inputs and outputs one by one: the part job that makes
+# them declares one output, its record (scripts/parts.py says why), and a job that reads them has
+# the records of their parts as inputs and the files themselves in params (transcript_inputs).
+PART_RECORD = "results/parts/{stage}/{part}.tsv"
+# The stage whose part jobs make each kind of transcript file.
+MADE_BY = {
+    "results/private/ingested/{transcript}.jsonl": "ingest",
+    "results/private/parsed/{transcript}.spacy": "parse",
+    "results/deidentified/{transcript}.jsonl": "deidentify",
+    "results/deidentified/{transcript}.tokens.jsonl": "deidentify",
+    "results/deidentified/{transcript}.audit.tsv": "deidentify",
+    "results/private/keys/{transcript}.json": "deidentify",
+    "results/segments/{transcript}.tsv": "segment",
+    "results/segments/versions/{transcript}.jsonl": "segment",
+    "results/candidates/{transcript}.tsv": "candidate_codes",
+}
+PART_STAGES = (
+    "ingest",
+    "parse",
+    "deidentify",
+    "segment",
+    "candidate_codes",
+    "coding_sheets",
+)
+
+
+def part_record(stage, part):
+    """The record of a stage's part job: its one declared output."""
+    return PART_RECORD.format(stage=stage, part=part)
+
+
+def transcript_files(transcripts, **patterns):
+    """Each pattern ({transcript}) for each of the transcripts, by name: a rule's
+    transcript_inputs or transcript_outputs (params), the files its job function reads or makes.
+    """
+    return {
+        name: [pattern.format(transcript=transcript) for transcript in transcripts]
+        for name, pattern in patterns.items()
+    }
+
+
+def records_of(transcripts, *patterns):
+    """The part records (inputs) behind each pattern's file of each of the transcripts."""
+    return sorted(
+        {
+            part_record(MADE_BY[pattern], parts.part_of(transcript))
+            for pattern in patterns
+            for transcript in transcripts
+        }
+    )
 
 
 def part_relevance(transcripts, stage):
@@ -282,39 +348,22 @@ def part_minutes(transcripts, per_transcript):
     return max(1, math.ceil(len(transcripts) * per_transcript))
 
 
-def per_transcript(pattern):
-    return [pattern.format(transcript=transcript) for transcript in TRANSCRIPTS]
+SEGMENTS = "results/segments/{transcript}.tsv"
+SEGMENT_VERSIONS = "results/segments/versions/{transcript}.jsonl"
+CANDIDATES = "results/candidates/{transcript}.tsv"
+# Suggested codes go into the coding sheets when coding_sheets.suggested is on, into the
+# REFI-QDA project when exchange.suggestions is on.
+SHEET_CANDIDATES = (
+    {"candidates": CANDIDATES} if config["coding_sheets"]["suggested"] else {}
+)
+EXCHANGE_CANDIDATES = (
+    {"candidates": CANDIDATES} if config["exchange"]["suggestions"] else {}
+)
 
 
-def coded_segments():
-    return [f"results/segments/{transcript}.tsv" for transcript in CODED_TRANSCRIPTS]
-
-
-def final_segments():
-    return [f"results/segments/{transcript}.tsv" for transcript in FINAL_TRANSCRIPTS]
-
-
-def final_candidates():
-    return [f"results/candidates/{transcript}.tsv" for transcript in FINAL_TRANSCRIPTS]
-
-
-def sheet_candidates():
-    if config["coding_sheets"]["suggested"]:
-        return per_transcript("results/candidates/{transcript}.tsv")
-    return []
-
-
-def transcript_sheet_candidates(wildcards):
-    if config["coding_sheets"]["suggested"]:
-        return [f"results/candidates/{wildcards.transcript}.tsv"]
-    return []
-
-
-def exchange_candidates():
-    """Candidate codes go into the REFI-QDA project only when exchange.suggestions is on."""
-    if config["exchange"]["suggestions"]:
-        return per_transcript("results/candidates/{transcript}.tsv")
-    return []
+def all_transcripts(**patterns):
+    """A corpus-level rule's transcript_inputs: each pattern for every transcript."""
+    return transcript_files(list(TRANSCRIPTS), **patterns)
 
 
 AGREEMENT_OUTPUTS = [
@@ -350,18 +399,46 @@ TRANSCRIPT_CHECKED = [
 TRANSCRIPTS_BY_PART = parts.by_part(TRANSCRIPTS)
 
 
-def part_checked_outputs(wildcards):
-    """The shareable files of the transcripts in one part of the leak check, and the part's
-    corpus tables (rule corpus_part)."""
+# The stages with a part job per part (coding sheets: when they are written per transcript).
+RECORDED_STAGES = [
+    stage
+    for stage in PART_STAGES
+    if stage != "coding_sheets" or (SHEET_CODERS and SHEETS_PER_TRANSCRIPT)
+]
+
+
+def part_checked_records(wildcards):
+    """The inputs of one part's leak check: the records of its part jobs, and the part's corpus
+    tables (rule corpus_part)."""
     return [
-        *(
-            pattern.format(transcript=transcript)
-            for transcript in TRANSCRIPTS_BY_PART[wildcards.part]
-            for pattern in TRANSCRIPT_CHECKED
-        ),
+        *(part_record(stage, wildcards.part) for stage in RECORDED_STAGES),
         f"results/corpus/parts/{wildcards.part}.tsv",
         f"results/corpus/parts/{wildcards.part}.audit.tsv",
     ]
+
+
+def part_checked_outputs(wildcards):
+    """What one part's leak check reads (transcript_inputs): the shareable files of the part's
+    transcripts and its inputs (part_checked_records)."""
+    return {
+        "checked": [
+            *(
+                pattern.format(transcript=transcript)
+                for transcript in TRANSCRIPTS_BY_PART[wildcards.part]
+                for pattern in TRANSCRIPT_CHECKED
+            ),
+            *part_checked_records(wildcards),
+        ]
+    }
+
+
+def part_records(stage):
+    """An input function: the record of the stage's part job for the job's part."""
+
+    def record(wildcards):
+        return part_record(stage, wildcards.part)
+
+    return record
 
 
 def part_transcripts(pattern):

@@ -4,12 +4,17 @@ rule corpus_part:
     read instead of a file per transcript."""
     input:
         raw=part_transcripts("{raw}"),
-        segments=part_transcripts("results/segments/{transcript}.tsv"),
-        audits=part_transcripts("results/deidentified/{transcript}.audit.tsv"),
+        segments=part_records("segment"),
+        audits=part_records("deidentify"),
     output:
         transcripts="results/corpus/parts/{part}.tsv",
         audit="results/corpus/parts/{part}.audit.tsv",
     params:
+        transcript_inputs=lambda wildcards: transcript_files(
+            TRANSCRIPTS_BY_PART[wildcards.part],
+            segments=SEGMENTS,
+            audits="results/deidentified/{transcript}.audit.tsv",
+        ),
         transcripts=lambda wildcards: TRANSCRIPTS_BY_PART[wildcards.part],
         code=job_code("corpus_part"),
     log:

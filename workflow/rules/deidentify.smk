@@ -7,12 +7,18 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
         name:
             f"parse_{part}"
         input:
-            ingested=of_part(transcripts, "results/private/ingested/{transcript}.jsonl"),
+            ingested=part_record("ingest", part),
         output:
-            parsed=of_part(transcripts, "results/private/parsed/{transcript}.spacy"),
+            record=part_record("parse", part),
         params:
             part=part,
             transcripts=transcripts,
+            transcript_inputs=transcript_files(
+                transcripts, ingested="results/private/ingested/{transcript}.jsonl"
+            ),
+            transcript_outputs=transcript_files(
+                transcripts, parsed="results/private/parsed/{transcript}.spacy"
+            ),
             spacy=config_sections("spacy.model", "spacy.batch_size")["spacy"],
             code=job_code("parse"),
         log:
@@ -33,20 +39,27 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
         name:
             f"deidentify_{part}"
         input:
-            ingested=of_part(transcripts, "results/private/ingested/{transcript}.jsonl"),
-            parsed=of_part(transcripts, "results/private/parsed/{transcript}.spacy"),
+            ingested=part_record("ingest", part),
+            parsed=part_record("parse", part),
             identifiers=ancient(IDENTIFIERS),
             secret=STUDY_SECRET,
         output:
-            transcript=of_part(transcripts, "results/deidentified/{transcript}.jsonl"),
-            tokens=of_part(
-                transcripts, "results/deidentified/{transcript}.tokens.jsonl"
-            ),
-            audit=of_part(transcripts, "results/deidentified/{transcript}.audit.tsv"),
-            key=of_part(transcripts, "results/private/keys/{transcript}.json"),
+            record=part_record("deidentify", part),
         params:
             part=part,
             transcripts=transcripts,
+            transcript_inputs=transcript_files(
+                transcripts,
+                ingested="results/private/ingested/{transcript}.jsonl",
+                parsed="results/private/parsed/{transcript}.spacy",
+            ),
+            transcript_outputs=transcript_files(
+                transcripts,
+                transcript="results/deidentified/{transcript}.jsonl",
+                tokens="results/deidentified/{transcript}.tokens.jsonl",
+                audit="results/deidentified/{transcript}.audit.tsv",
+                key="results/private/keys/{transcript}.json",
+            ),
             identifiers=part_relevance(transcripts, "deidentify"),
             config=config_sections("deidentify", "spacy.model", "spacy.batch_size"),
             code=job_code("deidentify"),
@@ -83,11 +96,12 @@ rule leak_check_part:
     """The leak check of the shareable files of the transcripts in one part of the corpus (a
     fixed share, by transcript ID): a new interview reruns the check of its part only."""
     input:
-        checked=part_checked_outputs,
+        checked=part_checked_records,
         identifiers=IDENTIFIERS,
     output:
         table="results/deidentified/leak_check/{part}.tsv",
     params:
+        transcript_inputs=part_checked_outputs,
         config=config_sections("deidentify.name_parts"),
         cache=".snakemake/qualflow/leak_check/{part}.json",
         code=job_code("leak_check_part"),

@@ -30,13 +30,14 @@ rule qdpx_export:
     """A REFI-QDA project for the coders' QDA software (NVivo, ATLAS.ti, MAXQDA, QualCoder):
     de-identified transcripts, codebook, participants; byte-identical when unchanged."""
     input:
-        segments=per_transcript("results/segments/{transcript}.tsv"),
+        segments=records_of(TRANSCRIPTS, SEGMENTS),
         codebook=CODEBOOK,
         participants=config["paths"]["participants"],
-        candidates=exchange_candidates(),
+        candidates=records_of(TRANSCRIPTS, *EXCHANGE_CANDIDATES.values()),
     output:
         project="results/exchange/project.qdpx",
     params:
+        transcript_inputs=all_transcripts(segments=SEGMENTS, **EXCHANGE_CANDIDATES),
         config=config_sections("exchange.suggestions", "participants.attributes"),
         code=job_code("qdpx_export"),
     log:

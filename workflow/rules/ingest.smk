@@ -14,10 +14,13 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
             raw=[TRANSCRIPTS[transcript] for transcript in transcripts],
             identifiers=ancient(IDENTIFIERS),
         output:
-            ingested=of_part(transcripts, "results/private/ingested/{transcript}.jsonl"),
+            record=part_record("ingest", part),
         params:
             part=part,
             transcripts=transcripts,
+            transcript_outputs=transcript_files(
+                transcripts, ingested="results/private/ingested/{transcript}.jsonl"
+            ),
             identifiers=part_relevance(transcripts, "ingest"),
             config=config_sections("speakers", "deidentify.name_parts"),
             code=job_code("ingest"),

@@ -7,16 +7,21 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
         name:
             f"segment_{part}"
         input:
-            deidentified=of_part(transcripts, "results/deidentified/{transcript}.jsonl"),
+            deidentified=part_record("deidentify", part),
             identifiers=ancient(IDENTIFIERS),
         output:
-            segments=of_part(transcripts, "results/segments/{transcript}.tsv"),
-            versions=of_part(
-                transcripts, "results/segments/versions/{transcript}.jsonl"
-            ),
+            record=part_record("segment", part),
         params:
             part=part,
             transcripts=transcripts,
+            transcript_inputs=transcript_files(
+                transcripts, deidentified="results/deidentified/{transcript}.jsonl"
+            ),
+            transcript_outputs=transcript_files(
+                transcripts,
+                segments="results/segments/{transcript}.tsv",
+                versions="results/segments/versions/{transcript}.jsonl",
+            ),
             identifiers=part_relevance(transcripts, "deidentify"),
             config=config_sections("deidentify.name_parts"),
             code=job_code("segment"),

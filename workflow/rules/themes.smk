@@ -3,7 +3,7 @@ rule themes:
     input:
         **anchored_inputs(FINAL_CODERS),
         codebook=CODEBOOK,
-        segments=final_segments(),
+        segments=records_of(FINAL_TRANSCRIPTS, SEGMENTS),
         participants=config["paths"]["participants"],
     output:
         prevalence=report(
@@ -36,6 +36,7 @@ rule themes:
             category="Themes",
         ),
     params:
+        transcript_inputs=transcript_files(FINAL_TRANSCRIPTS, segments=SEGMENTS),
         coding=config["coding"],
         themes=config["themes"],
         attributes=config["participants"]["attributes"],
