@@ -158,11 +158,20 @@ def binary_error(path: str | Path) -> InputFormatError:
     )
 
 
+_MAPPED_CHARACTER = re.compile("[" + "".join(re.escape(chr(code)) for code in _CHARACTER_MAP) + "]")
+
+
 def normalize_text(text: str) -> str:
     """Unicode NFC, straight quotes, Unix line breaks, no invisible characters."""
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text.translate(_CHARACTER_MAP)
+    # str.translate with a mapping walks every character in Python-level lookups (4.5 s over the
+    # raw text of 5,000 transcripts); a regular expression finds the few characters to map in C.
+    return _MAPPED_CHARACTER.sub(_mapped, text)
+
+
+def _mapped(found: re.Match) -> str:
+    return found.group().translate(_CHARACTER_MAP)
 
 
 def collapse_whitespace(text: str) -> str:

@@ -358,3 +358,14 @@ def test_docx_that_is_not_a_zip(tmp_path: Path) -> None:
     path = write(tmp_path, "T1.docx", "Interviewer: plain text saved as .docx")
     with pytest.raises(InputFormatError, match="is not a Word document"):
         ingest_transcript(path, "T1", RULES)
+
+
+def test_normalize_text_maps_every_listed_character_as_the_character_map_says() -> None:
+    from scripts.transcript_text import _CHARACTER_MAP
+
+    for code, replacement in _CHARACTER_MAP.items():
+        text = f"a{chr(code)}b\r\nc{chr(code)}{chr(code)}"
+        mapped = "" if replacement is None else replacement
+        mapped = chr(mapped) if isinstance(mapped, int) else mapped
+        assert normalize_text(text) == f"a{mapped}b\nc{mapped}{mapped}", hex(code)
+    assert normalize_text("Cafe\u0301 \u201cquoted\u201d") == 'Café "quoted"'
