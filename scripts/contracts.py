@@ -14,7 +14,7 @@ import re
 import zipfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from scripts.errors import QualflowError
 from scripts.settings import load_schema
@@ -127,20 +127,28 @@ def deterministic_zip(data: bytes) -> bytes:
     openpyxl and python-docx stamp the save time into ``docProps/core.xml`` and every entry:
     the same content must give the same bytes.
     """
+    return deterministic_zip_of(zip_entries(data))
+
+
+def zip_entries(data: bytes) -> dict[str, bytes]:
+    """The entries of a zip (name -> content), in the zip's order."""
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        return {item.filename: source.read(item.filename) for item in source.infolist()}
+
+
+def deterministic_zip_of(entries: Mapping[str, bytes]) -> bytes:
+    """A zip of the entries (name -> content, in order) with fixed entry times and attributes and
+    fixed Office document times (see deterministic_zip)."""
     out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for item in source.infolist():
-            content = source.read(item.filename)
-            if item.filename == "docProps/core.xml":
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, content in entries.items():
+            if name == "docProps/core.xml":
                 content = re.sub(
                     rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)",
                     rb"\g<1>" + FIXED_DOCUMENT_TIME.encode() + rb"\g<2>",
                     content,
                 )
-            info = zipfile.ZipInfo(item.filename, date_time=FIXED_ZIP_TIME)
+            info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o600 << 16
             target.writestr(info, content)

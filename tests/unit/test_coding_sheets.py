@@ -269,3 +269,28 @@ def test_a_libreoffice_style_resave_keeps_whose_sheet_it_is(tmp_path: Path) -> N
     assert (
         coding_file_readers.read_sheet(tmp_path / "resaved.xlsx", "coder_x").made_for == "coder_x"
     )
+
+
+def test_sheets_built_once_for_several_coders_are_the_bytes_of_each_coders_own(
+    tmp_path: Path,
+) -> None:
+    paths = write_project(tmp_path)
+    book = load_codebook(paths["codebook"])
+    rows = coding_sheets.sheet_rows([str(paths["T2"]), str(paths["T1"])], ["participant"])
+    # two names of one length (one build), one of another, one that is also a cell's text
+    # ("coder", the about tab's label: built alone), one with a character XML escapes
+    names = ["coder_a", "coder_b", "JM", "coder", "R&D"]
+    for suggested in (None, {rows[0]["segment_id"]: "code_x"}):
+        shared = {name: tmp_path / "shared" / f"{name}.xlsx" for name in names}
+        coding_sheets.write_sheets(rows, book, suggested, {n: str(p) for n, p in shared.items()})
+        for name, path in shared.items():
+            alone = tmp_path / "alone" / f"{name}.xlsx"
+            coding_sheets.save_deterministic(
+                coding_sheets.build_workbook(rows, book, suggested, name), alone
+            )
+            assert path.read_bytes() == alone.read_bytes(), name
+        about = openpyxl.load_workbook(shared["coder_b"])["about"]
+        assert about["B1"].value == "coder_b"
+        assert coding_sheets.STAND_IN not in "".join(
+            str(cell.value) for row in about.iter_rows() for cell in row
+        )
