@@ -226,12 +226,13 @@ def report_done(logger: logging.Logger, stage: str, done: Done) -> None:
 # Snakemake does not track a part job's per-transcript files one by one: the job declares one
 # output, its record (results/parts/{stage}/{part}.tsv: each file it made, by transcript), and the
 # jobs that read a transcript's file have that record as input. Snakemake's cost grows with the
-# files it tracks (at 5,000 transcripts 45,000 per-transcript files: a metadata record of each,
+# files it tracks (at 5,000 transcripts 55,000 per-transcript files: a metadata record of each,
 # read at every run, and each matched to its job while the job graph is built: 40-60 s before the
-# first job, at every run); with records it tracks some 400 files. What Snakemake did for the
-# files themselves is done here: removed before the job runs (run_job, remove_files), and after
-# a failed run, if its job did not finish (scripts/workflow_run.py). Like a deleted intermediate
-# output, a deleted transcript file is made again when its part job next has to run.
+# first job, at every run); with records it tracks 384 (6 stages x 64 parts). What Snakemake
+# did for the files themselves is done here: removed before the job runs (run_job,
+# remove_files), and after a failed run, if its job did not finish (scripts/workflow_run.py).
+# Like a deleted intermediate output, a deleted transcript file is made again when its part job
+# next has to run.
 
 RECORD_COLUMNS = ("transcript", "output", "file")
 
