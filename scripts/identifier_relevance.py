@@ -116,14 +116,6 @@ def relevance(
     )
 
 
-def _collect_garbage() -> None:
-    """Reading a .docx leaves reference cycles, and the Snakemake process collects them rarely
-    (scripts/workers.py): 5,000 new transcripts read at once grew it to 1 GB. Collected every 100
-    files read, with what was alive before the reading frozen (``gc.freeze`` at the first file,
-    ``gc.unfreeze`` after the last): each collection walks only the objects made since."""
-    gc.collect()
-
-
 @lru_cache(maxsize=65536)
 def _form_words(form: str, key: bytes) -> frozenset[str]:
     """words_of a form of a list entry, computed once per form and key, not once per transcript
@@ -188,11 +180,15 @@ def relevance_by_transcript(
         except (OSError, ValueError, AttributeError, KeyError, TypeError):
             words = None
         if words is None:
+            # Reading a .docx leaves reference cycles, and the Snakemake process collects them
+            # rarely (scripts/workers.py): 5,000 new transcripts read at once grew it to 1 GB.
+            # Collected every 100 files, with what was alive before the reading frozen (unfrozen
+            # after it): each collection walks only the objects made since.
             read += 1
             if read == 1:
-                gc.freeze()  # see _collect_garbage
+                gc.freeze()
             elif read % 100 == 0:
-                _collect_garbage()
+                gc.collect()
             try:
                 text = raw_text(Path(raw))
             except Exception:  # noqa: BLE001 - a file ingest cannot read: ingest reports it, with file and line

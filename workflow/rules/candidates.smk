@@ -33,12 +33,10 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
             transcripts=transcripts,
             transcript_inputs=transcript_files(
                 transcripts,
-                segments="results/segments/{transcript}.tsv",
-                tokens="results/deidentified/{transcript}.tokens.jsonl",
+                segments=SEGMENTS,
+                tokens=TOKENS,
             ),
-            transcript_outputs=transcript_files(
-                transcripts, candidates="results/candidates/{transcript}.tsv"
-            ),
+            transcript_outputs=transcript_files(transcripts, candidates=CANDIDATES),
             roles=config["candidates"]["roles"],
             code=job_code("candidate_codes"),
         log:

@@ -259,9 +259,7 @@ def load_model_early(wildcards):
         or not workflow.local_exec
     ):
         return []
-    if workflow_run.transcripts_to_parse(
-        TRANSCRIPTS, "results/private/parsed/{transcript}.spacy"
-    ):
+    if workflow_run.transcripts_to_parse(TRANSCRIPTS, PARSED):
         workers.start(
             worker_processes(),
             "scripts.parse:preload_pipeline",
@@ -274,17 +272,26 @@ def load_model_early(wildcards):
 # them declares one output, its record (scripts/parts.py says why), and a job that reads them has
 # the records of their parts as inputs and the files themselves in params (transcript_inputs).
 PART_RECORD = "results/parts/{stage}/{part}.tsv"
-# The stage whose part jobs make each kind of transcript file.
+# Each kind of transcript file, and the stage whose part jobs make it.
+INGESTED = "results/private/ingested/{transcript}.jsonl"
+PARSED = "results/private/parsed/{transcript}.spacy"
+DEIDENTIFIED = "results/deidentified/{transcript}.jsonl"
+TOKENS = "results/deidentified/{transcript}.tokens.jsonl"
+AUDIT = "results/deidentified/{transcript}.audit.tsv"
+KEY = "results/private/keys/{transcript}.json"
+SEGMENTS = "results/segments/{transcript}.tsv"
+SEGMENT_VERSIONS = "results/segments/versions/{transcript}.jsonl"
+CANDIDATES = "results/candidates/{transcript}.tsv"
 MADE_BY = {
-    "results/private/ingested/{transcript}.jsonl": "ingest",
-    "results/private/parsed/{transcript}.spacy": "parse",
-    "results/deidentified/{transcript}.jsonl": "deidentify",
-    "results/deidentified/{transcript}.tokens.jsonl": "deidentify",
-    "results/deidentified/{transcript}.audit.tsv": "deidentify",
-    "results/private/keys/{transcript}.json": "deidentify",
-    "results/segments/{transcript}.tsv": "segment",
-    "results/segments/versions/{transcript}.jsonl": "segment",
-    "results/candidates/{transcript}.tsv": "candidate_codes",
+    INGESTED: "ingest",
+    PARSED: "parse",
+    DEIDENTIFIED: "deidentify",
+    TOKENS: "deidentify",
+    AUDIT: "deidentify",
+    KEY: "deidentify",
+    SEGMENTS: "segment",
+    SEGMENT_VERSIONS: "segment",
+    CANDIDATES: "candidate_codes",
 }
 PART_STAGES = (
     "ingest",
@@ -348,9 +355,6 @@ def part_minutes(transcripts, per_transcript):
     return max(1, math.ceil(len(transcripts) * per_transcript))
 
 
-SEGMENTS = "results/segments/{transcript}.tsv"
-SEGMENT_VERSIONS = "results/segments/versions/{transcript}.jsonl"
-CANDIDATES = "results/candidates/{transcript}.tsv"
 # Suggested codes go into the coding sheets when coding_sheets.suggested is on, into the
 # REFI-QDA project when exchange.suggestions is on.
 SHEET_CANDIDATES = (
@@ -379,12 +383,12 @@ AGREEMENT_OUTPUTS = [
 
 # A transcript's shareable outputs.
 TRANSCRIPT_CHECKED = [
-    "results/deidentified/{transcript}.jsonl",
-    "results/deidentified/{transcript}.tokens.jsonl",
-    "results/deidentified/{transcript}.audit.tsv",
-    "results/segments/{transcript}.tsv",
-    "results/segments/versions/{transcript}.jsonl",
-    "results/candidates/{transcript}.tsv",
+    DEIDENTIFIED,
+    TOKENS,
+    AUDIT,
+    SEGMENTS,
+    SEGMENT_VERSIONS,
+    CANDIDATES,
     *(
         [f"results/coding_sheets/{coder}/{{transcript}}.xlsx" for coder in SHEET_CODERS]
         if SHEETS_PER_TRANSCRIPT

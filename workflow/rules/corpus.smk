@@ -13,7 +13,7 @@ rule corpus_part:
         transcript_inputs=lambda wildcards: transcript_files(
             TRANSCRIPTS_BY_PART[wildcards.part],
             segments=SEGMENTS,
-            audits="results/deidentified/{transcript}.audit.tsv",
+            audits=AUDIT,
         ),
         transcripts=lambda wildcards: TRANSCRIPTS_BY_PART[wildcards.part],
         code=job_code("corpus_part"),

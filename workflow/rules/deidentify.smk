@@ -13,12 +13,8 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
         params:
             part=part,
             transcripts=transcripts,
-            transcript_inputs=transcript_files(
-                transcripts, ingested="results/private/ingested/{transcript}.jsonl"
-            ),
-            transcript_outputs=transcript_files(
-                transcripts, parsed="results/private/parsed/{transcript}.spacy"
-            ),
+            transcript_inputs=transcript_files(transcripts, ingested=INGESTED),
+            transcript_outputs=transcript_files(transcripts, parsed=PARSED),
             spacy=config_sections("spacy.model", "spacy.batch_size")["spacy"],
             code=job_code("parse"),
         log:
@@ -50,15 +46,15 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
             transcripts=transcripts,
             transcript_inputs=transcript_files(
                 transcripts,
-                ingested="results/private/ingested/{transcript}.jsonl",
-                parsed="results/private/parsed/{transcript}.spacy",
+                ingested=INGESTED,
+                parsed=PARSED,
             ),
             transcript_outputs=transcript_files(
                 transcripts,
-                transcript="results/deidentified/{transcript}.jsonl",
-                tokens="results/deidentified/{transcript}.tokens.jsonl",
-                audit="results/deidentified/{transcript}.audit.tsv",
-                key="results/private/keys/{transcript}.json",
+                transcript=DEIDENTIFIED,
+                tokens=TOKENS,
+                audit=AUDIT,
+                key=KEY,
             ),
             identifiers=part_relevance(transcripts, "deidentify"),
             config=config_sections("deidentify", "spacy.model", "spacy.batch_size"),

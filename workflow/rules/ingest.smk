@@ -18,9 +18,7 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
         params:
             part=part,
             transcripts=transcripts,
-            transcript_outputs=transcript_files(
-                transcripts, ingested="results/private/ingested/{transcript}.jsonl"
-            ),
+            transcript_outputs=transcript_files(transcripts, ingested=INGESTED),
             identifiers=part_relevance(transcripts, "ingest"),
             config=config_sections("speakers", "deidentify.name_parts"),
             code=job_code("ingest"),

@@ -14,13 +14,11 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
         params:
             part=part,
             transcripts=transcripts,
-            transcript_inputs=transcript_files(
-                transcripts, deidentified="results/deidentified/{transcript}.jsonl"
-            ),
+            transcript_inputs=transcript_files(transcripts, deidentified=DEIDENTIFIED),
             transcript_outputs=transcript_files(
                 transcripts,
-                segments="results/segments/{transcript}.tsv",
-                versions="results/segments/versions/{transcript}.jsonl",
+                segments=SEGMENTS,
+                versions=SEGMENT_VERSIONS,
             ),
             identifiers=part_relevance(transcripts, "deidentify"),
             config=config_sections("deidentify.name_parts"),
