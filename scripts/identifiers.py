@@ -9,8 +9,8 @@ the **study secret**, a random key created once and kept as a private input apar
 transcripts and the list (``paths.study_secret``): never derived from the list's content, so that
 adding, removing or reordering entries changes nothing in a transcript that does not contain them.
 
-Which transcripts a change of the list touches is worked out while Snakemake builds its job
-graph, from the words of each raw transcript (:func:`relevance_by_transcript`): an entry matters
+Which transcripts a change of the list touches is worked out when Snakemake asks for a job's
+params, from the words of each raw transcript (``identifier_relevance``): an entry matters
 to a transcript only if every word of one of its forms occurs there. The digest of the entries
 that matter is a param of the transcript's ingest and deidentify jobs, so a list change reruns
 the transcripts it touches and no other.

@@ -247,3 +247,61 @@ def test_relevance_is_cached_by_raw_file_and_list(tmp_path: Path, monkeypatch) -
     ) == identifier_relevance.relevance_by_transcript(
         transcripts, listed, True, cache, SECRET
     )  # the same entries matter
+
+
+def test_deferred_digests_are_worked_out_when_first_read() -> None:
+    import copy
+    import pickle
+
+    computed = []
+
+    def digests() -> dict[str, str]:
+        computed.append(1)
+        return {"T02": "b", "T01": "a"}
+
+    value = identifier_relevance.DeferredDigests(digests)
+    assert isinstance(value, dict) and computed == []  # made, held by Snakemake: not worked out
+    assert repr(value) == repr({"T02": "b", "T01": "a"}) and computed == [1]
+    assert value == {"T01": "a", "T02": "b"} and value["T01"] == "a" and computed == [1]
+    for reads in (
+        lambda deferred: dict(deferred),
+        lambda deferred: {**deferred},
+        lambda deferred: pickle.loads(pickle.dumps(deferred)),
+        copy.copy,
+        copy.deepcopy,
+        lambda deferred: dict(deferred.items()),
+        lambda deferred: {key: deferred[key] for key in deferred},
+    ):
+        fresh = identifier_relevance.DeferredDigests(digests)
+        assert reads(fresh) == {"T01": "a", "T02": "b"}
+    assert type(pickle.loads(pickle.dumps(value))) is dict
+    assert len(identifier_relevance.DeferredDigests(digests)) == 2
+
+
+def test_relevance_index_reads_only_the_transcripts_asked_for(tmp_path: Path, monkeypatch) -> None:
+    from scripts import transcript_text
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name, said in (("T01", "Temeke, with Amina."), ("T02", "Nowhere."), ("T03", "Amina.")):
+        (raw / f"{name}.txt").write_text(f"Interviewer: Where?\nParticipant: {said}\n", "utf-8")
+    listed = tmp_path / "identifiers.yaml"
+    listed.write_text(LIST, encoding="utf-8")
+    cache = tmp_path / "relevance"
+    transcripts = {name: raw / f"{name}.txt" for name in ("T01", "T02", "T03")}
+    everything = identifier_relevance.relevance_by_transcript(
+        transcripts, listed, True, tmp_path / "all", SECRET
+    )
+    read = []
+    original = transcript_text.raw_text
+    monkeypatch.setattr(
+        transcript_text, "raw_text", lambda path: read.append(path.name) or original(path)
+    )
+    index = identifier_relevance.RelevanceIndex(transcripts, listed, True, cache, SECRET)
+    assert read == [] and not cache.exists()  # nothing read until asked
+    assert index.of(["T03"]) == {"T03": everything["T03"]} and read == ["T03.txt"]
+    assert index.of(["T01", "T03"]) == {"T01": everything["T01"], "T03": everything["T03"]}
+    assert read == ["T03.txt", "T01.txt"]
+    # a later run finds them in the index, and reads only the transcript not asked for before
+    again = identifier_relevance.RelevanceIndex(transcripts, listed, True, cache, SECRET)
+    assert again.of(["T01", "T02", "T03"]) == everything and read[2:] == ["T02.txt"]

@@ -45,8 +45,9 @@ try:
             "only (delete it before a real study's first run)"
         )
     # Which entries of the identifier list each transcript depends on: a change of the list
-    # reruns ingest and deidentify only for the transcripts it touches.
-    RELEVANCE = identifier_relevance.relevance_by_transcript(
+    # reruns ingest and deidentify only for the transcripts it touches (worked out when a job's
+    # params are first asked for: part_relevance).
+    RELEVANCE = identifier_relevance.RelevanceIndex(
         TRANSCRIPTS,
         IDENTIFIERS,
         config["deidentify"]["name_parts"],
@@ -331,10 +332,17 @@ def records_of(transcripts, *patterns):
 
 def part_relevance(transcripts, stage):
     """For a part rule's params: each transcript's digest of the identifier list's entries that
-    its ingest or deidentify work depends on (scripts/identifiers.py)."""
-    return {
-        transcript: getattr(RELEVANCE[transcript], stage) for transcript in transcripts
-    }
+    its ingest or deidentify work depends on (scripts/identifier_relevance.py), worked out when
+    Snakemake first reads the value (to check a job whose outputs are there, or to run one), so
+    a new study's job graph is built without reading every raw file."""
+
+    def relevance():
+        found = RELEVANCE.of(transcripts)
+        return {
+            transcript: getattr(found[transcript], stage) for transcript in transcripts
+        }
+
+    return identifier_relevance.DeferredDigests(relevance)
 
 
 def config_sections(*keys):
