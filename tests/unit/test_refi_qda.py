@@ -255,6 +255,27 @@ def test_reexport_is_byte_identical(study: dict, tmp_path: Path) -> None:
     assert len(guids) == len(set(guids))  # every GUID unique
 
 
+def test_rendered_sources_are_kept_by_segment_file_content(
+    study: dict, tmp_path: Path, monkeypatch
+) -> None:
+    files = [str(study["paths"]["T1"]), str(study["paths"]["T2"])]
+    cache = tmp_path / "cache" / "qdpx_export.json"
+    fresh = refi_qda_export.rendered_transcripts(files)
+    assert refi_qda_export.rendered_transcripts(files, cache) == fresh and cache.is_file()
+    read = []
+    monkeypatch.setattr(
+        refi_qda_export, "read_tsv", lambda path: read.append(path.name) or read_tsv(path)
+    )
+    assert refi_qda_export.rendered_transcripts(files, cache) == fresh and read == []
+    rows = read_tsv(study["paths"]["T2"])
+    rows[0]["text"] = "A corrected sentence."
+    write_tsv(study["paths"]["T2"], rows, SEGMENT_COLUMNS)
+    again = refi_qda_export.rendered_transcripts(files, cache)
+    assert read == [study["paths"]["T2"].name]  # the changed file alone is read again
+    assert again == refi_qda_export.rendered_transcripts(files) and again[1] != fresh[1]
+    assert again[0] == fresh[0]
+
+
 # ---------------------------------------------------------------------------------------------
 # Import
 # ---------------------------------------------------------------------------------------------
