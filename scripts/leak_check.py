@@ -34,33 +34,38 @@ def check_files_for_leaks(
 
     ``checked``: SHA-256 of file contents already found clean → their line count. Such a file is
     searched only for ``added``, the forms the list gained since (none: not searched again); clean
-    files found here are added to it, files with a leak taken out.
+    files found here are added to it, files with a leak taken out. An archive's (.xlsx, .docx,
+    .qdpx) lines are its text members' lines, one member after the other; a REFI-QDA project is
+    remembered member by member (``members``: their keys), so that a project with a new
+    interview's source in it is searched for that source alone (the other archives are one
+    transcript's or change as a whole).
     """
     rows = []
     checked = {} if checked is None else checked
+    new_forms = added if added is not None and (added.forms or added.case_sensitive_forms) else None
     for path in sorted(Path(path) for path in paths):
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        found: list = []
-        if digest in checked:
-            lines = checked[digest]
-            search = (
-                added if added is not None and (added.forms or added.case_sensitive_forms) else None
-            )
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        members: list[str] = []
+        suffix = path.suffix.lower()
+        if suffix in _REMEMBERED_BY_MEMBER:
+            found, lines, members = _check_archive(path, data, identifiers, checked, new_forms)
         else:
-            search, lines = identifiers, None
-        if search is not None:
-            text = _file_text(path)
-            # one pass over the whole file (per-line matching cost seconds on a corpus); line
-            # numbers are worked out only for what is found
-            found = [
-                (text.count("\n", 0, position) + 1, source)
-                for position, source in find_leaks(text, search)
-            ]
-            lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
-            if found:
-                checked.pop(digest, None)
+            found = []
+            if digest in checked:
+                lines, search = checked[digest], new_forms
             else:
-                checked[digest] = lines
+                lines, search = None, identifiers
+            if search is not None:
+                if suffix in _ARCHIVE_MEMBERS:
+                    found, lines, _ = _check_archive(path, data, search, {}, None)
+                else:
+                    text = _file_text(path)
+                    found, lines = _leak_lines(text, search), _line_count(text)
+                if found:
+                    checked.pop(digest, None)
+                else:
+                    checked[digest] = lines
         leaks = [(0, source) for _, source in find_leaks(path.name, identifiers)] + found
         rows.append(
             {
@@ -69,9 +74,71 @@ def check_files_for_leaks(
                 "leaks": len(leaks),
                 "first": leaks[0] if leaks else None,
                 "sha256": digest,
+                "members": members,
             }
         )
     return rows
+
+
+def _leak_lines(text: str, search: IdentifierList) -> list[tuple[int, str]]:
+    """(line, entry source) of each form found: one pass over the whole text (per-line matching
+    cost seconds on a corpus), line numbers worked out only for what is found."""
+    return [
+        (text.count("\n", 0, position) + 1, source) for position, source in find_leaks(text, search)
+    ]
+
+
+def _line_count(text: str) -> int:
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+
+
+def _check_archive(
+    path: Path,
+    data: bytes,
+    identifiers: IdentifierList,
+    checked: dict[str, int],
+    new_forms: IdentifierList | None,
+) -> tuple[list[tuple[int, str]], int, list[str]]:
+    """(leaks as (line, entry source), lines, member keys) of an archive's text members, read
+    one by one: a member whose content was found clean before (its key in ``checked``) is
+    searched only for ``new_forms``. XML members are unescaped, so that "O&apos;Brien" is found as
+    "O'Brien"; a member's lines follow the lines of the members before it."""
+    import html
+    import io
+    import zipfile
+
+    found: list[tuple[int, str]] = []
+    keys: list[str] = []
+    offset = 0
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = sorted(
+            name
+            for name in archive.namelist()
+            if name.lower().endswith(_ARCHIVE_MEMBERS[path.suffix.lower()])
+        )
+        for name in names:
+            content = archive.read(name)
+            unescaped = not name.lower().endswith(".txt")
+            key = hashlib.sha256(
+                b"qualflow leak check member\0"
+                + (b"xml" if unescaped else b"text")
+                + b"\0"
+                + content
+            ).hexdigest()
+            keys.append(key)
+            lines, search = (checked[key], new_forms) if key in checked else (0, identifiers)
+            if search is not None:
+                text = content.decode("utf-8", errors="replace")
+                text = html.unescape(text) if unescaped else text
+                leaks = _leak_lines(text, search)
+                lines = _line_count(text)
+                if leaks:
+                    checked.pop(key, None)
+                    found += [(offset + line, source) for line, source in leaks]
+                else:
+                    checked[key] = lines
+            offset += lines
+    return found, offset, keys
 
 
 def leak_check_forms(identifiers: IdentifierList) -> dict[str, str]:
@@ -90,30 +157,17 @@ def leak_check_forms(identifiers: IdentifierList) -> dict[str, str]:
 
 #: Zip archives whose members hold text: member suffixes read for each.
 _ARCHIVE_MEMBERS = {".xlsx": (".xml",), ".docx": (".xml",), ".qdpx": (".qde", ".txt")}
+#: Archives remembered member by member (a member's key: its content's SHA-256, salted).
+_REMEMBERED_BY_MEMBER = {".qdpx"}
 
 
 def _file_text(path: Path) -> str:
-    """The text of a file; for an .xlsx workbook, the text of the XML parts in it; for a REFI-QDA
-    project (.qdpx), its project XML and source texts; XML (.xlsx parts, .qde, .qdc) unescaped."""
+    """The text of a file (not an archive: :func:`_check_archive`); a REFI-QDA codebook (.qdc)
+    unescaped."""
     import html
 
-    suffix = path.suffix.lower()
-    if suffix in _ARCHIVE_MEMBERS:
-        import zipfile
-
-        with zipfile.ZipFile(path) as archive:
-            parts = [
-                (name, archive.read(name).decode("utf-8", errors="replace"))
-                for name in sorted(archive.namelist())
-                if name.lower().endswith(_ARCHIVE_MEMBERS[suffix])
-            ]
-        # unescaped, so that "O&apos;Brien" is found as "O'Brien"
-        return "\n".join(
-            html.unescape(part) if not name.lower().endswith(".txt") else part
-            for name, part in parts
-        )
     text = path.read_text(encoding="utf-8", errors="replace")
-    return html.unescape(text) if suffix == ".qdc" else text
+    return html.unescape(text) if path.suffix.lower() == ".qdc" else text
 
 
 def raise_on_leaks(rows: Sequence[dict]) -> None:
@@ -133,7 +187,7 @@ def raise_on_leaks(rows: Sequence[dict]) -> None:
 
 LEAK_CHECK_COLUMNS = ["file", "lines", "leaks"]
 #: The layout of the leak check's memory (.snakemake/qualflow/): another layout is not read.
-LEAK_CHECK_CACHE_VERSION = 2
+LEAK_CHECK_CACHE_VERSION = 3
 
 
 def check_for_leaks(
@@ -182,7 +236,7 @@ def check_for_leaks(
             checked.append({"file": row["file"], "lines": int(row["lines"]), "leaks": 0})
     write_tsv(Path(output), sorted(checked, key=lambda row: row["file"]), LEAK_CHECK_COLUMNS)
     if cache:
-        current = {row["sha256"] for row in rows}
+        current = {row["sha256"] for row in rows} | {key for row in rows for key in row["members"]}
         kept = {key: lines for key, lines in sorted(clean.items()) if key in current}
         document = {"version": LEAK_CHECK_CACHE_VERSION, "forms": sorted(forms), "clean": kept}
         write_text(Path(cache), json.dumps(document, sort_keys=True) + "\n")

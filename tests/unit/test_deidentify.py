@@ -653,6 +653,38 @@ def test_the_leak_check_table_joins_its_parts(tmp_path: Path) -> None:
     assert "part_2.tsv" in str(error.value)
 
 
+def test_the_leak_check_remembers_an_archive_member_by_member(
+    tmp_path: Path, identifiers: deid.IdentifierList, monkeypatch
+) -> None:
+    """A project with a new source is searched for that source alone; a leak's line counts the
+    lines of the members before it."""
+    import zipfile
+
+    def project(sources: dict[str, str]) -> Path:
+        path = tmp_path / "project.qdpx"
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("project.qde", "<Project name='O&apos;Hara'>\n</Project>\n")
+            for name, text in sources.items():
+                archive.writestr(f"sources/{name}.txt", text)
+        return path
+
+    checked: dict[str, int] = {}
+    first = {"a": "P: [PERSON_1] went.\nI: Where?\n", "b": "P: Home.\n"}
+    (row,) = leaks.check_files_for_leaks([project(first)], identifiers, checked)
+    assert (row["leaks"], row["lines"], len(row["members"])) == (0, 5, 3)
+    assert set(row["members"]) <= set(checked)
+    searched = []
+    original = leaks.find_leaks
+    monkeypatch.setattr(
+        leaks, "find_leaks", lambda text, found: searched.append(text) or original(text, found)
+    )
+    (row,) = leaks.check_files_for_leaks(
+        [project({**first, "c": "P: It was\nfine in Temeke.\n"})], identifiers, checked
+    )
+    assert searched == ["P: It was\nfine in Temeke.\n", "project.qdpx"]  # new member, file name
+    assert (row["leaks"], row["first"], row["lines"]) == (1, (7, "places[0]"), 7)
+
+
 def test_leak_check_reads_inside_workbooks(
     tmp_path: Path, identifiers: deid.IdentifierList
 ) -> None:
