@@ -46,6 +46,32 @@ def test_job_functions_are_found_in_the_source_by_their_decorator(tmp_path: Path
     assert rule_jobs.modules_behind(folder, "stage") == ["helper", "stage"]
 
 
+def test_what_the_source_says_is_kept_by_each_module_digest(tmp_path: Path, monkeypatch) -> None:
+    folder = _scripts(tmp_path, stage=GOOD, helper="import json\n")
+    cache = tmp_path / ".snakemake" / "rule_jobs.json"
+    assert rule_jobs.find_jobs(folder, cache) == {"themes": Job("stage", "themes")}
+    parsed = []
+    original = rule_jobs._read_module
+    monkeypatch.setattr(
+        rule_jobs,
+        "_read_module",
+        lambda path, source: parsed.append(path.name) or original(path, source),
+    )
+    rule_jobs._READ.clear()  # another run of the workflow
+    assert rule_jobs.find_jobs(folder, cache) == {"themes": Job("stage", "themes")} and parsed == []
+    assert rule_jobs._modules(str(folder)) == {
+        "helper": rule_jobs._Module((), frozenset()),
+        "stage": rule_jobs._Module(
+            (("themes", rule_jobs.JOB_ARGUMENTS),), frozenset({"helper", "rule_jobs"})
+        ),
+    }
+    (folder / "helper.py").write_text(GOOD.replace("themes", "segment"), encoding="utf-8")
+    rule_jobs._READ.clear()
+    jobs = rule_jobs.find_jobs(folder, cache)
+    assert parsed == ["helper.py"]  # the changed module alone is parsed again
+    assert jobs == {"themes": Job("stage", "themes"), "segment": Job("helper", "segment")}
+
+
 def test_a_rule_per_part_reaches_its_stage_function() -> None:
     assert rule_jobs.job_name("candidate_codes_07") == "candidate_codes"
     assert rule_jobs.job_name("leak_check_part") == "leak_check_part"

@@ -177,7 +177,7 @@ WORKFLOW_MODULES = sorted(
 
 # The job function of each rule (scripts/rule_jobs.py), found in the scripts' source.
 SCRIPTS = Path(workflow.basedir, "scripts")
-JOBS = rule_jobs.find_jobs(SCRIPTS)
+JOBS = rule_jobs.find_jobs(SCRIPTS, ".snakemake/qualflow/rule_jobs.json")
 
 
 def job_code(rule):
