@@ -98,10 +98,10 @@ def end_pending_timers() -> None:
     """Let the Snakemake process exit as soon as its run is over.
 
     After each scheduling round Snakemake starts a ``threading.Timer`` (the timespan of its
-    job-rate limiter, one second; a shorter one cannot be set: Snakemake 9.27 reads "100ms" as
-    100 minutes) to schedule again, and Python waits for every such thread before it exits: up
-    to a second at the end of every run. Called when the run is over (onsuccess, onerror), when
-    there is nothing left to schedule.
+    job-rate limiter: 10 minutes in the default profile, one second by default; a shorter one
+    cannot be set: Snakemake 9.27 reads "100ms" as 100 minutes) to schedule again, and Python
+    waits for every such thread before it exits: up to a timespan at the end of every run.
+    Called when the run is over (onsuccess, onerror), when there is nothing left to schedule.
     """
     for thread in threading.enumerate():
         if isinstance(thread, threading.Timer):
