@@ -269,6 +269,13 @@ def load_model_early(wildcards):
     return []
 
 
+# The jobs that make the transcripts' segments (ingest, parse, deidentify, segment) and the
+# REFI-QDA project, which reads every transcript's segments, run before the other ready jobs
+# (candidate codes, coding sheets, the leak check's parts): after new interviews the project is
+# made while those run, not after them.
+SEGMENTS_FIRST = 10
+
+
 # A transcript's files are not Snakemake's inputs and outputs one by one: the part job that makes
 # them declares one output, its record (scripts/parts.py says why), and a job that reads them has
 # the records of their parts as inputs and the files themselves in params (transcript_inputs).

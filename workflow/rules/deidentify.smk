@@ -22,6 +22,7 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
         resources:
             runtime=part_minutes(transcripts, 1.0),
             mem_mb=2000,
+        priority: SEGMENTS_FIRST
         group:
             f"part_{part}"
         run:
@@ -64,6 +65,7 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
         resources:
             runtime=part_minutes(transcripts, 0.2),
             mem_mb=1000,
+        priority: SEGMENTS_FIRST
         group:
             f"part_{part}"
         run:

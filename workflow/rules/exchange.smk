@@ -36,6 +36,7 @@ rule qdpx_export:
         candidates=records_of(TRANSCRIPTS, *EXCHANGE_CANDIDATES.values()),
     output:
         project="results/exchange/project.qdpx",
+    priority: SEGMENTS_FIRST
     params:
         transcript_inputs=all_transcripts(segments=SEGMENTS, **EXCHANGE_CANDIDATES),
         config=config_sections("exchange.suggestions", "participants.attributes"),

@@ -28,6 +28,7 @@ for part, transcripts in TRANSCRIPTS_BY_PART.items():
         resources:
             runtime=part_minutes(transcripts, 0.05),
             mem_mb=1000,
+        priority: SEGMENTS_FIRST
         group:
             f"part_{part}"
         run:
