@@ -259,9 +259,11 @@ def test_rendered_sources_are_kept_by_segment_file_content(
     study: dict, tmp_path: Path, monkeypatch
 ) -> None:
     files = [str(study["paths"]["T1"]), str(study["paths"]["T2"])]
-    cache = tmp_path / "cache" / "qdpx_export.json"
+    cache = tmp_path / "cache" / "qdpx_export"
     fresh = refi_qda_export.rendered_transcripts(files)
-    assert refi_qda_export.rendered_transcripts(files, cache) == fresh and cache.is_file()
+    assert refi_qda_export.rendered_transcripts(files, cache) == fresh
+    shares = sorted(path.name for path in cache.iterdir())
+    assert 1 <= len(shares) <= 2
     read = []
     monkeypatch.setattr(
         refi_qda_export, "read_tsv", lambda path: read.append(path.name) or read_tsv(path)
@@ -274,6 +276,9 @@ def test_rendered_sources_are_kept_by_segment_file_content(
     assert read == [study["paths"]["T2"].name]  # the changed file alone is read again
     assert again == refi_qda_export.rendered_transcripts(files) and again[1] != fresh[1]
     assert again[0] == fresh[0]
+    # the share of a digest no file has any more is removed with its last entry
+    refi_qda_export.rendered_transcripts(files[:1], cache)
+    assert len(list(cache.iterdir())) == 1
 
 
 # ---------------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ rule qdpx_export:
     params:
         transcript_inputs=all_transcripts(segments=SEGMENTS, **EXCHANGE_CANDIDATES),
         config=config_sections("exchange.suggestions", "participants.attributes"),
-        cache=".snakemake/qualflow/qdpx_export.json",
+        cache=".snakemake/qualflow/qdpx_export",
         code=job_code("qdpx_export"),
     log:
         "results/logs/qdpx_export.log",
