@@ -1,8 +1,9 @@
 """Which entries of the identifier list each transcript depends on (worked out when Snakemake
-first asks for a job's params): a digest of the entries whose words a transcript holds, one for ingest (people, whose
-names may be speaker labels) and one for de-identification. They are params of the transcript's
-ingest and deidentify work, so a change of the list reruns only the transcripts it touches. The
-words are kept between runs as keyed hashes (``.snakemake/qualflow/relevance/``), never as words.
+first asks for a job's params): a digest of the entries whose words a transcript holds, one for
+ingest (people, whose names may be speaker labels) and one for de-identification. They are
+params of the transcript's ingest and deidentify work, so a change of the list reruns only the
+transcripts it touches. The words are kept between runs as keyed hashes
+(``.snakemake/qualflow/relevance/``), never as words.
 """
 
 from __future__ import annotations
